@@ -1,0 +1,32 @@
+using System.Text.Json.Serialization;
+using TrainingService.Models.Training;
+
+namespace TrainingService.Models.Checkpoints;
+
+/// <summary>
+/// What a checkpoint folder holds and how to tell whether its files are intact. Written last, so
+/// its presence marks the checkpoint as complete.
+/// </summary>
+public sealed record CheckpointManifest
+{
+    /// <summary>The only format this build writes and reads.</summary>
+    public const int CurrentFormatVersion = 1;
+
+    public required int FormatVersion { get; init; }
+    public required string Architecture { get; init; }
+    public required Hyperparameters Hyperparameters { get; init; }
+    public required int Epoch { get; init; }
+    public EpochMetrics? Metrics { get; init; }
+    public required IReadOnlyList<CheckpointFile> Files { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>The checkpoint's folder name, e.g. <c>epoch-0003</c>.</summary>
+    [JsonIgnore]
+    public string Label => CheckpointStore.LabelFor(Epoch);
+}
+
+/// <summary>One file of a checkpoint: its name inside the folder, its size and its SHA-256 (lowercase hex).</summary>
+public sealed record CheckpointFile(string Name, long SizeBytes, string Sha256);
+
+/// <summary>The result of <see cref="CheckpointStore.Load"/>: which checkpoint was loaded, and its manifest.</summary>
+public sealed record LoadedCheckpoint(string Label, CheckpointManifest Manifest, bool OptimizerStateLoaded);

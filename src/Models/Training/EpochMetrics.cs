@@ -1,0 +1,26 @@
+namespace TrainingService.Models.Training;
+
+/// <summary>One epoch's record. Accuracies are fractions (0.9921), losses mean cross-entropy per image.</summary>
+public sealed record EpochMetrics(
+    int Epoch,
+    double TrainLoss,
+    double TrainAccuracy,
+    double TestLoss,
+    double TestAccuracy,
+    double LearningRate,
+    double EpochSeconds,
+    double SamplesPerSecond);
+
+/// <summary>The outcome of evaluating a model on a labelled set.</summary>
+public sealed record EvaluationResult(
+    double Loss,
+    double Accuracy,
+    int Samples,
+    /// <summary>ConfusionMatrix[trueClass][predictedClass] = number of images.</summary>
+    long[][] ConfusionMatrix)
+{
+    /// <summary>For each class, the fraction of its images classified correctly (NaN for a class with no images).</summary>
+    public double[] PerClassAccuracy => ConfusionMatrix
+        .Select((row, label) => row.Sum() is var total and > 0 ? (double)row[label] / total : double.NaN)
+        .ToArray();
+}

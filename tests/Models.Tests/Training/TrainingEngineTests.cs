@@ -1,0 +1,203 @@
+using System.Diagnostics;
+using TorchSharp;
+using TrainingService.Models.Architectures;
+using TrainingService.Models.Data;
+using TrainingService.Models.Training;
+using static TorchSharp.torch;
+
+namespace TrainingService.Models.Tests.Training;
+
+// Training tests share libtorch's thread pool and are timing-sensitive (cancellation), so they don't run in parallel with each other.
+[Collection(nameof(TrainingCollection))]
+public class TrainingEngineTests
+{
+    private static readonly ArchitectureInfo ConvNet = ArchitectureCatalog.ConvNet;
+
+    private static TrainingOutcome Train(Hyperparameters h, MnistTensors train, MnistTensors test, ITrainingObserver? observer = null,
+        ResumeState? resume = null, CancellationToken cancellationToken = default, TrainingEngine? engine = null) =>
+        (engine ?? new TrainingEngine()).Train(new TrainingPlan(ConvNet, h, CPU) { Resume = resume }, train, test,
+            observer ?? new Recorder(), cancellationToken);
+
+    /// <summary>The parts of an epoch record that must repeat exactly; times never do.</summary>
+    private static object Comparable(EpochMetrics m) => (m.Epoch, m.TrainLoss, m.TrainAccuracy, m.TestLoss, m.TestAccuracy, m.LearningRate);
+
+    [Fact]
+    public void TrainsTheConvNetOnARealSubsetPastAnAccuracyBarNoBrokenPipelineReaches()
+    {
+        // 10,000 real images, one epoch: a working model and pipeline gets well above 93 % on the
+        // full official test set; shuffled labels, unnormalised inputs or a broken model stay far below.
+        using var train = RealData.Train(10_000);
+        using var test = RealData.Test();
+
+        var outcome = Train(ConvNet.Defaults with { Epochs = 1, BatchSize = 64 }, train, test);
+
+        var epoch = Assert.Single(outcome.Epochs);
+        Assert.True(epoch.TestAccuracy >= 0.93, $"test accuracy {epoch.TestAccuracy:P2} is below 93 %");
+        Assert.Equal(epoch.TestAccuracy, outcome.FinalEvaluation.Accuracy);
+        Assert.Equal(10_000, outcome.FinalEvaluation.ConfusionMatrix.Sum(row => row.Sum()));
+        Assert.True(epoch.TrainLoss is > 0 and < 1.5, $"train loss {epoch.TrainLoss}");
+        Assert.True(epoch.SamplesPerSecond > 0 && epoch.EpochSeconds > 0);
+        Assert.All(outcome.FinalEvaluation.PerClassAccuracy, a => Assert.InRange(a, 0.7, 1.0));
+    }
+
+    [Fact]
+    public void SameSeedGivesIdenticalMetrics()
+    {
+        using var train = RealData.Train(768);
+        using var test = RealData.Test(500);
+        var h = ConvNet.Defaults with { Epochs = 2, BatchSize = 64, Seed = 7 };
+
+        var first = Train(h, train, test);
+        var second = Train(h, train, test);
+        var otherSeed = Train(h with { Seed = 8 }, train, test);
+
+        Assert.Equal(first.Epochs.Select(Comparable), second.Epochs.Select(Comparable));
+        Assert.NotEqual(first.Epochs.Select(Comparable), otherSeed.Epochs.Select(Comparable));
+    }
+
+    [Fact]
+    public void ResumingAfterAnEpochEndsWithTheSameMetricsAsAnUninterruptedRun()
+    {
+        using var train = RealData.Train(768);
+        using var test = RealData.Test(500);
+        var h = ConvNet.Defaults with { Epochs = 3, BatchSize = 64, Seed = 11 };
+        var optimizerFile = Path.Combine(TestPaths.NewTempDirectory(), "optimizer.bin");
+        Dictionary<string, Tensor>? weightsAfterEpoch1 = null;
+
+        var uninterrupted = Train(h, train, test, new Recorder
+        {
+            EpochCompleted = e =>
+            {
+                if (e.Metrics.Epoch != 1) return;
+                weightsAfterEpoch1 = e.Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+                e.Optimizer.save_state_dict(optimizerFile);
+            },
+        });
+        var resume = new ResumeState(
+            uninterrupted.Epochs.Take(1).ToList(),
+            (model, optimizer) =>
+            {
+                model.load_state_dict(weightsAfterEpoch1!);
+                optimizer.load_state_dict(optimizerFile);
+            });
+        var resumed = Train(h, train, test, resume: resume);
+
+        Assert.Equal([1, 2, 3], resumed.Epochs.Select(e => e.Epoch));
+        Assert.Equal(uninterrupted.Epochs.Select(Comparable), resumed.Epochs.Select(Comparable));
+        Assert.Equal(uninterrupted.FinalEvaluation.ConfusionMatrix, resumed.FinalEvaluation.ConfusionMatrix);
+    }
+
+    [Fact]
+    public void CancellationStopsAtTheNextStepBoundary()
+    {
+        using var train = RealData.Train(60_000);
+        using var test = RealData.Test(500);
+        using var cancellation = new CancellationTokenSource();
+        var stepsAfterCancel = 0;
+        var recorder = new Recorder
+        {
+            Progress = p =>
+            {
+                if (cancellation.IsCancellationRequested) stepsAfterCancel++;
+                else if (p.Step >= 3) cancellation.Cancel();
+            },
+        };
+
+        Assert.Throws<OperationCanceledException>(() =>
+            Train(ConvNet.Defaults, train, test, recorder, cancellationToken: cancellation.Token,
+                engine: new TrainingEngine { ProgressInterval = TimeSpan.Zero }));
+
+        // Progress is reported after every step here, so any step run after the cancel would show up.
+        Assert.True(cancellation.IsCancellationRequested, "the run must have been cancelled mid-epoch");
+        Assert.Equal(0, stepsAfterCancel);
+        Assert.Empty(recorder.Epochs);
+    }
+
+    [Fact]
+    public void LiveTensorCountStaysFlatAcrossStepsAndEpochs()
+    {
+        using var train = RealData.Train(1_280);
+        using var test = RealData.Test(500);
+        var liveAtProgress = new List<long>();
+        var liveAtEpochEnd = new List<long>();
+        var recorder = new Recorder
+        {
+            Progress = _ => liveAtProgress.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount),
+            EpochCompleted = _ => liveAtEpochEnd.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount),
+        };
+
+        Train(ConvNet.Defaults with { Epochs = 3, BatchSize = 32 }, train, test, recorder,
+            engine: new TrainingEngine { ProgressInterval = TimeSpan.Zero });
+
+        // 40 steps an epoch: every step after the first must leave exactly as many live tensors as it found.
+        Assert.Equal(3 * 40, liveAtProgress.Count);
+        var perEpoch = liveAtProgress.Chunk(40).ToList();
+        Assert.All(perEpoch, steps => Assert.Single(steps.Skip(1).Distinct()));
+        Assert.Single(perEpoch.Select(steps => steps[^1]).Distinct());
+        Assert.Single(liveAtEpochEnd.Distinct());
+    }
+
+    [Fact]
+    public void NonFiniteLossFailsTheRunWithoutRetrying()
+    {
+        using var poisoned = MnistTensors.FromTensors(full(256, 1, 28, 28, float.NaN), zeros(256, dtype: ScalarType.Int64));
+        using var test = RealData.Test(100);
+
+        var error = Assert.Throws<TrainingException>(() => Train(ConvNet.Defaults with { Epochs = 2 }, poisoned, test));
+
+        Assert.Equal(TrainingFailureKind.NonFiniteLoss, error.Kind);
+        Assert.Contains("epoch 1", error.Message);
+    }
+
+    [Fact]
+    public void ARunResumedAfterItsLastEpochOnlyEvaluates()
+    {
+        using var train = RealData.Train(256);
+        using var test = RealData.Test(200);
+        var h = ConvNet.Defaults with { Epochs = 1 };
+        var done = new EpochMetrics(1, 0.5, 0.8, 0.4, 0.9, 0.001, 1, 100);
+        var recorder = new Recorder();
+
+        var outcome = Train(h, train, test, recorder, new ResumeState([done], (_, _) => { }));
+
+        Assert.Equal([done], outcome.Epochs);
+        Assert.Empty(recorder.Epochs);
+        Assert.Equal(200, outcome.FinalEvaluation.Samples);
+    }
+
+    [Fact]
+    public void EvaluationCountsEveryImageInTheConfusionMatrix()
+    {
+        using var test = RealData.Test(1_000);
+        torch.manual_seed(3);
+        using var model = ConvNet.Create();
+
+        var result = TrainingEngine.Evaluate(model, test);
+
+        Assert.Equal(1_000, result.Samples);
+        Assert.Equal(10, result.ConfusionMatrix.Length);
+        Assert.All(result.ConfusionMatrix, row => Assert.Equal(10, row.Length));
+        Assert.Equal(1_000, result.ConfusionMatrix.Sum(row => row.Sum()));
+        var labelCounts = test.Labels.bincount(null, 10).data<long>().ToArray();
+        Assert.Equal(labelCounts, result.ConfusionMatrix.Select(row => row.Sum()));
+        Assert.False(model.training, "evaluation leaves the model in eval mode");
+    }
+
+    internal sealed class Recorder : ITrainingObserver
+    {
+        public List<EpochMetrics> Epochs { get; } = [];
+        public Action<TrainingProgress>? Progress { get; init; }
+        public Action<CompletedEpoch>? EpochCompleted { get; init; }
+
+        public void OnProgress(TrainingProgress progress) => Progress?.Invoke(progress);
+
+        public void OnEpochCompleted(CompletedEpoch epoch)
+        {
+            Epochs.Add(epoch.Metrics);
+            EpochCompleted?.Invoke(epoch);
+        }
+    }
+}
+
+[CollectionDefinition(nameof(TrainingCollection), DisableParallelization = true)]
+public class TrainingCollection;
