@@ -1,0 +1,622 @@
+using System.Data.Common;
+using Dapper;
+using TrainingService.Models.Training;
+
+namespace TrainingService.Jobs.Storage;
+
+/// <summary>
+/// <see cref="IJobStore"/> in SQL, shared by <see cref="PostgresJobStore"/> and <see cref="SqliteJobStore"/>:
+/// every statement is written once here and both engines run it (both have <c>INSERT ... ON
+/// CONFLICT</c>, <c>RETURNING</c>, row values and <c>@name</c> parameters); the engines supply the
+/// schema, connections, transactions, how ids and times are bound, and the few expressions that differ.
+/// </summary>
+/// <remarks>
+/// Concurrency: every write a worker makes is one statement conditioned on the job's current lease
+/// token, so it applies entirely or not at all and a stale attempt changes nothing. Starting an
+/// attempt and asking for cancellation are single conditional UPDATEs, so of two racing callers
+/// exactly one sees the state the other left. Idempotent creation is an
+/// <c>INSERT ... ON CONFLICT (idempotency_key) DO NOTHING</c> against a unique index, which the
+/// database serialises. A new attempt keeps the job's last progress (and the error of an
+/// interrupted attempt) until the new attempt reports its own.
+/// </remarks>
+public abstract class SqlJobStore : IJobStore, IAsyncDisposable, IDisposable
+{
+    private const string JobColumns =
+        "id, kind, architecture, status, name, tags, hyperparameters, source, idempotency_key, queue, " +
+        "created_at, started_at, finished_at, attempt, lease_token, worker, device, heartbeat_at, " +
+        "cancel_requested, progress, result, error";
+
+    private const string EpochColumns =
+        "job_id, epoch, train_loss, train_accuracy, test_loss, test_accuracy, learning_rate, epoch_seconds, " +
+        "samples_per_second, recorded_at";
+
+    private const string CheckpointColumns = "job_id, epoch, size_bytes, sha256, metrics, created_at";
+
+    private const string LogColumns = "sequence, job_id, logged_at, level, message, properties";
+
+    private const string WorkerColumns = "id, host, queues, device, running_job_id, started_at, last_heartbeat";
+
+    private protected SqlJobStore()
+    {
+    }
+
+    // ---- What each engine supplies.
+
+    /// <summary>An open connection, set up for this store.</summary>
+    private protected abstract ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken);
+
+    /// <summary>A transaction that holds the write lock from its start where the engine has one (SQLite: BEGIN IMMEDIATE).</summary>
+    private protected abstract ValueTask<DbTransaction> BeginWriteTransactionAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>Run once per connection that migrates, outside any transaction (SQLite: journal mode).</summary>
+    private protected virtual Task PrepareForMigrationAsync(DbConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Serialises migrations across processes, until <paramref name="transaction"/> ends.</summary>
+    private protected abstract Task LockSchemaAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Serialises appends to these jobs' logs until <paramref name="transaction"/> ends, so sequences
+    /// become visible in increasing order and a reader paging by sequence never skips one.
+    /// </summary>
+    private protected virtual Task LockJobLogsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Guid> jobIds, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+
+    /// <summary>The <c>schema_version</c> table, created before any migration runs.</summary>
+    private protected abstract string SchemaVersionTableSql { get; }
+
+    /// <summary>The schema's migrations, by increasing version; each is idempotent in itself too.</summary>
+    private protected abstract IReadOnlyList<SchemaMigration> Migrations { get; }
+
+    /// <summary>A job id as a parameter value.</summary>
+    private protected abstract object DbId(Guid id);
+
+    /// <summary>A time as a parameter value: UTC, truncated to the microsecond (<see cref="StoredTime"/>).</summary>
+    private protected abstract object DbTime(DateTimeOffset time);
+
+    /// <summary>A metric as a parameter value (SQLite refuses NaN: it binds NULL instead, read back as NaN).</summary>
+    private protected virtual object? DbDouble(double value) => value;
+
+    /// <summary>A parameter holding JSON text, as a value for a JSON column (PostgreSQL: cast to jsonb).</summary>
+    private protected abstract string JsonParameter(string parameter);
+
+    /// <summary>A condition: the job's tags contain the string <paramref name="parameter"/>.</summary>
+    private protected abstract string TagCondition(string parameter);
+
+    /// <summary>
+    /// Appended to the lease check of a worker's INSERT: locks the job row against a concurrent new
+    /// attempt until the write commits (PostgreSQL: <c>FOR SHARE</c>; SQLite writes are serial already).
+    /// </summary>
+    private protected abstract string ShareLockClause { get; }
+
+    private object? DbId(Guid? id) => id is { } value ? DbId(value) : null;
+
+    private object? DbTime(DateTimeOffset? time) => time is { } value ? DbTime(value) : null;
+
+    private static string? Json<T>(T? value) where T : class => value is null ? null : JobStoreJson.Serialize(value);
+
+    // ---- Schema.
+
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await PrepareForMigrationAsync(connection, cancellationToken);
+        await using var transaction = await BeginWriteTransactionAsync(connection, cancellationToken);
+        await LockSchemaAsync(connection, transaction, cancellationToken);
+        await connection.ExecuteAsync(Command(SchemaVersionTableSql, null, transaction, cancellationToken));
+        var current = await connection.ExecuteScalarAsync<long?>(
+            Command("SELECT MAX(version) FROM schema_version", null, transaction, cancellationToken)) ?? 0;
+        // A database migrated by a newer version of the service is left as it is.
+        foreach (var migration in Migrations.Where(m => m.Version > current).OrderBy(m => m.Version))
+        {
+            await connection.ExecuteAsync(Command(migration.Sql, null, transaction, cancellationToken));
+            await connection.ExecuteAsync(Command(
+                "INSERT INTO schema_version (version, description, applied_at) VALUES (@Version, @Description, @AppliedAt)",
+                new { migration.Version, migration.Description, AppliedAt = DbTime(DateTimeOffset.UtcNow) },
+                transaction, cancellationToken));
+        }
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    // ---- Jobs.
+
+    public async Task<(JobRecord Job, bool Created)> CreateAsync(JobRecord job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var sql = $"""
+            INSERT INTO jobs ({JobColumns})
+            VALUES (@Id, @Kind, @Architecture, @Status, @Name, {JsonParameter("@Tags")}, {JsonParameter("@Hyperparameters")},
+                    {JsonParameter("@Source")}, @IdempotencyKey, @Queue, @CreatedAt, @StartedAt, @FinishedAt, @Attempt,
+                    @LeaseToken, @Worker, @Device, @HeartbeatAt, @CancelRequested, {JsonParameter("@Progress")},
+                    {JsonParameter("@Result")}, {JsonParameter("@Error")})
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING {JobColumns}
+            """;
+        var parameters = new
+        {
+            Id = DbId(job.Id),
+            Kind = Text(job.Kind),
+            job.Architecture,
+            Status = Text(job.Status),
+            job.Name,
+            Tags = JobStoreJson.Serialize(job.Tags),
+            Hyperparameters = JobStoreJson.Serialize(job.Hyperparameters),
+            Source = Json(job.Source),
+            job.IdempotencyKey,
+            job.Queue,
+            CreatedAt = DbTime(job.CreatedAt),
+            StartedAt = DbTime(job.StartedAt),
+            FinishedAt = DbTime(job.FinishedAt),
+            job.Attempt,
+            LeaseToken = DbId(job.LeaseToken),
+            job.Worker,
+            job.Device,
+            HeartbeatAt = DbTime(job.HeartbeatAt),
+            job.CancelRequested,
+            Progress = Json(job.Progress),
+            Result = Json(job.Result),
+            Error = Json(job.Error),
+        };
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var inserted = await QueryJobsAsync(connection, sql, parameters, cancellationToken);
+        if (inserted.Count == 1)
+            return (inserted[0], true);
+
+        // The key is taken: the statement waited for the other insert to commit (the unique index
+        // serialises them), so the job it stored is visible now, and jobs are never deleted.
+        var existing = await QueryJobsAsync(connection, $"SELECT {JobColumns} FROM jobs WHERE idempotency_key = @Key",
+            new { Key = job.IdempotencyKey }, cancellationToken);
+        return existing.Count == 1
+            ? (existing[0], false)
+            : throw new InvalidOperationException($"Job {job.Id} was not stored and no job has its idempotency key.");
+    }
+
+    public async Task<JobRecord?> GetAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var jobs = await QueryJobsAsync(connection, $"SELECT {JobColumns} FROM jobs WHERE id = @Id", new { Id = DbId(id) }, cancellationToken);
+        return jobs.Count == 0 ? null : jobs[0];
+    }
+
+    public async Task<IReadOnlyList<JobRecord>> ListAsync(JobQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentOutOfRangeException.ThrowIfLessThan(query.Limit, 1, nameof(query));
+        var conditions = new List<string>();
+        var parameters = new DynamicParameters();
+        if (query.Status is { } status)
+        {
+            conditions.Add("status = @Status");
+            parameters.Add("Status", Text(status));
+        }
+        if (query.Architecture is { } architecture)
+        {
+            conditions.Add("architecture = @Architecture");
+            parameters.Add("Architecture", architecture);
+        }
+        if (query.Kind is { } kind)
+        {
+            conditions.Add("kind = @Kind");
+            parameters.Add("Kind", Text(kind));
+        }
+        if (query.Tag is { } tag)
+        {
+            conditions.Add(TagCondition("@Tag"));
+            parameters.Add("Tag", tag);
+        }
+        if (query.After is { } after)
+        {
+            conditions.Add("(created_at, id) < (@AfterCreatedAt, @AfterId)");
+            parameters.Add("AfterCreatedAt", DbTime(after.CreatedAt));
+            parameters.Add("AfterId", DbId(after.Id));
+        }
+        parameters.Add("Limit", query.Limit);
+        var where = conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
+        var sql = $"SELECT {JobColumns} FROM jobs {where} ORDER BY created_at DESC, id DESC LIMIT @Limit";
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        return await QueryJobsAsync(connection, sql, parameters, cancellationToken);
+    }
+
+    // ---- Attempts: the lease.
+
+    public async Task<JobRecord?> TryStartAttemptAsync(Guid id, Guid leaseToken, string worker, string device, DateTimeOffset now, DateTimeOffset staleBefore, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        ArgumentNullException.ThrowIfNull(device);
+        var sql = $"""
+            UPDATE jobs
+            SET status = 'running', attempt = attempt + 1, lease_token = @LeaseToken, worker = @Worker, device = @Device,
+                started_at = COALESCE(started_at, @Now), heartbeat_at = @Now
+            WHERE id = @Id
+              AND cancel_requested = FALSE
+              AND (status IN ('queued', 'interrupted')
+                   OR (status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < @StaleBefore)))
+            RETURNING {JobColumns}
+            """;
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var jobs = await QueryJobsAsync(connection, sql, new
+        {
+            Id = DbId(id),
+            LeaseToken = DbId(leaseToken),
+            Worker = worker,
+            Device = device,
+            Now = DbTime(now),
+            StaleBefore = DbTime(staleBefore),
+        }, cancellationToken);
+        return jobs.Count == 0 ? null : jobs[0];
+    }
+
+    public Task<bool> UpdateProgressAsync(Guid id, Guid leaseToken, JobProgress progress, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        return ExecuteFencedAsync(
+            $"UPDATE jobs SET progress = {JsonParameter("@Progress")}, heartbeat_at = @Now WHERE id = @Id AND lease_token = @LeaseToken",
+            new { Id = DbId(id), LeaseToken = DbId(leaseToken), Progress = JobStoreJson.Serialize(progress), Now = DbTime(now) },
+            cancellationToken);
+    }
+
+    public Task<bool> HeartbeatAsync(Guid id, Guid leaseToken, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ExecuteFencedAsync(
+            "UPDATE jobs SET heartbeat_at = @Now WHERE id = @Id AND lease_token = @LeaseToken",
+            new { Id = DbId(id), LeaseToken = DbId(leaseToken), Now = DbTime(now) },
+            cancellationToken);
+
+    public Task<bool> RecordEpochAsync(Guid id, Guid leaseToken, EpochMetrics metrics, DateTimeOffset recordedAt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        // SQLite needs the WHERE on the SELECT to parse ON CONFLICT as the upsert clause; it is there.
+        var sql = $"""
+            INSERT INTO job_epochs ({EpochColumns})
+            SELECT @Id, @Epoch, @TrainLoss, @TrainAccuracy, @TestLoss, @TestAccuracy, @LearningRate, @EpochSeconds,
+                   @SamplesPerSecond, @RecordedAt
+            WHERE EXISTS (SELECT 1 FROM jobs WHERE id = @Id AND lease_token = @LeaseToken{ShareLockClause})
+            ON CONFLICT (job_id, epoch) DO UPDATE
+            SET train_loss = excluded.train_loss, train_accuracy = excluded.train_accuracy, test_loss = excluded.test_loss,
+                test_accuracy = excluded.test_accuracy, learning_rate = excluded.learning_rate,
+                epoch_seconds = excluded.epoch_seconds, samples_per_second = excluded.samples_per_second,
+                recorded_at = excluded.recorded_at
+            """;
+        return ExecuteFencedAsync(sql, new
+        {
+            Id = DbId(id),
+            LeaseToken = DbId(leaseToken),
+            metrics.Epoch,
+            TrainLoss = DbDouble(metrics.TrainLoss),
+            TrainAccuracy = DbDouble(metrics.TrainAccuracy),
+            TestLoss = DbDouble(metrics.TestLoss),
+            TestAccuracy = DbDouble(metrics.TestAccuracy),
+            LearningRate = DbDouble(metrics.LearningRate),
+            EpochSeconds = DbDouble(metrics.EpochSeconds),
+            SamplesPerSecond = DbDouble(metrics.SamplesPerSecond),
+            RecordedAt = DbTime(recordedAt),
+        }, cancellationToken);
+    }
+
+    public Task<bool> RecordCheckpointAsync(Guid id, Guid leaseToken, CheckpointRecord checkpoint, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        if (checkpoint.JobId != id)
+            throw new ArgumentException($"The checkpoint is job {checkpoint.JobId}'s, not job {id}'s.", nameof(checkpoint));
+        var sql = $"""
+            INSERT INTO job_checkpoints ({CheckpointColumns})
+            SELECT @Id, @Epoch, @SizeBytes, @Sha256, {JsonParameter("@Metrics")}, @CreatedAt
+            WHERE EXISTS (SELECT 1 FROM jobs WHERE id = @Id AND lease_token = @LeaseToken{ShareLockClause})
+            ON CONFLICT (job_id, epoch) DO UPDATE
+            SET size_bytes = excluded.size_bytes, sha256 = excluded.sha256, metrics = excluded.metrics,
+                created_at = excluded.created_at
+            """;
+        return ExecuteFencedAsync(sql, new
+        {
+            Id = DbId(id),
+            LeaseToken = DbId(leaseToken),
+            checkpoint.Epoch,
+            checkpoint.SizeBytes,
+            checkpoint.Sha256,
+            Metrics = Json(checkpoint.Metrics),
+            CreatedAt = DbTime(checkpoint.CreatedAt),
+        }, cancellationToken);
+    }
+
+    /// <remarks>
+    /// <see cref="JobStatus.Queued"/> (or <see cref="JobStatus.Interrupted"/>) clears the lease, worker and
+    /// device and leaves the job waiting; but a job whose cancellation was asked for becomes cancelled
+    /// instead, since no attempt would ever start it again. A terminal status sets FinishedAt, clears the
+    /// lease and keeps the worker and device that ran it. Result and error are stored as given, either way.
+    /// </remarks>
+    public Task<bool> FinishAttemptAsync(Guid id, Guid leaseToken, JobStatus status, JobResult? result, JobError? error, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var requeue = status switch
+        {
+            JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled => false,
+            JobStatus.Queued or JobStatus.Interrupted => true,
+            _ => throw new ArgumentOutOfRangeException(nameof(status), status,
+                "An attempt ends succeeded, failed, cancelled, or queued to be taken up again."),
+        };
+        var sql = $"""
+            UPDATE jobs
+            SET status = CASE WHEN @Requeue AND cancel_requested THEN 'cancelled' ELSE @Status END,
+                finished_at = CASE WHEN @Requeue AND NOT cancel_requested THEN NULL ELSE @Now END,
+                worker = CASE WHEN @Requeue AND NOT cancel_requested THEN NULL ELSE worker END,
+                device = CASE WHEN @Requeue AND NOT cancel_requested THEN NULL ELSE device END,
+                lease_token = NULL,
+                result = {JsonParameter("@Result")},
+                error = {JsonParameter("@Error")}
+            WHERE id = @Id AND lease_token = @LeaseToken
+            """;
+        return ExecuteFencedAsync(sql, new
+        {
+            Id = DbId(id),
+            LeaseToken = DbId(leaseToken),
+            Requeue = requeue,
+            Status = Text(status),
+            Now = DbTime(now),
+            Result = Json(result),
+            Error = Json(error),
+        }, cancellationToken);
+    }
+
+    public async Task<CancelOutcome> RequestCancelAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        // One conditional UPDATE makes every change; when it changes nothing, the status read after it
+        // says why. Should the job have moved back into a cancellable state in between (an attempt
+        // requeued), the UPDATE is simply tried again.
+        const string update = """
+            UPDATE jobs
+            SET status = CASE WHEN status = 'running' THEN 'cancelling' ELSE 'cancelled' END,
+                finished_at = CASE WHEN status = 'running' THEN finished_at ELSE @Now END,
+                cancel_requested = TRUE
+            WHERE id = @Id AND status IN ('queued', 'interrupted', 'running')
+            RETURNING status
+            """;
+        var parameters = new { Id = DbId(id), Now = DbTime(now) };
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        while (true)
+        {
+            var changed = (await connection.QueryAsync<string>(Command(update, parameters, null, cancellationToken))).FirstOrDefault();
+            if (changed is not null)
+                return ParseStatus(changed) == JobStatus.Cancelling ? CancelOutcome.CancellationRequested : CancelOutcome.CancelledBeforeStart;
+
+            var current = (await connection.QueryAsync<string>(Command("SELECT status FROM jobs WHERE id = @Id", parameters, null, cancellationToken))).FirstOrDefault();
+            if (current is null)
+                return CancelOutcome.NotFound;
+            var status = ParseStatus(current);
+            if (status == JobStatus.Cancelling)
+                return CancelOutcome.AlreadyCancelling;
+            if (status.IsTerminal())
+                return CancelOutcome.AlreadyFinished;
+        }
+    }
+
+    // ---- Epochs and checkpoints.
+
+    public async Task<IReadOnlyList<EpochRecord>> GetEpochsAsync(Guid id, int sinceEpoch, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var rows = await QueryRowsAsync(connection,
+            $"SELECT {EpochColumns} FROM job_epochs WHERE job_id = @Id AND epoch > @Since ORDER BY epoch",
+            new { Id = DbId(id), Since = sinceEpoch }, null, cancellationToken);
+        return rows.Select(r => new EpochRecord(
+            ReadGuid(r["job_id"]),
+            new EpochMetrics(
+                ReadInt32(r["epoch"]),
+                ReadDouble(r["train_loss"]),
+                ReadDouble(r["train_accuracy"]),
+                ReadDouble(r["test_loss"]),
+                ReadDouble(r["test_accuracy"]),
+                ReadDouble(r["learning_rate"]),
+                ReadDouble(r["epoch_seconds"]),
+                ReadDouble(r["samples_per_second"])),
+            ReadTime(r["recorded_at"]))).ToList();
+    }
+
+    public async Task<IReadOnlyList<CheckpointRecord>> GetCheckpointsAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var rows = await QueryRowsAsync(connection,
+            $"SELECT {CheckpointColumns} FROM job_checkpoints WHERE job_id = @Id ORDER BY epoch",
+            new { Id = DbId(id) }, null, cancellationToken);
+        return rows.Select(r => new CheckpointRecord(
+            ReadGuid(r["job_id"]),
+            ReadInt32(r["epoch"]),
+            Convert.ToInt64(r["size_bytes"]),
+            (string)r["sha256"]!,
+            ReadJson<EpochMetrics>(r["metrics"]),
+            ReadTime(r["created_at"]))).ToList();
+    }
+
+    // ---- Logs.
+
+    public async Task AppendLogsAsync(IReadOnlyList<JobLogRecord> logs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(logs);
+        if (logs.Count == 0)
+            return;
+        var rows = logs.Select(l => new
+        {
+            JobId = DbId(l.JobId),
+            LoggedAt = DbTime(l.Timestamp),
+            l.Level,
+            l.Message,
+            Properties = l.PropertiesJson,
+        }).ToList();
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var transaction = await BeginWriteTransactionAsync(connection, cancellationToken);
+        await LockJobLogsAsync(connection, transaction, logs.Select(l => l.JobId).Distinct().ToList(), cancellationToken);
+        await connection.ExecuteAsync(Command(
+            "INSERT INTO job_logs (job_id, logged_at, level, message, properties) VALUES (@JobId, @LoggedAt, @Level, @Message, @Properties)",
+            rows, transaction, cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<JobLogRecord>> GetLogsAsync(Guid id, long afterSequence, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var rows = await QueryRowsAsync(connection,
+            $"SELECT {LogColumns} FROM job_logs WHERE job_id = @Id AND sequence > @After ORDER BY sequence LIMIT @Limit",
+            new { Id = DbId(id), After = afterSequence, Limit = limit }, null, cancellationToken);
+        return rows.Select(r => new JobLogRecord(
+            Convert.ToInt64(r["sequence"]),
+            ReadGuid(r["job_id"]),
+            ReadTime(r["logged_at"]),
+            (string)r["level"]!,
+            (string)r["message"]!,
+            (string?)r["properties"])).ToList();
+    }
+
+    // ---- Workers.
+
+    public async Task UpsertWorkerAsync(WorkerRecord worker, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        var sql = $"""
+            INSERT INTO workers ({WorkerColumns})
+            VALUES (@Id, @Host, {JsonParameter("@Queues")}, @Device, @RunningJobId, @StartedAt, @LastHeartbeat)
+            ON CONFLICT (id) DO UPDATE
+            SET host = excluded.host, queues = excluded.queues, device = excluded.device,
+                running_job_id = excluded.running_job_id, started_at = excluded.started_at,
+                last_heartbeat = excluded.last_heartbeat
+            """;
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(Command(sql, new
+        {
+            worker.Id,
+            worker.Host,
+            Queues = JobStoreJson.Serialize(worker.Queues),
+            worker.Device,
+            RunningJobId = DbId(worker.RunningJobId),
+            StartedAt = DbTime(worker.StartedAt),
+            LastHeartbeat = DbTime(worker.LastHeartbeat),
+        }, null, cancellationToken));
+    }
+
+    public async Task<IReadOnlyList<WorkerRecord>> ListWorkersAsync(DateTimeOffset aliveSince, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var rows = await QueryRowsAsync(connection,
+            $"SELECT {WorkerColumns} FROM workers WHERE last_heartbeat >= @AliveSince ORDER BY id",
+            new { AliveSince = DbTime(aliveSince) }, null, cancellationToken);
+        return rows.Select(r => new WorkerRecord(
+            (string)r["id"]!,
+            (string)r["host"]!,
+            JobStoreJson.Deserialize<string[]>((string)r["queues"]!),
+            (string)r["device"]!,
+            r["running_job_id"] is { } running ? ReadGuid(running) : null,
+            ReadTime(r["started_at"]),
+            ReadTime(r["last_heartbeat"]))).ToList();
+    }
+
+    public async Task RemoveWorkerAsync(string id, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(Command("DELETE FROM workers WHERE id = @Id", new { Id = id }, null, cancellationToken));
+    }
+
+    public async Task<bool> PingAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await OpenConnectionAsync(cancellationToken);
+            return await connection.ExecuteScalarAsync<long>(Command("SELECT 1", null, null, cancellationToken)) == 1;
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    // ---- Disposal.
+
+    public ValueTask DisposeAsync()
+    {
+        GC.SuppressFinalize(this);
+        return DisposeAsyncCore();
+    }
+
+    public void Dispose()
+    {
+        GC.SuppressFinalize(this);
+        DisposeAsyncCore().AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>Releases the store's pooled connections.</summary>
+    private protected abstract ValueTask DisposeAsyncCore();
+
+    // ---- Plumbing.
+
+    private static CommandDefinition Command(string sql, object? parameters, DbTransaction? transaction, CancellationToken cancellationToken) =>
+        new(sql, parameters, transaction, cancellationToken: cancellationToken);
+
+    private async Task<bool> ExecuteFencedAsync(string sql, object parameters, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(Command(sql, parameters, null, cancellationToken)) > 0;
+    }
+
+    private static async Task<List<IDictionary<string, object?>>> QueryRowsAsync(DbConnection connection, string sql, object? parameters, DbTransaction? transaction, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync(Command(sql, parameters, transaction, cancellationToken))).Cast<IDictionary<string, object?>>().ToList();
+
+    private static async Task<List<JobRecord>> QueryJobsAsync(DbConnection connection, string sql, object parameters, CancellationToken cancellationToken) =>
+        (await QueryRowsAsync(connection, sql, parameters, null, cancellationToken)).Select(ReadJob).ToList();
+
+    private static JobRecord ReadJob(IDictionary<string, object?> r) => new()
+    {
+        Id = ReadGuid(r["id"]),
+        Kind = Enum.Parse<JobKind>((string)r["kind"]!, ignoreCase: true),
+        Architecture = (string)r["architecture"]!,
+        Status = ParseStatus((string)r["status"]!),
+        Name = (string?)r["name"],
+        Tags = JobStoreJson.Deserialize<string[]>((string)r["tags"]!),
+        Hyperparameters = JobStoreJson.Deserialize<Hyperparameters>((string)r["hyperparameters"]!),
+        Source = ReadJson<EvalSource>(r["source"]),
+        IdempotencyKey = (string?)r["idempotency_key"],
+        Queue = (string)r["queue"]!,
+        CreatedAt = ReadTime(r["created_at"]),
+        StartedAt = r["started_at"] is { } started ? ReadTime(started) : null,
+        FinishedAt = r["finished_at"] is { } finished ? ReadTime(finished) : null,
+        Attempt = ReadInt32(r["attempt"]),
+        LeaseToken = r["lease_token"] is { } lease ? ReadGuid(lease) : null,
+        Worker = (string?)r["worker"],
+        Device = (string?)r["device"],
+        HeartbeatAt = r["heartbeat_at"] is { } heartbeat ? ReadTime(heartbeat) : null,
+        CancelRequested = Convert.ToBoolean(r["cancel_requested"]),
+        Progress = ReadJson<JobProgress>(r["progress"]),
+        Result = ReadJson<JobResult>(r["result"]),
+        Error = ReadJson<JobError>(r["error"]),
+    };
+
+    private static string Text(JobStatus status) => status.ToString().ToLowerInvariant();
+
+    private static string Text(JobKind kind) => kind.ToString().ToLowerInvariant();
+
+    private static JobStatus ParseStatus(string status) => Enum.Parse<JobStatus>(status, ignoreCase: true);
+
+    private static T? ReadJson<T>(object? value) where T : class =>
+        value is string json ? JobStoreJson.Deserialize<T>(json) : null;
+
+    // Values come back as each engine's provider gives them: PostgreSQL uuid, timestamptz (a UTC
+    // DateTime), integer, boolean; SQLite text, integer (long) and real, with NULL for a NaN.
+
+    private static Guid ReadGuid(object? value) => value switch
+    {
+        Guid guid => guid,
+        string text => Guid.Parse(text),
+        _ => throw new InvalidCastException($"Not an id: {value?.GetType().Name ?? "null"}."),
+    };
+
+    private static DateTimeOffset ReadTime(object? value) => value switch
+    {
+        DateTime time => new DateTimeOffset(DateTime.SpecifyKind(time, DateTimeKind.Utc)),
+        DateTimeOffset time => time.ToUniversalTime(),
+        long microseconds => StoredTime.FromUnixMicroseconds(microseconds),
+        _ => throw new InvalidCastException($"Not a time: {value?.GetType().Name ?? "null"}."),
+    };
+
+    private static int ReadInt32(object? value) => Convert.ToInt32(value);
+
+    /// <summary>SQLite keeps a NaN as NULL (see <see cref="DbDouble"/>).</summary>
+    private static double ReadDouble(object? value) => value is null ? double.NaN : Convert.ToDouble(value);
+}
+
+/// <summary>One step of the schema; <see cref="Version"/> is recorded in <c>schema_version</c> once applied.</summary>
+internal sealed record SchemaMigration(int Version, string Description, string Sql);
