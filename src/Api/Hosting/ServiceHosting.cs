@@ -1,0 +1,61 @@
+using Hangfire;
+using Hangfire.Dashboard;
+using Microsoft.Extensions.Options;
+using Serilog;
+using TrainingService.Jobs;
+using TrainingService.Worker.Hosting;
+
+namespace TrainingService.Api.Hosting;
+
+public static class ServiceHosting
+{
+    /// <summary>
+    /// Runs a training worker inside the API process when <c>Worker:Enabled</c> says so, and by
+    /// default on the embedded store — there <c>dotnet run --project src/Api</c> is the whole system.
+    /// With PostgreSQL, workers are separate processes (<c>src/Worker</c>) unless enabled here.
+    /// </summary>
+    public static IServiceCollection AddInProcessWorker(this IServiceCollection services, IConfiguration configuration)
+    {
+        var usesPostgres = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>()?.UsesPostgres ?? false;
+        var enabled = configuration.GetSection(WorkerOptions.SectionName).Get<WorkerOptions>()?.Enabled ?? !usesPostgres;
+        return enabled ? services.AddTrainingWorker(configuration) : services;
+    }
+
+    public static WebApplication UseServiceRequestLogging(this WebApplication app)
+    {
+        app.UseSerilogRequestLogging();
+        return app;
+    }
+
+    /// <summary>Hangfire's dashboard at <c>/hangfire</c>: local requests only, unless <c>Dashboard:AllowRemote</c> is true.</summary>
+    public static WebApplication MapJobQueueDashboard(this WebApplication app)
+    {
+        var allowRemote = app.Configuration.GetValue<bool>("Dashboard:AllowRemote");
+        app.MapHangfireDashboard("/hangfire", new DashboardOptions
+        {
+            Authorization = allowRemote ? [new AllowAllDashboardAuthorization()] : [new LocalRequestsOnlyAuthorizationFilter()],
+            DisplayStorageConnectionString = false,
+        });
+        return app;
+    }
+
+    /// <summary>Creates or upgrades the job store's schema before serving, and says where things are once listening.</summary>
+    public static async Task PrepareStorageAsync(this WebApplication app)
+    {
+        await app.Services.GetRequiredService<IJobStore>().MigrateAsync(CancellationToken.None);
+        var storage = app.Services.GetRequiredService<IOptions<StorageOptions>>().Value;
+        var checkpoints = app.Services.GetRequiredService<IOptions<CheckpointOptions>>().Value;
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var store = storage.UsesPostgres ? "PostgreSQL" : $"the embedded store {Path.GetFullPath(storage.SqlitePath)}";
+            foreach (var url in app.Urls)
+                app.Logger.LogInformation("TrainingService listening on {Url}; Swagger UI at {Url}/swagger", url, url.TrimEnd('/'));
+            app.Logger.LogInformation("Jobs are stored in {Store}; checkpoints under {Checkpoints}", store, Path.GetFullPath(checkpoints.Root));
+        });
+    }
+
+    private sealed class AllowAllDashboardAuthorization : IDashboardAuthorizationFilter
+    {
+        public bool Authorize(DashboardContext context) => true;
+    }
+}

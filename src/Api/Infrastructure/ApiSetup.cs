@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Reflection;
+using Microsoft.OpenApi;
+using TrainingService.Api.Infrastructure.OpenApi;
+
+namespace TrainingService.Api.Infrastructure;
+
+/// <summary>The API's cross-cutting setup: JSON, problem details, errors, and the OpenAPI document with Swagger UI.</summary>
+public static class ApiSetup
+{
+    public const string DocumentName = "v1";
+    public const string DocumentPath = "/swagger/v1/swagger.json";
+
+    private const string ApiDescription = """
+        Trains and evaluates the MNIST exercise's three architectures (convnet, resnet18, attention) as jobs.
+
+        Submit a job with `POST /jobs`; it is queued and run by a worker. Watch it with `GET /jobs/{id}`,
+        read its per-epoch metrics with `GET /jobs/{id}/metrics` (JSON, CSV, or live as Server-Sent Events),
+        cancel it with `POST /jobs/{id}/cancel`, and download its checkpoints (safetensors, loadable by PyTorch)
+        from `GET /jobs/{id}/checkpoints/{epoch|best|final}`.
+
+        Conventions: JSON in camelCase; enums as lowercase strings; times ISO 8601 in UTC; accuracies as
+        fractions (0.9934). Every error is RFC 7807 problem details (`application/problem+json`); a 400 lists
+        each offending field under `errors`, keyed by its JSON path (`hyperparameters.learningRate`).
+        """;
+
+    public static IServiceCollection AddApiJson(this IServiceCollection services) =>
+        services.ConfigureHttpJsonOptions(options => ApiJson.Configure(options.SerializerOptions));
+
+    public static IServiceCollection AddApiProblemDetails(this IServiceCollection services) =>
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            // Which request failed, and the trace id to find it in the logs: all a client needs
+            // to report a problem, and nothing about the server's internals.
+            context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
+            context.ProblemDetails.Extensions.TryAdd("traceId", Activity.Current?.Id ?? context.HttpContext.TraceIdentifier);
+        });
+
+    public static IServiceCollection AddApiDocumentation(this IServiceCollection services)
+    {
+        services.AddEndpointsApiExplorer();
+        services.AddSwaggerGen(options =>
+        {
+            options.SwaggerDoc(DocumentName, new OpenApiInfo
+            {
+                Title = "TrainingService API",
+                Version = DocumentName,
+                Description = ApiDescription,
+            });
+            // The wire types' and handlers' XML comments are the descriptions Swagger shows.
+            options.IncludeXmlComments(Assembly.GetExecutingAssembly());
+            options.SupportNonNullableReferenceTypes();
+            options.SchemaFilter<SchemaDocumentationFilter>();
+            options.ParameterFilter<ParameterSchemaFilter>();
+            options.OperationFilter<JsonRequestBodyFilter>();
+            options.OperationFilter<ResponseContentExampleFilter>();
+            options.OperationFilter<CommonResponsesFilter>();
+        });
+        return services;
+    }
+
+    /// <summary>
+    /// Unhandled exceptions become a 500 problem with no stack trace (the exception is logged);
+    /// Kestrel's own bad-request errors keep their status (413, 400…); and bare status codes
+    /// from routing (an unknown URL's 404, a wrong method's 405) get a problem body as well.
+    /// </summary>
+    public static WebApplication UseApiErrorHandling(this WebApplication app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = exception => exception is BadHttpRequestException bad
+                ? bad.StatusCode
+                : StatusCodes.Status500InternalServerError,
+        });
+        app.UseStatusCodePages();
+        return app;
+    }
+
+    public static WebApplication MapApiDocumentation(this WebApplication app)
+    {
+        app.MapSwagger("/swagger/{documentName}/swagger.json");
+        app.UseSwaggerUI(options =>
+        {
+            options.RoutePrefix = "swagger";
+            options.SwaggerEndpoint(DocumentPath, "TrainingService API v1");
+            options.DocumentTitle = "TrainingService API";
+        });
+        return app;
+    }
+}

@@ -1,0 +1,243 @@
+using TrainingService.Api.Infrastructure.OpenApi;
+using TrainingService.Jobs;
+using TrainingService.Models.Training;
+
+namespace TrainingService.Api.Jobs;
+
+/// <summary>A job as clients see it. Fields that do not apply (yet) are null.</summary>
+public sealed record JobResponse : IOpenApiExample<JobResponse>
+{
+    /// <summary>The job's id.</summary>
+    public required Guid Id { get; init; }
+
+    /// <summary>train or eval.</summary>
+    public required JobKind Kind { get; init; }
+
+    /// <summary>The architecture trained or evaluated.</summary>
+    public required string Architecture { get; init; }
+
+    /// <summary>Where the job is in its lifecycle (queued → running → succeeded, failed or cancelled; cancelling; interrupted while it waits to resume). The server owns it.</summary>
+    public required JobStatus Status { get; init; }
+
+    /// <summary>The client's label, if any.</summary>
+    public required string? Name { get; init; }
+
+    /// <summary>The client's tags.</summary>
+    public required IReadOnlyList<string> Tags { get; init; }
+
+    /// <summary>The effective hyperparameters: the request's overrides on the architecture's defaults (an eval job's are its source's).</summary>
+    public required HyperparameterValues Hyperparameters { get; init; }
+
+    /// <summary>For an eval job: the checkpoint it evaluates.</summary>
+    public required EvalSourceResponse? Source { get; init; }
+
+    /// <summary>When it was submitted.</summary>
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>When a worker first started it.</summary>
+    public required DateTimeOffset? StartedAt { get; init; }
+
+    /// <summary>When it reached succeeded, failed or cancelled.</summary>
+    public required DateTimeOffset? FinishedAt { get; init; }
+
+    /// <summary>How many times a worker has started it: 1 on the first run, more after a resume.</summary>
+    public required int Attempt { get; init; }
+
+    /// <summary>The worker running it, or that ran it last.</summary>
+    public required string? Worker { get; init; }
+
+    /// <summary>The device it runs or ran on (cpu, cuda:0).</summary>
+    public required string? Device { get; init; }
+
+    /// <summary>Where a running job is; its worker refreshes this at least every 2 seconds.</summary>
+    public required JobProgressResponse? Progress { get; init; }
+
+    /// <summary>The outcome, once it has succeeded.</summary>
+    public required JobResultResponse? Result { get; init; }
+
+    /// <summary>Why it failed, when it failed.</summary>
+    public required JobErrorResponse? Error { get; init; }
+
+    public static JobResponse Example { get; } = new()
+    {
+        Id = Guid.Parse("0197a1f2-6c3e-7d4a-9b1e-2f3a4b5c6d7e"),
+        Kind = JobKind.Train,
+        Architecture = "convnet",
+        Status = JobStatus.Running,
+        Name = "convnet baseline",
+        Tags = ["baseline"],
+        Hyperparameters = HyperparameterValues.Example,
+        Source = null,
+        CreatedAt = new DateTimeOffset(2025, 11, 26, 15, 40, 0, TimeSpan.Zero),
+        StartedAt = new DateTimeOffset(2025, 11, 26, 15, 40, 2, TimeSpan.Zero),
+        FinishedAt = null,
+        Attempt = 1,
+        Worker = "gpu-worker-1",
+        Device = "cuda:0",
+        Progress = JobProgressResponse.Example,
+        Result = null,
+        Error = null,
+    };
+}
+
+/// <summary>Hyperparameters as a job uses them.</summary>
+public sealed record HyperparameterValues : IOpenApiExample<HyperparameterValues>
+{
+    /// <summary>Epochs to train.</summary>
+    public required int Epochs { get; init; }
+
+    /// <summary>Images per batch.</summary>
+    public required int BatchSize { get; init; }
+
+    /// <summary>Peak learning rate.</summary>
+    public required double LearningRate { get; init; }
+
+    /// <summary>The optimizer.</summary>
+    public required OptimizerKind Optimizer { get; init; }
+
+    /// <summary>Weight decay.</summary>
+    public required double WeightDecay { get; init; }
+
+    /// <summary>Momentum (sgd only).</summary>
+    public required double Momentum { get; init; }
+
+    /// <summary>The learning-rate schedule.</summary>
+    public required LearningRateSchedule LrSchedule { get; init; }
+
+    /// <summary>Step schedule: epochs between decays.</summary>
+    public required int StepEpochs { get; init; }
+
+    /// <summary>Step schedule: the factor at each decay.</summary>
+    public required double StepGamma { get; init; }
+
+    /// <summary>Random seed.</summary>
+    public required long Seed { get; init; }
+
+    /// <summary>auto, cpu, cuda or cuda:N.</summary>
+    public required string Device { get; init; }
+
+    /// <summary>Training images used (the first N); null for all 60,000.</summary>
+    public required int? TrainSubset { get; init; }
+
+    public static HyperparameterValues Example { get; } = From(Models.Architectures.ArchitectureCatalog.ConvNet.Defaults);
+
+    public static HyperparameterValues From(Hyperparameters h) => new()
+    {
+        Epochs = h.Epochs,
+        BatchSize = h.BatchSize,
+        LearningRate = h.LearningRate,
+        Optimizer = h.Optimizer,
+        WeightDecay = h.WeightDecay,
+        Momentum = h.Momentum,
+        LrSchedule = h.LrSchedule,
+        StepEpochs = h.StepEpochs,
+        StepGamma = h.StepGamma,
+        Seed = h.Seed,
+        Device = h.Device,
+        TrainSubset = h.TrainSubset,
+    };
+}
+
+/// <summary>The checkpoint an eval job evaluates.</summary>
+public sealed record EvalSourceResponse : IOpenApiExample<EvalSourceResponse>
+{
+    /// <summary>The training job.</summary>
+    public required Guid JobId { get; init; }
+
+    /// <summary>final, best, or an epoch number.</summary>
+    public required string Checkpoint { get; init; }
+
+    public static EvalSourceResponse Example { get; } = new() { JobId = Guid.Parse("0197a1f2-6c3e-7d4a-9b1e-2f3a4b5c6d7e"), Checkpoint = "best" };
+}
+
+/// <summary>A running job's position.</summary>
+public sealed record JobProgressResponse : IOpenApiExample<JobProgressResponse>
+{
+    /// <summary>The epoch being trained.</summary>
+    public required int Epoch { get; init; }
+
+    /// <summary>Epochs in the run.</summary>
+    public required int Epochs { get; init; }
+
+    /// <summary>Step within the epoch.</summary>
+    public required long Step { get; init; }
+
+    /// <summary>Steps per epoch.</summary>
+    public required long StepsPerEpoch { get; init; }
+
+    /// <summary>Training images per second, recently.</summary>
+    public required double SamplesPerSecond { get; init; }
+
+    /// <summary>Estimated seconds until the run ends, when known.</summary>
+    public required double? EtaSeconds { get; init; }
+
+    /// <summary>Mean training loss so far this epoch, when known.</summary>
+    public required double? RunningLoss { get; init; }
+
+    /// <summary>Training accuracy so far this epoch (a fraction), when known.</summary>
+    public required double? RunningAccuracy { get; init; }
+
+    /// <summary>When the worker reported this.</summary>
+    public required DateTimeOffset UpdatedAt { get; init; }
+
+    public static JobProgressResponse Example { get; } = new()
+    {
+        Epoch = 2, Epochs = 3, Step = 120, StepsPerEpoch = 469, SamplesPerSecond = 8450.5, EtaSeconds = 41.2,
+        RunningLoss = 0.0412, RunningAccuracy = 0.9871, UpdatedAt = new DateTimeOffset(2025, 11, 26, 15, 41, 10, TimeSpan.Zero),
+    };
+}
+
+/// <summary>How a job ended up. Accuracies are fractions.</summary>
+public sealed record JobResultResponse : IOpenApiExample<JobResultResponse>
+{
+    /// <summary>Test accuracy after the last epoch (an eval job: of the evaluated checkpoint).</summary>
+    public required double FinalTestAccuracy { get; init; }
+
+    /// <summary>Mean test loss after the last epoch.</summary>
+    public required double FinalTestLoss { get; init; }
+
+    /// <summary>The best epoch's test accuracy.</summary>
+    public required double? BestTestAccuracy { get; init; }
+
+    /// <summary>The best epoch's test loss.</summary>
+    public required double? BestTestLoss { get; init; }
+
+    /// <summary>The epoch with the best test accuracy.</summary>
+    public required int? BestEpoch { get; init; }
+
+    /// <summary>confusionMatrix[trueClass][predictedClass] = number of test images, when recorded.</summary>
+    public required long[][]? ConfusionMatrix { get; init; }
+
+    /// <summary>Per class, the fraction of its test images classified correctly, when recorded.</summary>
+    public required double[]? PerClassAccuracy { get; init; }
+
+    public static JobResultResponse Example { get; } = new()
+    {
+        FinalTestAccuracy = 0.9934, FinalTestLoss = 0.0213, BestTestAccuracy = 0.9934, BestTestLoss = 0.0213, BestEpoch = 3,
+        ConfusionMatrix = null, PerClassAccuracy = null,
+    };
+}
+
+/// <summary>Why a job failed.</summary>
+public sealed record JobErrorResponse : IOpenApiExample<JobErrorResponse>
+{
+    /// <summary>user (the job's own inputs; not retried), infrastructure (retried), or timeout.</summary>
+    public required JobErrorKind Kind { get; init; }
+
+    /// <summary>What went wrong.</summary>
+    public required string Message { get; init; }
+
+    public static JobErrorResponse Example { get; } = new() { Kind = JobErrorKind.User, Message = "The loss became NaN in epoch 2; lower the learning rate." };
+}
+
+/// <summary>A page of jobs, newest first.</summary>
+public sealed record JobPageResponse : IOpenApiExample<JobPageResponse>
+{
+    /// <summary>The jobs on this page.</summary>
+    public required IReadOnlyList<JobResponse> Items { get; init; }
+
+    /// <summary>Pass as <c>cursor</c> to get the next page; null on the last page.</summary>
+    public required string? NextCursor { get; init; }
+
+    public static JobPageResponse Example { get; } = new() { Items = [JobResponse.Example], NextCursor = "djF8NjM4OTk4MDI0MDAwMDAwMDAwfDAxOTdhMWYyNmMzZTdkNGE5YjFlMmYzYTRiNWM2ZDdl" };
+}

@@ -1,0 +1,351 @@
+using System.Globalization;
+using System.Text.Json;
+using TrainingService.Jobs;
+using TrainingService.Models.Architectures;
+using TrainingService.Models.Checkpoints;
+using TrainingService.Models.Training;
+
+namespace TrainingService.Api.Jobs;
+
+/// <summary>
+/// Turns a <see cref="CreateJobRequest"/> into the job to store, or into the list of everything
+/// wrong with it, each under the JSON path of its field. Nothing is written here: the caller
+/// stores the job only when there are no errors.
+/// </summary>
+public static class JobSubmission
+{
+    public const int MaxNameLength = 200;
+    public const int MaxTags = 32;
+    public const int MaxTagLength = 64;
+    public const int MaxIdempotencyKeyLength = 200;
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    private static readonly string[] Kinds = ["train", "eval"];
+
+    public sealed record Outcome(JobRecord? Job, Dictionary<string, string[]> Errors);
+
+    public static async Task<Outcome> BuildAsync(
+        CreateJobRequest request, string? idempotencyKey, IJobStore store, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var errors = new Errors();
+
+        CheckIdempotencyKey(idempotencyKey, errors);
+        var kind = ParseKind(request.Kind, errors);
+        var name = CheckName(request.Name, errors);
+        var tags = CheckTags(request.Tags, errors);
+
+        ArchitectureInfo? architecture = null;
+        Hyperparameters? hyperparameters = null;
+        EvalSource? source = null;
+        if (kind == JobKind.Train)
+        {
+            if (request.Source is not null)
+                errors.Add("source", "Only an eval job has a source; a training job starts from its architecture's initial weights.");
+            architecture = ParseArchitecture(request.Architecture, required: true, errors);
+            hyperparameters = ApplyOverrides(architecture?.Defaults ?? new Hyperparameters(), request.Hyperparameters, errors);
+        }
+        else if (kind == JobKind.Eval)
+        {
+            var given = ParseArchitecture(request.Architecture, required: false, errors);
+            var sourceJob = await CheckSourceAsync(request.Source, store, errors, cancellationToken);
+            if (sourceJob is not null)
+            {
+                source = new EvalSource(sourceJob.Value.Job.Id, sourceJob.Value.Checkpoint);
+                architecture = ArchitectureCatalog.Find(sourceJob.Value.Job.Architecture);
+                if (given is not null && given.Name != sourceJob.Value.Job.Architecture)
+                    errors.Add("architecture",
+                        $"An eval job evaluates its source job's architecture, {sourceJob.Value.Job.Architecture}; omit architecture or give that.");
+                hyperparameters = EvalHyperparameters(sourceJob.Value.Job.Hyperparameters, request.Hyperparameters, errors);
+            }
+            else
+            {
+                // Still check what can be checked without the source, so one round trip reports it all.
+                EvalHyperparameters(new Hyperparameters(), request.Hyperparameters, errors);
+            }
+        }
+
+        if (!errors.Any && (architecture is null || hyperparameters is null || kind is null))
+            errors.Add("body", "The job could not be built from this request.");
+        if (errors.Any)
+            return new Outcome(null, errors.ToDictionary());
+
+        return new Outcome(new JobRecord
+        {
+            Id = Guid.CreateVersion7(now),
+            Kind = kind!.Value,
+            Architecture = architecture!.Name,
+            Name = name,
+            Tags = tags,
+            Hyperparameters = hyperparameters!,
+            Source = source,
+            IdempotencyKey = idempotencyKey,
+            Queue = QueueFor(hyperparameters!.Device),
+            CreatedAt = now,
+        }, errors.ToDictionary());
+    }
+
+    /// <summary>
+    /// Whether a job found under an Idempotency-Key is the one this request asks for. A key reused
+    /// for a different job is a client bug; handing back the other job would hide it.
+    /// </summary>
+    public static bool IsSameRequest(JobRecord existing, JobRecord requested) =>
+        existing.Kind == requested.Kind
+        && existing.Architecture == requested.Architecture
+        && existing.Hyperparameters == requested.Hyperparameters
+        && existing.Source == requested.Source
+        && existing.Name == requested.Name
+        && existing.Tags.SequenceEqual(requested.Tags, StringComparer.Ordinal);
+
+    /// <summary>The Hangfire queue: GPU jobs go where GPU workers listen, CPU jobs where CPU workers do, <c>auto</c> to anyone.</summary>
+    public static string QueueFor(string device) =>
+        device.StartsWith("cuda", StringComparison.Ordinal) ? "gpu"
+        : device == "cpu" ? "cpu"
+        : "default";
+
+    private static void CheckIdempotencyKey(string? key, Errors errors)
+    {
+        if (key is null)
+            return;
+        if (key.Length is 0 or > MaxIdempotencyKeyLength || key.Any(c => c is < '!' or > '~'))
+            errors.Add(IdempotencyKeyHeader,
+                $"Must be 1 to {MaxIdempotencyKeyLength} visible ASCII characters (a UUID is a good choice), given once.");
+    }
+
+    private static JobKind? ParseKind(string? value, Errors errors)
+    {
+        switch (value)
+        {
+            case null:
+                errors.Add("kind", "Required: train or eval.");
+                return null;
+            case "train":
+                return JobKind.Train;
+            case "eval":
+                return JobKind.Eval;
+            default:
+                errors.Add("kind", $"Must be one of: {string.Join(", ", Kinds)}; got '{Shorten(value)}'.");
+                return null;
+        }
+    }
+
+    private static ArchitectureInfo? ParseArchitecture(string? value, bool required, Errors errors)
+    {
+        if (value is null)
+        {
+            if (required)
+                errors.Add("architecture", $"Required for a training job: one of {Names()}.");
+            return null;
+        }
+        var architecture = ArchitectureCatalog.Find(value);
+        if (architecture is null)
+            errors.Add("architecture", $"Must be one of: {Names()}; got '{Shorten(value)}'.");
+        return architecture;
+
+        static string Names() => string.Join(", ", ArchitectureCatalog.All.Select(a => a.Name));
+    }
+
+    private static string? CheckName(string? name, Errors errors)
+    {
+        if (name is not null && (name.Length > MaxNameLength || string.IsNullOrWhiteSpace(name)))
+            errors.Add("name", $"Must be 1 to {MaxNameLength} characters and not blank; omit it for no name.");
+        return name;
+    }
+
+    private static IReadOnlyList<string> CheckTags(IReadOnlyList<string?>? tags, Errors errors)
+    {
+        if (tags is null)
+            return [];
+        if (tags.Count > MaxTags)
+            errors.Add("tags", $"At most {MaxTags} tags; got {tags.Count}.");
+        var kept = new List<string>();
+        for (var i = 0; i < tags.Count; i++)
+        {
+            var tag = tags[i];
+            if (tag is null || string.IsNullOrWhiteSpace(tag) || tag.Length > MaxTagLength || tag.Any(char.IsControl))
+                errors.Add($"tags[{i}]", $"Must be a string of 1 to {MaxTagLength} characters, not blank, without control characters.");
+            else if (!kept.Contains(tag, StringComparer.Ordinal))
+                kept.Add(tag);
+        }
+        return kept;
+    }
+
+    /// <summary>The request's overrides on <paramref name="defaults"/>, checked field by field and then as a whole.</summary>
+    private static Hyperparameters ApplyOverrides(Hyperparameters defaults, HyperparametersRequest? request, Errors errors)
+    {
+        if (request is null)
+            return defaults;
+        var h = defaults with
+        {
+            Epochs = request.Epochs ?? defaults.Epochs,
+            BatchSize = request.BatchSize ?? defaults.BatchSize,
+            LearningRate = request.LearningRate ?? defaults.LearningRate,
+            Optimizer = ParseName(request.Optimizer, defaults.Optimizer, "hyperparameters.optimizer", errors),
+            WeightDecay = request.WeightDecay ?? defaults.WeightDecay,
+            Momentum = request.Momentum ?? defaults.Momentum,
+            LrSchedule = ParseName(request.LrSchedule, defaults.LrSchedule, "hyperparameters.lrSchedule", errors),
+            StepEpochs = request.StepEpochs ?? defaults.StepEpochs,
+            StepGamma = request.StepGamma ?? defaults.StepGamma,
+            Seed = request.Seed ?? defaults.Seed,
+            Device = request.Device ?? defaults.Device,
+            TrainSubset = request.TrainSubset ?? defaults.TrainSubset,
+        };
+        foreach (var (field, messages) in HyperparameterValidator.Validate(h))
+            errors.Add($"hyperparameters.{field}", messages);
+        return h;
+    }
+
+    /// <summary>An eval runs with its source's hyperparameters; only the device it runs on is the client's choice.</summary>
+    private static Hyperparameters EvalHyperparameters(Hyperparameters source, HyperparametersRequest? request, Errors errors)
+    {
+        if (request is null)
+            return source;
+        foreach (var field in GivenFields(request).Where(f => f != "device"))
+            errors.Add($"hyperparameters.{field}",
+                "An eval job uses its source job's hyperparameters; only device may be given.");
+        var h = source with { Device = request.Device ?? source.Device };
+        foreach (var (field, messages) in HyperparameterValidator.Validate(h))
+            errors.Add($"hyperparameters.{field}", messages);
+        return h;
+    }
+
+    private static IEnumerable<string> GivenFields(HyperparametersRequest r)
+    {
+        if (r.Epochs is not null) yield return "epochs";
+        if (r.BatchSize is not null) yield return "batchSize";
+        if (r.LearningRate is not null) yield return "learningRate";
+        if (r.Optimizer is not null) yield return "optimizer";
+        if (r.WeightDecay is not null) yield return "weightDecay";
+        if (r.Momentum is not null) yield return "momentum";
+        if (r.LrSchedule is not null) yield return "lrSchedule";
+        if (r.StepEpochs is not null) yield return "stepEpochs";
+        if (r.StepGamma is not null) yield return "stepGamma";
+        if (r.Seed is not null) yield return "seed";
+        if (r.Device is not null) yield return "device";
+        if (r.TrainSubset is not null) yield return "trainSubset";
+    }
+
+    /// <summary>
+    /// An enum by its lowercase wire name, case-insensitively. Not Enum.TryParse: that also takes
+    /// numbers ("1") and comma lists ("adam,sgd"), which are not names.
+    /// </summary>
+    private static TEnum ParseName<TEnum>(string? value, TEnum fallback, string field, Errors errors) where TEnum : struct, Enum
+    {
+        if (value is null)
+            return fallback;
+        foreach (var candidate in Enum.GetValues<TEnum>())
+        {
+            if (string.Equals(candidate.ToString(), value, StringComparison.OrdinalIgnoreCase))
+                return candidate;
+        }
+        errors.Add(field, $"Must be one of: {string.Join(", ", Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()))}; got '{Shorten(value)}'.");
+        return fallback;
+    }
+
+    /// <summary>The source job and the normalised checkpoint reference, or null with the reasons added to <paramref name="errors"/>.</summary>
+    private static async Task<(JobRecord Job, string Checkpoint)?> CheckSourceAsync(
+        EvalSourceRequest? source, IJobStore store, Errors errors, CancellationToken cancellationToken)
+    {
+        if (source is null)
+        {
+            errors.Add("source", "Required for an eval job: { \"jobId\": <training job id>, \"checkpoint\": \"final\" | \"best\" | <epoch> }.");
+            return null;
+        }
+
+        var reference = ParseCheckpointReference(source.Checkpoint, errors);
+        if (source.JobId is not { } jobId)
+        {
+            errors.Add("source.jobId", "Required: the id of the training job whose checkpoint to evaluate.");
+            return null;
+        }
+
+        var job = await store.GetAsync(jobId, cancellationToken);
+        if (job is null)
+        {
+            errors.Add("source.jobId", $"There is no job {jobId}.");
+            return null;
+        }
+        if (job.Kind != JobKind.Train)
+        {
+            errors.Add("source.jobId", $"Job {jobId} is an eval job; only a training job's checkpoints can be evaluated.");
+            return null;
+        }
+        if (reference is null)
+            return null;
+
+        var checkpoints = await store.GetCheckpointsAsync(jobId, cancellationToken);
+        string? problem = reference switch
+        {
+            CheckpointStore.FinalAlias when job.Status != JobStatus.Succeeded =>
+                $"final needs the source job to have succeeded; it is {job.Status.ToString().ToLowerInvariant()}. Use best or an epoch number to evaluate it now.",
+            CheckpointStore.FinalAlias or CheckpointStore.BestAlias when checkpoints.Count == 0 =>
+                $"Job {jobId} has no checkpoints yet.",
+            CheckpointStore.FinalAlias or CheckpointStore.BestAlias => null,
+            _ when checkpoints.All(c => c.Epoch.ToString(CultureInfo.InvariantCulture) != reference) =>
+                checkpoints.Count == 0
+                    ? $"Job {jobId} has no checkpoints yet."
+                    : $"Job {jobId} has no checkpoint of epoch {reference}; it has epochs {string.Join(", ", checkpoints.Select(c => c.Epoch).Order())}.",
+            _ => null,
+        };
+        if (problem is not null)
+        {
+            errors.Add("source.checkpoint", problem);
+            return null;
+        }
+        return (job, reference);
+    }
+
+    /// <summary>"final", "best", or an epoch as a number or a string of digits → "final", "best", "3". Omitted → "final".</summary>
+    private static string? ParseCheckpointReference(JsonElement? value, Errors errors)
+    {
+        const string expected = "Must be \"final\", \"best\" or an epoch number (1–9999).";
+        if (value is not { } element || element.ValueKind == JsonValueKind.Null)
+            return CheckpointStore.FinalAlias;
+
+        int epoch;
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                var text = element.GetString()!;
+                if (text is CheckpointStore.FinalAlias or CheckpointStore.BestAlias)
+                    return text;
+                if (text.Length is >= 1 and <= 4 && text.All(char.IsAsciiDigit))
+                {
+                    epoch = int.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture);
+                    break;
+                }
+                errors.Add("source.checkpoint", $"{expected} Got '{Shorten(text)}'.");
+                return null;
+            case JsonValueKind.Number when element.TryGetInt32(out epoch):
+                break;
+            default:
+                errors.Add("source.checkpoint", expected);
+                return null;
+        }
+        if (epoch is < 1 or > CheckpointStore.MaxEpoch)
+        {
+            errors.Add("source.checkpoint", expected);
+            return null;
+        }
+        return epoch.ToString(CultureInfo.InvariantCulture);
+    }
+
+    private static string Shorten(string value) => Infrastructure.Problems.Shorten(value);
+
+    /// <summary>Validation errors by field, in the order found.</summary>
+    private sealed class Errors
+    {
+        private readonly Dictionary<string, List<string>> byField = new(StringComparer.Ordinal);
+
+        public bool Any => byField.Count > 0;
+
+        public void Add(string field, params IEnumerable<string> messages)
+        {
+            if (!byField.TryGetValue(field, out var list))
+                byField[field] = list = [];
+            list.AddRange(messages);
+        }
+
+        public Dictionary<string, string[]> ToDictionary() =>
+            byField.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
+    }
+}

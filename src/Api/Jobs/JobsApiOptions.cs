@@ -1,0 +1,32 @@
+namespace TrainingService.Api.Jobs;
+
+/// <summary>
+/// Limits and timings of the jobs endpoints. Bound from the <c>JobsApi</c> section:
+/// <c>JobsApi__MaxRequestBodyBytes</c>, <c>JobsApi__StreamPollInterval</c>, <c>JobsApi__StreamKeepAliveInterval</c>.
+/// </summary>
+public sealed class JobsApiOptions
+{
+    public const string SectionName = "JobsApi";
+
+    /// <summary>The largest <c>POST /jobs</c> body accepted; larger ones get 413. Default 64 KiB.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 64 * 1024;
+
+    /// <summary>
+    /// How often the one shared poller per watched job reads the store while streams are open.
+    /// Default 300 ms, so a new epoch reaches every stream well within a second.
+    /// </summary>
+    public TimeSpan StreamPollInterval { get; set; } = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>Longest silence on an open stream before a <c>: keep-alive</c> comment. Default 15 s.</summary>
+    public TimeSpan StreamKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    public void Validate()
+    {
+        if (MaxRequestBodyBytes is < 1024 or > 16 * 1024 * 1024)
+            throw new InvalidOperationException($"{SectionName}:{nameof(MaxRequestBodyBytes)} must be between 1 KiB and 16 MiB; it is {MaxRequestBodyBytes}.");
+        if (StreamPollInterval < TimeSpan.FromMilliseconds(50) || StreamPollInterval > TimeSpan.FromSeconds(10))
+            throw new InvalidOperationException($"{SectionName}:{nameof(StreamPollInterval)} must be between 50 ms and 10 s; it is {StreamPollInterval}.");
+        if (StreamKeepAliveInterval < TimeSpan.FromMilliseconds(100) || StreamKeepAliveInterval > TimeSpan.FromMinutes(5))
+            throw new InvalidOperationException($"{SectionName}:{nameof(StreamKeepAliveInterval)} must be between 100 ms and 5 minutes; it is {StreamKeepAliveInterval}.");
+    }
+}

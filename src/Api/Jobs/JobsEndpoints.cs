@@ -1,0 +1,193 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using TrainingService.Api.Checkpoints;
+using TrainingService.Api.Infrastructure;
+using TrainingService.Api.Infrastructure.OpenApi;
+using TrainingService.Api.Logs;
+using TrainingService.Api.Metrics;
+using TrainingService.Jobs;
+using TrainingService.Models.Architectures;
+
+namespace TrainingService.Api.Jobs;
+
+/// <summary><c>/jobs</c>: submit, list, read and cancel jobs; its sub-resources (metrics, checkpoints, logs) are mapped from here.</summary>
+public static class JobsEndpoints
+{
+    public static IEndpointRouteBuilder MapJobsEndpoints(this IEndpointRouteBuilder app)
+    {
+        // Program.cs is composition only and has no hook for the jobs API's own services, so what
+        // only these endpoints use (their options, the shared stream poller) is made here, once.
+        var options = app.ServiceProvider.GetRequiredService<IConfiguration>()
+            .GetSection(JobsApiOptions.SectionName).Get<JobsApiOptions>() ?? new JobsApiOptions();
+        options.Validate();
+        var hub = new JobWatchHub(app.ServiceProvider, options.StreamPollInterval,
+            app.ServiceProvider.GetRequiredService<ILogger<JobWatchHub>>());
+        var handlers = new JobHandlers(options);
+
+        var group = app.MapGroup("/jobs").WithTags("Jobs");
+
+        group.MapPost("/", handlers.CreateAsync)
+            .WithName("CreateJob")
+            .WithSummary("Submit a training or eval job")
+            .WithDescription("""
+                Validates the job, stores it and queues it for a worker; answers 202 with the job and its `Location`.
+                Omitted hyperparameters take the architecture's defaults (see `GET /architectures`), and the response
+                shows the effective values. An eval job names `source` (a training job and its checkpoint: `final`,
+                `best` or an epoch) and takes its architecture and hyperparameters from it; only `device` may be given.
+
+                A 400 lists every offending field under `errors`, keyed by JSON path; unknown fields are errors too.
+                Nothing is stored or queued on any 4xx. The body is at most `JobsApi:MaxRequestBodyBytes` (64 KiB by
+                default; larger → 413) and must be `application/json` (else 415).
+
+                With an `Idempotency-Key` header, repeating the request returns the job the first one created, with
+                200 instead of 202, its current state, and the same `Location`; nothing new is queued. The same key with
+                a different request is a 409.
+                """)
+            .WithMetadata(new JsonRequestBodyDocumentation(typeof(CreateJobRequest),
+                "The job: kind, architecture, hyperparameter overrides, and for an eval job its source. Unknown fields are rejected."))
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+
+        group.MapGet("/", ListAsync)
+            .WithName("ListJobs")
+            .WithSummary("List jobs, newest first")
+            .WithDescription("""
+                Pages of at most `limit` jobs (1–200, default 50), newest first. Follow `nextCursor` (pass it as
+                `cursor`) until it is null. Filters combine: `status`, `architecture`, `kind`, `tag`. A bad value
+                gives a 400 naming the parameter.
+                """);
+
+        group.MapGet("/{id}", GetAsync)
+            .WithName("GetJob")
+            .WithSummary("Get a job")
+            .WithDescription("""
+                The job's status, effective hyperparameters, progress while it runs, result once it has succeeded and
+                error if it failed. An id that names no job (including one that is not a GUID) gives 404.
+                """)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapPost("/{id}/cancel", CancelAsync)
+            .WithName("CancelJob")
+            .WithSummary("Cancel a job")
+            .WithDescription("""
+                A queued job is cancelled at once and never starts: 200 with the job, now `cancelled`. A running job
+                becomes `cancelling` and its worker stops it at the next step boundary, after saving what it can: 202
+                with the job (so also when it was already cancelling). A job that has already ended gives 409.
+                """)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        group.MapJobMetrics(hub, options);
+        group.MapJobCheckpoints();
+        group.MapJobLogs(hub, options);
+        return app;
+    }
+
+    private static async Task<Results<Ok<JobPageResponse>, ValidationProblem>> ListAsync(
+        [ParameterSchema(Values = ["queued", "running", "succeeded", "failed", "cancelling", "cancelled", "interrupted"],
+            Description = "Only jobs in this status.")] string? status,
+        [ParameterSchema(Values = [ArchitectureCatalog.ConvNetName, ArchitectureCatalog.ResNet18Name, ArchitectureCatalog.AttentionName],
+            Description = "Only jobs of this architecture.")] string? architecture,
+        [ParameterSchema(Values = ["train", "eval"], Description = "Only training or only eval jobs.")] string? kind,
+        [ParameterSchema(Description = "Only jobs carrying this tag (exact, case-sensitive).", Example = "baseline")] string? tag,
+        [ParameterSchema(Type = "integer", Minimum = 1, Maximum = 200, Default = "50", Description = "Page size.")] string? limit,
+        [ParameterSchema(Description = "The previous page's nextCursor.")] string? cursor,
+        [FromServices] IJobStore store,
+        CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var query = new JobQuery(
+            Status: Query.ParseEnum<JobStatus>("status", status, errors),
+            Architecture: Query.ParseArchitecture("architecture", architecture, errors),
+            Kind: Query.ParseEnum<JobKind>("kind", kind, errors),
+            Tag: Query.ParseTag("tag", tag, errors),
+            Limit: Query.ParseInt("limit", limit, 1, 200, 50, errors),
+            After: Query.ParseCursor("cursor", cursor, errors));
+        if (errors.Count > 0)
+            return TypedResults.ValidationProblem(errors);
+
+        // One more than the page, to know whether another page follows without a trailing empty one.
+        var jobs = await store.ListAsync(query with { Limit = query.Limit + 1 }, cancellationToken);
+        var page = jobs.Take(query.Limit).ToList();
+        var next = jobs.Count > query.Limit ? JobCursorCodec.Encode(new JobCursor(page[^1].CreatedAt, page[^1].Id)) : null;
+        return TypedResults.Ok(new JobPageResponse { Items = [.. page.Select(j => j.ToResponse())], NextCursor = next });
+    }
+
+    private static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetAsync(
+        [ParameterSchema(Description = "The job's id.", Example = "0197a1f2-6c3e-7d4a-9b1e-2f3a4b5c6d7e")] string id,
+        [FromServices] IJobStore store,
+        CancellationToken cancellationToken)
+    {
+        if (!JobIds.TryParse(id, out var jobId) || await store.GetAsync(jobId, cancellationToken) is not { } job)
+            return Problems.JobNotFound(id);
+        return TypedResults.Ok(job.ToResponse());
+    }
+
+    private static async Task<Results<Ok<JobResponse>, Accepted<JobResponse>, ProblemHttpResult>> CancelAsync(
+        [ParameterSchema(Description = "The job's id.", Example = "0197a1f2-6c3e-7d4a-9b1e-2f3a4b5c6d7e")] string id,
+        [FromServices] IJobStore store,
+        [FromServices] TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        if (!JobIds.TryParse(id, out var jobId))
+            return Problems.JobNotFound(id);
+        var outcome = await store.RequestCancelAsync(jobId, time.GetUtcNow(), cancellationToken);
+        if (outcome == CancelOutcome.NotFound || await store.GetAsync(jobId, cancellationToken) is not { } job)
+            return Problems.JobNotFound(id);
+        return outcome switch
+        {
+            CancelOutcome.CancelledBeforeStart => TypedResults.Ok(job.ToResponse()),
+            CancelOutcome.CancellationRequested or CancelOutcome.AlreadyCancelling =>
+                TypedResults.Accepted(JobIds.Location(job.Id), job.ToResponse()),
+            _ => Problems.Conflict("Job already finished",
+                $"Job {job.Id} has already ended ({job.Status.ToString().ToLowerInvariant()}); there is nothing to cancel."),
+        };
+    }
+
+    /// <summary>The handlers that need the jobs API's options.</summary>
+    private sealed class JobHandlers(JobsApiOptions options)
+    {
+        private static readonly JsonSerializerOptions RequestJson = ApiJson.CreateStrictRequestOptions();
+
+        public async Task<Results<Accepted<JobResponse>, Ok<JobResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
+            HttpContext context,
+            [FromHeader(Name = JobSubmission.IdempotencyKeyHeader)]
+            [ParameterSchema(Description = "Makes retries safe: a repeated request with the same key returns the job the first one created (200) instead of creating another.",
+                Example = "5b0c1f4e-2d7a-4e8b-9c3d-1a2b3c4d5e6f")]
+            string? idempotencyKey,
+            [FromServices] IJobStore store,
+            [FromServices] IJobDispatcher dispatcher,
+            [FromServices] TimeProvider time,
+            CancellationToken cancellationToken)
+        {
+            var body = await JsonRequestBody.ReadAsync<CreateJobRequest>(context.Request, options.MaxRequestBodyBytes, RequestJson, cancellationToken);
+            if (body.Problem is not null)
+                return body.Problem;
+            if (body.Errors is not null)
+                return TypedResults.ValidationProblem(body.Errors);
+
+            // PostgreSQL keeps microseconds: a creation time cut to them up front makes this
+            // answer identical to every later read of the job (and its paging cursor exact).
+            var now = time.GetUtcNow();
+            now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
+            var submission = await JobSubmission.BuildAsync(body.Value!, idempotencyKey, store, now, cancellationToken);
+            if (submission.Job is null)
+                return TypedResults.ValidationProblem(submission.Errors);
+
+            var (job, created) = await store.CreateAsync(submission.Job, cancellationToken);
+            if (!created)
+            {
+                if (!JobSubmission.IsSameRequest(job, submission.Job))
+                    return Problems.Conflict("Idempotency-Key reused",
+                        $"This Idempotency-Key was first used for a different request, which created job {job.Id}; use a new key for a new job.");
+                context.Response.Headers.Location = JobIds.Location(job.Id);
+                return TypedResults.Ok(job.ToResponse());
+            }
+
+            dispatcher.Dispatch(job);
+            return TypedResults.Accepted(JobIds.Location(job.Id), job.ToResponse());
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Net.Http.Headers;
+using TrainingService.Api.Infrastructure;
+using TrainingService.Api.Infrastructure.OpenApi;
+using TrainingService.Api.Jobs;
+using TrainingService.Jobs;
+
+namespace TrainingService.Api.Metrics;
+
+/// <summary><c>GET /jobs/{id}/metrics</c>: a job's per-epoch records as JSON, CSV, or a live event stream.</summary>
+public static class MetricsEndpoints
+{
+    private enum Format
+    {
+        Json,
+        Csv,
+        EventStream,
+    }
+
+    public static RouteGroupBuilder MapJobMetrics(this RouteGroupBuilder jobs, JobWatchHub hub, JobsApiOptions options)
+    {
+        var handlers = new MetricsHandlers(hub, options);
+        jobs.MapGet("/{id}/metrics", handlers.GetAsync)
+            .WithName("GetJobMetrics")
+            .WithSummary("Get a job's per-epoch metrics (JSON, CSV or live stream)")
+            .WithDescription("""
+                Every recorded epoch, in order, never downsampled; `sinceEpoch=N` returns only epochs after N, for
+                incremental reads. JSON answers carry an `ETag`: send it back in `If-None-Match` to get 304 when nothing
+                changed. The same URL with `Accept: text/csv` gives CSV with a header row.
+
+                With `Accept: text/event-stream` it streams Server-Sent Events: first the epochs already recorded
+                (`event: epoch`, `id: <epoch>`, data = the record), then each new epoch within about a second of being
+                recorded, `event: progress` when the job's progress changes, `: keep-alive` comments every 15 s of
+                silence, and finally `event: end` with the job once it has finished, after which the stream closes.
+                A reconnecting client's `Last-Event-ID` resumes after that epoch without repeats. An epoch that a
+                resumed run re-records is sent again with the same id: treat epochs as keyed by number.
+                """)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .Produces(StatusCodes.Status304NotModified);
+        return jobs;
+    }
+
+    private sealed class MetricsHandlers(JobWatchHub hub, JobsApiOptions options)
+    {
+        public async Task<Results<Ok<IReadOnlyList<EpochMetricsResponse>>, MetricsCsvResult, MetricsStreamResult, StatusCodeHttpResult, ValidationProblem, ProblemHttpResult>> GetAsync(
+            HttpContext context,
+            [ParameterSchema(Description = "The job's id.", Example = "0197a1f2-6c3e-7d4a-9b1e-2f3a4b5c6d7e")] string id,
+            [ParameterSchema(Type = "integer", Minimum = 0, Default = "0", Description = "Only epochs after this one.")] string? sinceEpoch,
+            [FromHeader(Name = "Last-Event-ID")]
+            [ParameterSchema(Type = "integer", Minimum = 0, Description = "Event streams: the id of the last event received; the stream resumes after that epoch.")]
+            string? lastEventId,
+            [FromServices] IJobStore store,
+            CancellationToken cancellationToken)
+        {
+            var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+            var since = Query.ParseInt("sinceEpoch", sinceEpoch, 0, int.MaxValue, 0, errors);
+            var lastEvent = Query.ParseLong("Last-Event-ID", lastEventId?.Trim(), 0, 0, errors);
+            if (!JobIds.TryParse(id, out var jobId) || await store.GetAsync(jobId, cancellationToken) is null)
+                return Problems.JobNotFound(id);
+            if (errors.Count > 0)
+                return TypedResults.ValidationProblem(errors);
+
+            var format = Negotiate(context.Request);
+            if (format == Format.EventStream)
+                return new MetricsStreamResult(jobId, Math.Max(since, lastEvent), hub, options.StreamKeepAliveInterval);
+
+            var epochs = await store.GetEpochsAsync(jobId, since, cancellationToken);
+            // The tag fingerprints which records (and which versions of them) the answer holds, so
+            // it changes exactly when the content would, without serialising it first.
+            var tag = EntityTags.FromFingerprint(string.Create(CultureInfo.InvariantCulture,
+                $"metrics|{format}|{jobId:N}|{since}|{string.Join(',', epochs.Select(e => $"{e.Metrics.Epoch}:{e.RecordedAt.UtcTicks}"))}"));
+            var headers = context.Response.Headers;
+            headers.ETag = tag.ToString();
+            headers.Vary = HeaderNames.Accept;
+            // Always revalidate: a running job's metrics grow, and a stale cached copy would hide that.
+            headers.CacheControl = "no-cache";
+            if (EntityTags.IfNoneMatchHits(context.Request, tag))
+                return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+
+            return format == Format.Csv
+                ? new MetricsCsvResult(epochs)
+                : TypedResults.Ok<IReadOnlyList<EpochMetricsResponse>>([.. epochs.Select(EpochMetricsResponse.From)]);
+        }
+    }
+
+    /// <summary>The representation the client prefers among those offered; JSON when it states no usable preference.</summary>
+    private static Format Negotiate(HttpRequest request)
+    {
+        var accept = request.GetTypedHeaders().Accept;
+        foreach (var mediaType in accept.OrderByDescending(m => m.Quality ?? 1.0))
+        {
+            if (mediaType.Quality == 0)
+                continue;
+            var name = mediaType.MediaType.Value;
+            if (string.Equals(name, ServerSentEventWriter.ContentType, StringComparison.OrdinalIgnoreCase))
+                return Format.EventStream;
+            if (string.Equals(name, MetricsCsvResult.ContentType, StringComparison.OrdinalIgnoreCase))
+                return Format.Csv;
+            if (name is "application/json" or "*/*" or "application/*")
+                return Format.Json;
+        }
+        return Format.Json;
+    }
+}

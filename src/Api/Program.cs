@@ -1,0 +1,36 @@
+using TrainingService.Api.Architectures;
+using TrainingService.Api.Health;
+using TrainingService.Api.Hosting;
+using TrainingService.Api.Infrastructure;
+using TrainingService.Api.Jobs;
+using TrainingService.Api.Workers;
+using TrainingService.Worker.Hosting;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceLogging();
+builder.Services.AddJobStorage(builder.Configuration);
+builder.Services.AddJobQueue(builder.Configuration);
+builder.Services.AddInProcessWorker(builder.Configuration);
+builder.Services.AddJobReaper(builder.Configuration);
+builder.Services.AddApiJson();
+builder.Services.AddApiProblemDetails();
+builder.Services.AddApiDocumentation();
+builder.Services.AddApiHealthChecks();
+
+var app = builder.Build();
+
+app.UseApiErrorHandling();
+app.UseServiceRequestLogging();
+app.MapApiDocumentation();
+app.MapJobsEndpoints();
+app.MapArchitecturesEndpoints();
+app.MapWorkersEndpoints();
+app.MapHealthEndpoints();
+app.MapJobQueueDashboard();
+
+await app.PrepareStorageAsync();
+await app.RunAsync();
+
+/// <summary>The API's entry point, named so integration tests can host it.</summary>
+public partial class Program;

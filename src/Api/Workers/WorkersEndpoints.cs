@@ -1,0 +1,37 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using TrainingService.Jobs;
+
+namespace TrainingService.Api.Workers;
+
+/// <summary><c>/workers</c>: the worker processes that are alive, and what each is running.</summary>
+public static class WorkersEndpoints
+{
+    public static IEndpointRouteBuilder MapWorkersEndpoints(this IEndpointRouteBuilder app)
+    {
+        // Bound here for the reason given in MapJobsEndpoints: Program.cs has no hook for it.
+        var options = app.ServiceProvider.GetRequiredService<IConfiguration>()
+            .GetSection(WorkersApiOptions.SectionName).Get<WorkersApiOptions>() ?? new WorkersApiOptions();
+        options.Validate();
+
+        app.MapGroup("/workers").WithTags("Workers")
+            .MapGet("/", new WorkersHandlers(options).ListAsync)
+            .WithName("ListWorkers")
+            .WithSummary("List live workers")
+            .WithDescription("""
+                The workers whose last heartbeat is recent (within `WorkersApi:AliveThreshold`, 30 s by default):
+                their host, queues, device, the job each is running, when each started and when it last reported.
+                """);
+        return app;
+    }
+
+    private sealed class WorkersHandlers(WorkersApiOptions options)
+    {
+        public async Task<Ok<IReadOnlyList<WorkerResponse>>> ListAsync(
+            [FromServices] IJobStore store, [FromServices] TimeProvider time, CancellationToken cancellationToken)
+        {
+            var workers = await store.ListWorkersAsync(time.GetUtcNow() - options.AliveThreshold, cancellationToken);
+            return TypedResults.Ok<IReadOnlyList<WorkerResponse>>([.. workers.OrderBy(w => w.Id, StringComparer.Ordinal).Select(WorkerResponse.From)]);
+        }
+    }
+}

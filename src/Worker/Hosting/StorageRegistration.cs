@@ -1,0 +1,93 @@
+using Hangfire;
+using Hangfire.PostgreSql;
+using Hangfire.Storage.SQLite;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using TrainingService.Jobs;
+using TrainingService.Jobs.Storage;
+
+namespace TrainingService.Worker.Hosting;
+
+public static class StorageRegistration
+{
+    /// <summary>The job store (PostgreSQL when configured, else the embedded SQLite file) and the checkpoint volume's options.</summary>
+    public static IServiceCollection AddJobStorage(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<StorageOptions>(configuration.GetSection(StorageOptions.SectionName));
+        services.Configure<CheckpointOptions>(configuration.GetSection(CheckpointOptions.SectionName));
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => JobStoreFactory.Create(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
+        return services;
+    }
+
+    /// <summary>
+    /// Hangfire's storage (PostgreSQL beside the job records, or a SQLite file next to the embedded
+    /// store, so queued work survives a restart either way), the client the API enqueues with, and
+    /// the dispatcher. Automatic retries are the runner's own policy (see <see cref="TrainingJobRunner"/>),
+    /// not Hangfire's default of ten.
+    /// </summary>
+    public static IServiceCollection AddJobQueue(this IServiceCollection services, IConfiguration configuration)
+    {
+        var storage = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
+        var worker = configuration.GetSection(WorkerOptions.SectionName).Get<WorkerOptions>() ?? new WorkerOptions();
+
+        services.AddHangfire(config =>
+        {
+            config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+                .UseSimpleAssemblyNameTypeSerializer()
+                .UseRecommendedSerializerSettings();
+            if (storage.UsesPostgres)
+            {
+                config.UsePostgreSqlStorage(
+                    bootstrap => bootstrap.UseNpgsqlConnection(storage.PostgresConnectionString),
+                    new PostgreSqlStorageOptions
+                    {
+                        SchemaName = "hangfire",
+                        PrepareSchemaIfNecessary = true,
+                        // LISTEN/NOTIFY wakes a worker as soon as a job is queued; the poll is the fallback.
+                        EnableLongPolling = true,
+                        QueuePollInterval = TimeSpan.FromSeconds(1),
+                        // A training job can run for hours: keep its queue entry invisible for as
+                        // long as the worker is alive (sliding), not for a fixed span.
+                        UseSlidingInvisibilityTimeout = true,
+                        InvisibilityTimeout = TimeSpan.FromMinutes(5),
+                    });
+            }
+            else
+            {
+                var path = Path.GetFullPath(HangfireSqlitePath(storage));
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                config.UseSQLiteStorage(path, new SQLiteStorageOptions
+                {
+                    // A job should start within a blink of being queued: a second's wait is ~3 % of
+                    // a 30-second epoch. Polling a local file this often costs next to nothing.
+                    QueuePollInterval = TimeSpan.FromMilliseconds(200),
+                    InvisibilityTimeout = TimeSpan.FromHours(1),
+                });
+            }
+            // Replace Hangfire's global default (10 attempts) rather than stacking ours on top of it;
+            // done here so a second configuration in the same process doesn't add another.
+            GlobalJobFilters.Filters.Remove(typeof(AutomaticRetryAttribute));
+            config.UseFilter(new AutomaticRetryAttribute
+            {
+                Attempts = Math.Max(0, worker.MaxAttempts - 1),
+                DelaysInSeconds = [5, 30, 120],
+                OnAttemptsExceeded = AttemptsExceededAction.Fail,
+            });
+        });
+        services.AddSingleton<IJobDispatcher, HangfireJobDispatcher>();
+        return services;
+    }
+
+    /// <summary>Hangfire's SQLite file sits beside the embedded job store: <c>trainingservice.db</c> → <c>trainingservice.hangfire.db</c>.</summary>
+    public static string HangfireSqlitePath(StorageOptions storage) =>
+        Path.ChangeExtension(storage.SqlitePath, ".hangfire.db");
+}
+
+/// <summary>Enqueues a stored job for a worker: the Hangfire job carries only the job's id.</summary>
+public sealed class HangfireJobDispatcher(IBackgroundJobClient client) : IJobDispatcher
+{
+    public void Dispatch(JobRecord job) =>
+        client.Create<TrainingJobRunner>(runner => runner.RunAsync(job.Id, CancellationToken.None), new Hangfire.States.EnqueuedState(job.Queue));
+}

@@ -1,0 +1,91 @@
+using Hangfire;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TrainingService.Jobs;
+
+namespace TrainingService.Worker.Hosting;
+
+public static class TrainingWorkerRegistration
+{
+    /// <summary>
+    /// The Hangfire server that runs training jobs, with explicit queues, a small worker count and
+    /// shutdown timeouts long enough for a running job to reach a step boundary and let go.
+    /// Needs <see cref="StorageRegistration.AddJobStorage"/> and <see cref="StorageRegistration.AddJobQueue"/>.
+    /// </summary>
+    public static IServiceCollection AddTrainingWorker(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<WorkerOptions>(configuration.GetSection(WorkerOptions.SectionName));
+        services.Configure<MnistOptions>(configuration.GetSection(MnistOptions.SectionName));
+        services.AddHttpClient(nameof(MnistDataCache), http => http.Timeout = TimeSpan.FromMinutes(5));
+        services.AddSingleton<WorkerState>();
+        services.AddSingleton<MnistDataCache>();
+        services.AddSingleton<TrainingThreads>();
+        services.AddTransient<TrainingJobRunner>();
+        services.AddHostedService<WorkerLifetimeService>();
+        services.AddHangfireServer((sp, server) =>
+        {
+            var options = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
+            var state = sp.GetRequiredService<WorkerState>();
+            server.ServerName = state.Name;
+            server.Queues = state.Queues;
+            server.WorkerCount = Math.Max(1, options.Concurrency);
+            server.ShutdownTimeout = options.ShutdownTimeout;
+            server.StopTimeout = options.ShutdownTimeout;
+        });
+        return services;
+    }
+
+    /// <summary>The sweep that hands jobs of lost workers back to the queue (see <see cref="JobReaper"/>).</summary>
+    public static IServiceCollection AddJobReaper(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<WorkerOptions>(configuration.GetSection(WorkerOptions.SectionName));
+        services.AddHostedService<JobReaper>();
+        return services;
+    }
+}
+
+/// <summary>
+/// Logs what the worker is, and keeps this worker's row in the workers table
+/// fresh (removing it on a clean stop) so <c>GET /workers</c> shows who is alive.
+/// </summary>
+internal sealed class WorkerLifetimeService(
+    IJobStore store, WorkerState state, IOptions<WorkerOptions> options, TimeProvider time, ILogger<WorkerLifetimeService> logger)
+    : BackgroundService
+{
+    private static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(5);
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        var threads = state.Threads;
+        logger.LogInformation("Worker {Worker} starting: device {Device}, queues {Queues}, {Threads} CPU threads, {Concurrency} job(s) at a time",
+            state.Name, state.Device, string.Join(",", state.Queues), threads, options.Value.Concurrency);
+        return base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await store.UpsertWorkerAsync(new WorkerRecord(state.Id, state.Name, state.Queues, state.Device, state.RunningJobId, state.StartedAt, time.GetUtcNow()), stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "Worker heartbeat failed; retrying");
+            }
+            try { await Task.Delay(HeartbeatInterval, time, stoppingToken); }
+            catch (OperationCanceledException) { break; }
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        try { await store.RemoveWorkerAsync(state.Id, cancellationToken); }
+        catch (Exception e) { logger.LogWarning(e, "Could not remove worker {Worker} from the workers table", state.Name); }
+    }
+}

@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Options;
+using TorchSharp;
+using TrainingService.Models.Data;
+using TrainingService.Worker.Hosting;
+using static TorchSharp.torch;
+
+namespace TrainingService.Worker;
+
+/// <summary>
+/// The MNIST splits as tensors, loaded once per device for the life of the worker: every job on
+/// that device reads the same tensors (they are never written), so a job starts without re-reading
+/// and re-checking 55 MB of files. The first use downloads the files if they are missing.
+/// </summary>
+public sealed class MnistDataCache(IOptions<MnistOptions> options, IHttpClientFactory? httpClientFactory = null) : IDisposable
+{
+    private readonly Dictionary<string, (MnistTensors Train, MnistTensors Test)> byDevice = [];
+    private readonly SemaphoreSlim gate = new(1, 1);
+
+    public async Task<(MnistTensors Train, MnistTensors Test)> GetAsync(Device device, CancellationToken cancellationToken)
+    {
+        var key = device.ToString();
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (byDevice.TryGetValue(key, out var cached)) return cached;
+
+            var directory = options.Value.DataDirectory;
+            if (options.Value.Download)
+            {
+                using var http = httpClientFactory?.CreateClient(nameof(MnistDataCache)) ?? new HttpClient();
+                await MnistDownloader.EnsureAsync(directory, MnistDownloader.DefaultMirrors, http, null, cancellationToken);
+            }
+            var loaded = (MnistTensors.Load(directory, MnistSplit.Train, device), MnistTensors.Load(directory, MnistSplit.Test, device));
+            byDevice[key] = loaded;
+            return loaded;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>A view (no copy) of the first <paramref name="count"/> images, or of all; the caller disposes the view, never the cache.</summary>
+    public static MnistTensors View(MnistTensors split, int? count)
+    {
+        var n = Math.Min(count ?? split.Count, split.Count);
+        return MnistTensors.FromTensors(split.Images.narrow(0, 0, n), split.Labels.narrow(0, 0, n));
+    }
+
+    public void Dispose()
+    {
+        foreach (var (train, test) in byDevice.Values)
+        {
+            train.Dispose();
+            test.Dispose();
+        }
+        gate.Dispose();
+    }
+}

@@ -1,0 +1,212 @@
+using Hangfire;
+using TorchSharp;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Serilog.Context;
+using TrainingService.Jobs;
+using TrainingService.Models.Architectures;
+using TrainingService.Models.Checkpoints;
+using TrainingService.Models.Data;
+using TrainingService.Models.Training;
+using TrainingService.Worker.Hosting;
+using static TorchSharp.torch;
+
+namespace TrainingService.Worker;
+
+/// <summary>
+/// Runs one job, given only its id: loads it, claims it with a new lease (attempt + 1), trains or
+/// evaluates, records epochs and checkpoints as it goes, and ends the attempt with the status the
+/// outcome calls for. Safe to run again for the same job — a finished job is left alone, a job
+/// already running under a live lease elsewhere is not started twice, and a resumed training job
+/// continues after its last checkpoint.
+/// </summary>
+/// <remarks>
+/// Retries: deterministic failures (bad input, diverged loss, missing device, unreadable source
+/// checkpoint) fail the job at once with <c>error.kind = user</c>. Anything else is an
+/// infrastructure failure: the attempt is marked interrupted and rethrown, so Hangfire retries it
+/// after a delay (resuming from the last checkpoint), until <see cref="WorkerOptions.MaxAttempts"/>.
+/// A worker shutting down marks its job interrupted and rethrows too: Hangfire requeues it.
+/// </remarks>
+public sealed class TrainingJobRunner(
+    IJobStore store,
+    MnistDataCache data,
+    TrainingThreads trainingThreads,
+    WorkerState worker,
+    IOptions<WorkerOptions> workerOptions,
+    IOptions<CheckpointOptions> checkpointOptions,
+    TimeProvider time,
+    ILogger<TrainingJobRunner> logger)
+{
+    [JobDisplayName("TrainingService job {0}")]
+    public async Task RunAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        using var jobScope = LogContext.PushProperty("JobId", jobId);
+        var options = workerOptions.Value;
+
+        var job = await store.GetAsync(jobId, cancellationToken);
+        if (job is null || job.Status.IsTerminal())
+        {
+            logger.LogInformation("Job {JobId} is {State}; nothing to run", jobId, job?.Status.ToString() ?? "unknown");
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var attempt = await store.TryStartAttemptAsync(jobId, Guid.NewGuid(), worker.Name, job.Hyperparameters.Device, now, now - options.StaleAfter, cancellationToken);
+        if (attempt is null)
+        {
+            logger.LogInformation("Job {JobId} was not started: it is running under a live lease elsewhere, cancelled or finished", jobId);
+            return;
+        }
+
+        worker.Started(jobId);
+        await using var writer = new AttemptWriter(store, jobId, attempt.LeaseToken!.Value, options, time, logger);
+        using var cancelRequested = new CancellationTokenSource();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancelRequested.Token, writer.LeaseLost);
+        var cancellationWatch = WatchForCancellationAsync(jobId, cancelRequested, stop.Token);
+        try
+        {
+            logger.LogInformation("Job {JobId} attempt {Attempt} started on {Worker}: {Kind} {Architecture}",
+                jobId, attempt.Attempt, worker.Name, attempt.Kind, attempt.Architecture);
+            var result = await RunAttemptAsync(attempt, writer, stop.Token);
+            await FinishAsync(writer, JobStatus.Succeeded, result, null);
+            logger.LogInformation("Job {JobId} succeeded: test accuracy {TestAccuracy:P2}", jobId, result.FinalTestAccuracy);
+        }
+        catch (OperationCanceledException) when (writer.LeaseLost.IsCancellationRequested)
+        {
+            // Another attempt owns the job now; this one may write nothing more.
+        }
+        catch (OperationCanceledException) when (cancelRequested.IsCancellationRequested)
+        {
+            await FinishAsync(writer, JobStatus.Cancelled, null, null);
+            logger.LogInformation("Job {JobId} cancelled; its checkpoints are kept", jobId);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await FinishAsync(writer, JobStatus.Interrupted, null, null);
+            logger.LogInformation("Job {JobId} interrupted by the worker stopping; it resumes from its last checkpoint", jobId);
+            throw;
+        }
+        catch (Exception e) when (IsUserError(e, attempt))
+        {
+            await FinishAsync(writer, JobStatus.Failed, null, new JobError(JobErrorKind.User, e.Message));
+            logger.LogWarning("Job {JobId} failed: {Error}", jobId, e.Message);
+        }
+        catch (Exception e)
+        {
+            var final = attempt.Attempt >= options.MaxAttempts;
+            var error = new JobError(JobErrorKind.Infrastructure, $"Attempt {attempt.Attempt} of {options.MaxAttempts}: {e.Message}");
+            await FinishAsync(writer, final ? JobStatus.Failed : JobStatus.Interrupted, null, error);
+            logger.LogError(e, "Job {JobId} attempt {Attempt} failed{Retry}", jobId, attempt.Attempt, final ? "; no attempts left" : "; it will be retried");
+            if (!final) throw;
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await cancellationWatch;
+            worker.Stopped(jobId);
+        }
+    }
+
+    private static bool IsUserError(Exception e, JobRecord attempt) =>
+        e is TrainingException || (e is CheckpointException && attempt.Kind == JobKind.Eval);
+
+    private async Task FinishAsync(AttemptWriter writer, JobStatus status, JobResult? result, JobError? error)
+    {
+        await writer.DrainAsync();
+        if (writer.LeaseLost.IsCancellationRequested) return;
+        var applied = await store.FinishAttemptAsync(writer.JobId, writer.LeaseToken, status, result, error, time.GetUtcNow(), CancellationToken.None);
+        if (!applied) logger.LogWarning("Job {JobId}: could not record {Status}; another attempt owns the job", writer.JobId, status);
+    }
+
+    private async Task<JobResult> RunAttemptAsync(JobRecord job, AttemptWriter writer, CancellationToken cancellationToken)
+    {
+        var device = Devices.Resolve(job.Hyperparameters.Device);
+        var (train, test) = await data.GetAsync(device, cancellationToken);
+        // The step loop must own its thread (TorchSharp's dispose scopes are per thread): one of
+        // the worker's long-lived training threads.
+        return await trainingThreads.RunAsync(() =>
+            job.Kind == JobKind.Train ? Train(job, device, train, test, writer, cancellationToken) : Evaluate(job, device, test));
+    }
+
+    private JobResult Train(JobRecord job, Device device, MnistTensors fullTrain, MnistTensors test, AttemptWriter writer, CancellationToken cancellationToken)
+    {
+        var checkpoints = new CheckpointStore(checkpointOptions.Value.JobDirectory(job.Id));
+        checkpoints.CleanUpIncompleteWrites();
+        // Epochs checkpointed by an earlier attempt may not have reached the database before it
+        // died: record them again (the writes are idempotent) so the history has no holes.
+        foreach (var manifest in checkpoints.List())
+            RecordEpoch(writer, job.Id, manifest);
+
+        using var train = MnistDataCache.View(fullTrain, job.Hyperparameters.TrainSubset);
+        var observer = new RecordingObserver(this, writer, job, checkpoints, time, logger);
+        var outcome = CheckpointedTraining.Run(
+            new TrainingPlan(ArchitectureCatalog.Get(job.Architecture), job.Hyperparameters, device), train, test, checkpoints, observer, cancellationToken);
+        var best = outcome.Best;
+        var final = outcome.FinalEvaluation;
+        return new JobResult(final.Accuracy, final.Loss, best.TestAccuracy, best.TestLoss, best.Epoch, final.ConfusionMatrix, final.PerClassAccuracy);
+    }
+
+    private JobResult Evaluate(JobRecord job, Device device, MnistTensors test)
+    {
+        var source = job.Source ?? throw new TrainingException(TrainingFailureKind.InvalidInput, "An eval job needs a source.");
+        var architecture = ArchitectureCatalog.Get(job.Architecture);
+        using var model = architecture.Create();
+        new CheckpointStore(checkpointOptions.Value.JobDirectory(source.JobId)).Load(source.Checkpoint, architecture.Name, model, null);
+        model.to(device);
+        var evaluation = TrainingEngine.Evaluate(model, test);
+        return new JobResult(evaluation.Accuracy, evaluation.Loss, null, null, null, evaluation.ConfusionMatrix, evaluation.PerClassAccuracy);
+    }
+
+    private void RecordEpoch(AttemptWriter writer, Guid jobId, CheckpointManifest manifest)
+    {
+        var weights = manifest.Files.Single(f => f.Name == CheckpointStore.ModelFileName);
+        var record = new CheckpointRecord(jobId, manifest.Epoch, weights.SizeBytes, weights.Sha256, manifest.Metrics, manifest.CreatedAt);
+        // Checkpoint first: an epoch that is listed has a checkpoint to resume from or download.
+        writer.Enqueue((s, id, lease, ct) => s.RecordCheckpointAsync(id, lease, record, ct));
+        if (manifest.Metrics is { } metrics)
+            writer.Enqueue((s, id, lease, ct) => s.RecordEpochAsync(id, lease, metrics, manifest.CreatedAt, ct));
+    }
+
+    /// <summary>Polls for a cancel request; the step loop sees it at its next step boundary.</summary>
+    private async Task WatchForCancellationAsync(Guid jobId, CancellationTokenSource cancelRequested, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(workerOptions.Value.CancellationPollInterval, time, stop);
+                if ((await store.GetAsync(jobId, stop))?.CancelRequested == true)
+                {
+                    logger.LogInformation("Job {JobId}: cancellation requested; stopping at the next step", jobId);
+                    await cancelRequested.CancelAsync();
+                    return;
+                }
+            }
+            catch (OperationCanceledException) { return; }
+            catch (Exception e)
+            {
+                // The database being away must not stop training; the next poll tries again.
+                logger.LogDebug(e, "Job {JobId}: checking for cancellation failed", jobId);
+            }
+        }
+    }
+
+    /// <summary>Turns the engine's callbacks into records: progress with the heartbeat, and per epoch a checkpoint record then the metrics.</summary>
+    private sealed class RecordingObserver(
+        TrainingJobRunner runner, AttemptWriter writer, JobRecord job, CheckpointStore checkpoints, TimeProvider time, ILogger logger)
+        : ITrainingObserver
+    {
+        public void OnProgress(TrainingProgress p) => writer.ReportProgress(new JobProgress(
+            p.Epoch, p.Epochs, p.Step, p.StepsPerEpoch, p.SamplesPerSecond, p.EstimatedRemaining.TotalSeconds,
+            p.RunningLoss, p.RunningAccuracy, time.GetUtcNow()));
+
+        public void OnEpochCompleted(CompletedEpoch epoch)
+        {
+            var m = epoch.Metrics;
+            // CheckpointedTraining has saved this epoch's checkpoint before calling us.
+            runner.RecordEpoch(writer, job.Id, checkpoints.Resolve(m.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture))!);
+            logger.LogInformation("Job {JobId} epoch {Epoch}/{Epochs}: train loss {TrainLoss:F4}, test accuracy {TestAccuracy:P2}, {SamplesPerSecond:F0} images/s",
+                job.Id, m.Epoch, job.Hyperparameters.Epochs, m.TrainLoss, m.TestAccuracy, m.SamplesPerSecond);
+        }
+    }
+}

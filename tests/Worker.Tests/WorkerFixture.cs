@@ -1,0 +1,91 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using TrainingService.Jobs;
+using TrainingService.Jobs.Storage;
+using TrainingService.Models.Architectures;
+using TrainingService.Models.Training;
+using TrainingService.Worker.Hosting;
+
+namespace TrainingService.Worker.Tests;
+
+/// <summary>
+/// A real job store (a SQLite file), real MNIST and a real checkpoint folder, with the runner and
+/// the reaper built on them. The queue is the one thing replaced: <see cref="Dispatched"/> records
+/// what would have been handed to Hangfire, so tests can see re-dispatches.
+/// </summary>
+public sealed class WorkerFixture : IAsyncLifetime, IJobDispatcher
+{
+    private readonly string folder = Directory.CreateTempSubdirectory("trainingservice-worker-tests-").FullName;
+
+    public SqliteJobStore Store { get; }
+    public List<Guid> Dispatched { get; } = [];
+    public CheckpointOptions Checkpoints { get; }
+    public WorkerOptions Options { get; } = new()
+    {
+        HeartbeatInterval = TimeSpan.FromMilliseconds(200),
+        CancellationPollInterval = TimeSpan.FromMilliseconds(100),
+        StaleAfter = TimeSpan.FromSeconds(30),
+        MaxAttempts = 2,
+        Name = "test-worker",
+    };
+    public MnistDataCache Data { get; }
+
+    public WorkerFixture()
+    {
+        Store = new SqliteJobStore(Path.Combine(folder, "jobs.db"));
+        Checkpoints = new CheckpointOptions { Root = Path.Combine(folder, "checkpoints") };
+        Data = new MnistDataCache(Microsoft.Extensions.Options.Options.Create(new MnistOptions { DataDirectory = MnistDirectory(), Download = false }));
+    }
+
+    public Task InitializeAsync() => Store.MigrateAsync(CancellationToken.None);
+
+    public TrainingJobRunner Runner()
+    {
+        var options = Microsoft.Extensions.Options.Options.Create(Options);
+        var state = new WorkerState(options);
+        return new(Store, Data, threads ??= new TrainingThreads(options, state), state, options, Microsoft.Extensions.Options.Options.Create(Checkpoints), TimeProvider.System,
+            NullLogger<TrainingJobRunner>.Instance);
+    }
+
+    private TrainingThreads? threads;
+
+    public JobReaper Reaper() => new(Store, this, Microsoft.Extensions.Options.Options.Create(Options), TimeProvider.System, NullLogger<JobReaper>.Instance);
+
+    public void Dispatch(JobRecord job)
+    {
+        lock (Dispatched) Dispatched.Add(job.Id);
+    }
+
+    public async Task<JobRecord> SubmitAsync(Hyperparameters hyperparameters, JobKind kind = JobKind.Train, EvalSource? source = null)
+    {
+        var (job, _) = await Store.CreateAsync(new JobRecord
+        {
+            Id = Guid.CreateVersion7(),
+            Kind = kind,
+            Architecture = ArchitectureCatalog.ConvNetName,
+            Hyperparameters = hyperparameters,
+            Source = source,
+            CreatedAt = DateTimeOffset.UtcNow,
+        }, CancellationToken.None);
+        return job;
+    }
+
+    public static Hyperparameters Quick => ArchitectureCatalog.ConvNet.Defaults with { Epochs = 2, TrainSubset = 512, BatchSize = 64, Device = "cpu", Seed = 9 };
+
+    private static string MnistDirectory()
+    {
+        if (Environment.GetEnvironmentVariable("TRAININGSERVICE_TEST_MNIST") is { Length: > 0 } d) return d;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "TrainingService.sln")))
+                return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "mnist"));
+        throw new DirectoryNotFoundException("TrainingService.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    public async Task DisposeAsync()
+    {
+        threads?.Dispose();
+        Data.Dispose();
+        await Store.DisposeAsync();
+        Directory.Delete(folder, recursive: true);
+    }
+}
