@@ -1,0 +1,75 @@
+using System.Globalization;
+
+namespace TrainingService.ServiceBench;
+
+/// <summary>
+/// What to run and how big. <c>--quick</c> shrinks every scenario to a smoke test that proves the
+/// measurement works (it is not a measurement); the full sizes are the ones the targets refer to.
+/// </summary>
+internal sealed record BenchOptions
+{
+    public const string PostLatency = "post-latency";
+    public const string MetricsLatency = "metrics-latency";
+    public const string SseFanout = "sse-fanout";
+    public const string Overhead = "overhead";
+
+    public static readonly string[] AllScenarios = [PostLatency, MetricsLatency, SseFanout, Overhead];
+
+    public IReadOnlyList<string> Scenarios { get; init; } = AllScenarios;
+    public bool Quick { get; init; }
+    public string DataDirectory { get; init; } = Path.Combine("..", "shared", "mnist");
+    /// <summary>Timed jobs per mode in the overhead scenario; the median is compared.</summary>
+    public int Repeat { get; init; } = 1;
+
+    public int PostRequests => Quick ? 50 : 200;
+    public int PostWarmUpRequests => 20;
+    public int MetricsRequests => Quick ? 200 : 2000;
+    public int MetricsEpochs => 100;
+    public int SseClients => Quick ? 10 : 100;
+    public int SseEpochs => Quick ? 5 : 20;
+    public TimeSpan SseEpochInterval => TimeSpan.FromMilliseconds(200);
+    /// <summary>The timed overhead job's training images: all 60,000 (null), or a slice for a smoke run.</summary>
+    public int? OverheadTrainSubset => Quick ? 2048 : null;
+
+    public const string Usage =
+        "Options: --scenarios post-latency,metrics-latency,sse-fanout,overhead (default all) --quick --data DIR (default ../shared/mnist) --repeat N (overhead timed jobs per mode, default 1)";
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var options = new BenchOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage}");
+            options = args[i] switch
+            {
+                "--quick" => options with { Quick = true },
+                "--data" => options with { DataDirectory = Value() },
+                "--scenarios" => options with { Scenarios = ParseScenarios(Value()) },
+                "--repeat" => options with { Repeat = ParseRepeat(Value()) },
+                "--help" or "-h" => throw new ArgumentException(Usage),
+                _ => throw new ArgumentException($"Unknown option '{args[i]}'. {Usage}"),
+            };
+        }
+        return options with { DataDirectory = Path.GetFullPath(options.DataDirectory) };
+    }
+
+    private static string[] ParseScenarios(string value)
+    {
+        var names = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var name in names)
+        {
+            if (!AllScenarios.Contains(name, StringComparer.Ordinal))
+                throw new ArgumentException($"Unknown scenario '{name}'; expected some of: {string.Join(",", AllScenarios)}.");
+        }
+        if (names.Length == 0)
+            throw new ArgumentException($"--scenarios needs at least one of: {string.Join(",", AllScenarios)}.");
+        // Always in the documented order, whatever order they were named in: the overhead
+        // scenario must run last, after the latency scenarios' service has been stopped.
+        return [.. AllScenarios.Where(names.Contains)];
+    }
+
+    private static int ParseRepeat(string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 20
+            ? n
+            : throw new ArgumentException($"--repeat must be a whole number from 1 to 20; got '{value}'.");
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what the build needs beyond the .NET SDK, on Debian/Ubuntu: g++ (checks the host's
+# libstdc++ and builds a small shim) and patchelf (patches TorchSharp's native library where the
+# host's libstdc++ is older than GCC 13's, as on Debian 12), and postgresql (the job store's tests
+# start a throwaway server from its binaries, scripts/postgres.sh), and curl and jq for the
+# README's examples. Safe to run repeatedly.
+set -euo pipefail
+
+missing=()
+command -v g++ >/dev/null || missing+=(g++)
+command -v patchelf >/dev/null || missing+=(patchelf)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+command -v curl >/dev/null || missing+=(curl) # the README's examples, run by scripts/readme-examples.sh
+command -v jq >/dev/null || missing+=(jq)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null; then
+    echo "Please install: ${missing[*]} (the build and tests need them on this system)." >&2
+    exit 1
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "Installing ${missing[*]} with apt-get..." >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
