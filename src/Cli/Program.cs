@@ -16,7 +16,8 @@ const string Usage = """
           [--epochs N] [--batch-size N] [--learning-rate X] [--optimizer adam|adamw|sgd]
           [--weight-decay X] [--momentum X] [--lr-schedule constant|step|cosine|onecycle]
           [--step-epochs N] [--step-gamma X] [--seed N] [--device auto|cpu|cuda|cuda:N]
-          [--train-subset N] [--data DIR] [--run-dir DIR] [--threads N] [--no-download] [--json]
+          [--train-subset N] [--normalization batch|layer|group|none]
+          [--data DIR] [--run-dir DIR] [--threads N] [--no-download] [--json]
       trainingservice download [--data DIR]
       trainingservice architectures
     """;

@@ -150,8 +150,10 @@ public sealed class TrainingJobRunner(
     {
         var source = job.Source ?? throw new TrainingException(TrainingFailureKind.InvalidInput, "An eval job needs a source.");
         var architecture = ArchitectureCatalog.Get(job.Architecture);
-        using var model = architecture.Create();
-        new CheckpointStore(checkpointOptions.Value.JobDirectory(source.JobId)).Load(source.Checkpoint, architecture.Name, model, null);
+        // The eval job carries its source's hyperparameters, so this builds the variant that was trained.
+        using var model = architecture.Create(job.Hyperparameters);
+        new CheckpointStore(checkpointOptions.Value.JobDirectory(source.JobId))
+            .Load(source.Checkpoint, architecture.Name, model, null, architecture.NormalizationOf(job.Hyperparameters));
         model.to(device);
         var evaluation = TrainingEngine.Evaluate(model, test);
         return new JobResult(evaluation.Accuracy, evaluation.Loss, null, null, null, evaluation.ConfusionMatrix, evaluation.PerClassAccuracy);

@@ -43,6 +43,9 @@ public static class JobSubmission
                 errors.Add("source", "Only an eval job has a source; a training job starts from its architecture's initial weights.");
             architecture = ParseArchitecture(request.Architecture, required: true, errors);
             hyperparameters = ApplyOverrides(architecture?.Defaults ?? new Hyperparameters(), request.Hyperparameters, errors);
+            // The defaults name the normalization already; this keeps every stored job explicit.
+            if (architecture is not null)
+                hyperparameters = architecture.WithNormalizationNamed(hyperparameters);
         }
         else if (kind == JobKind.Eval)
         {
@@ -188,6 +191,7 @@ public static class JobSubmission
             Seed = request.Seed ?? defaults.Seed,
             Device = request.Device ?? defaults.Device,
             TrainSubset = request.TrainSubset ?? defaults.TrainSubset,
+            Normalization = ParseName(request.Normalization, defaults.Normalization, "hyperparameters.normalization", errors),
         };
         foreach (var (field, messages) in HyperparameterValidator.Validate(h))
             errors.Add($"hyperparameters.{field}", messages);
@@ -222,23 +226,28 @@ public static class JobSubmission
         if (r.Seed is not null) yield return "seed";
         if (r.Device is not null) yield return "device";
         if (r.TrainSubset is not null) yield return "trainSubset";
+        if (r.Normalization is not null) yield return "normalization";
     }
 
     /// <summary>
     /// An enum by its lowercase wire name, case-insensitively. Not Enum.TryParse: that also takes
     /// numbers ("1") and comma lists ("adam,sgd"), which are not names.
     /// </summary>
-    private static TEnum ParseName<TEnum>(string? value, TEnum fallback, string field, Errors errors) where TEnum : struct, Enum
+    private static TEnum ParseName<TEnum>(string? value, TEnum fallback, string field, Errors errors) where TEnum : struct, Enum =>
+        value is null ? fallback : TryParseName<TEnum>(value, field, errors) ?? fallback;
+
+    private static TEnum? ParseName<TEnum>(string? value, TEnum? fallback, string field, Errors errors) where TEnum : struct, Enum =>
+        value is null ? fallback : TryParseName<TEnum>(value, field, errors) ?? fallback;
+
+    private static TEnum? TryParseName<TEnum>(string value, string field, Errors errors) where TEnum : struct, Enum
     {
-        if (value is null)
-            return fallback;
         foreach (var candidate in Enum.GetValues<TEnum>())
         {
             if (string.Equals(candidate.ToString(), value, StringComparison.OrdinalIgnoreCase))
                 return candidate;
         }
         errors.Add(field, $"Must be one of: {string.Join(", ", Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()))}; got '{Shorten(value)}'.");
-        return fallback;
+        return null;
     }
 
     /// <summary>The source job and the normalised checkpoint reference, or null with the reasons added to <paramref name="errors"/>.</summary>
