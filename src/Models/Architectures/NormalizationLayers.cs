@@ -31,8 +31,8 @@ public static class NormalizationLayers
     public static Module<Tensor, Tensor>? ForFeatureMaps(NormalizationKind kind, long channels) => kind switch
     {
         NormalizationKind.Batch => BatchNorm2d(channels),
-        NormalizationKind.Layer => GroupNorm(1, channels),
-        NormalizationKind.Group => GroupNorm(GroupCount, channels),
+        NormalizationKind.Layer => new ChannelGroupNorm(1, channels),
+        NormalizationKind.Group => new ChannelGroupNorm(GroupCount, channels),
         NormalizationKind.None => null,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown normalization."),
     };
@@ -78,32 +78,43 @@ public sealed class TokenBatchNorm : BatchNorm
 }
 
 /// <summary>
-/// GroupNorm for token sequences <c>[B, T, E]</c>: each token on its own, its E channels split
-/// into <c>groups</c> groups normalized separately, then a per-channel affine. It is GroupNorm
-/// applied to the tokens as a batch of B × T samples, and has GroupNorm's state-dict entries.
+/// PyTorch's <c>nn.GroupNorm(groups, channels)</c> for <c>[N, C, *]</c> inputs: each sample's
+/// channels split into <c>groups</c> groups, each normalized over its channels and positions,
+/// then a per-channel affine starting at weight 1, bias 0. Written here because TorchSharp
+/// 0.107's GroupNorm leaves its affine parameters uninitialised (its outputs are NaN).
 /// </summary>
-public sealed class TokenGroupNorm : Module<Tensor, Tensor>
+public class ChannelGroupNorm : Module<Tensor, Tensor>
 {
     private readonly long groups;
-    private readonly long channels;
     private readonly Parameter weight;
     private readonly Parameter bias;
 
-    public TokenGroupNorm(long groups, long channels) : base(nameof(TokenGroupNorm))
+    public ChannelGroupNorm(long groups, long channels) : base(nameof(ChannelGroupNorm))
     {
         if (groups < 1 || channels % groups != 0)
             throw new ArgumentException($"{channels} channels cannot be split into {groups} equal groups.", nameof(groups));
         this.groups = groups;
-        this.channels = channels;
+        Channels = channels;
         weight = Parameter(ones(channels));
         bias = Parameter(zeros(channels));
         RegisterComponents();
     }
 
+    public long Channels { get; }
+
+    public override Tensor forward(Tensor input) => functional.group_norm(input, groups, weight, bias, eps: 1e-5);
+}
+
+/// <summary>
+/// GroupNorm for token sequences <c>[B, T, E]</c>: each token on its own, its E channels split
+/// into <c>groups</c> groups normalized separately, then a per-channel affine. It is GroupNorm
+/// applied to the tokens as a batch of B × T samples, and has GroupNorm's state-dict entries.
+/// </summary>
+public sealed class TokenGroupNorm(long groups, long channels) : ChannelGroupNorm(groups, channels)
+{
     public override Tensor forward(Tensor tokens)
     {
         using var scope = NewDisposeScope();
-        var flat = tokens.reshape(-1, channels);
-        return functional.group_norm(flat, groups, weight, bias, eps: 1e-5).reshape(tokens.shape).MoveToOuterDisposeScope();
+        return base.forward(tokens.reshape(-1, Channels)).reshape(tokens.shape).MoveToOuterDisposeScope();
     }
 }
