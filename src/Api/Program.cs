@@ -3,6 +3,7 @@ using TrainingService.Api.Health;
 using TrainingService.Api.Hosting;
 using TrainingService.Api.Infrastructure;
 using TrainingService.Api.Jobs;
+using TrainingService.Api.Monitoring;
 using TrainingService.Api.Workers;
 using TrainingService.Worker.Hosting;
 
@@ -17,9 +18,11 @@ builder.Services.AddApiJson();
 builder.Services.AddApiProblemDetails();
 builder.Services.AddApiDocumentation();
 builder.Services.AddApiHealthChecks();
+builder.Services.AddServiceMonitoring();
 
 var app = builder.Build();
 
+app.UseRequestLatencies();
 app.UseApiErrorHandling();
 app.UseServiceRequestLogging();
 app.MapApiDocumentation();
@@ -27,6 +30,7 @@ app.MapJobsEndpoints();
 app.MapArchitecturesEndpoints();
 app.MapWorkersEndpoints();
 app.MapHealthEndpoints();
+app.MapMonitoringEndpoints();
 app.MapJobQueueDashboard();
 
 await app.PrepareStorageAsync();

@@ -386,6 +386,13 @@ public abstract class SqlJobStore : IJobStore, IAsyncDisposable, IDisposable
         }
     }
 
+    public async Task<IReadOnlyDictionary<JobStatus, long>> CountByStatusAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var rows = await QueryRowsAsync(connection, "SELECT status, COUNT(*) AS jobs FROM jobs GROUP BY status", new { }, null, cancellationToken);
+        return rows.ToDictionary(r => ParseStatus((string)r["status"]!), r => Convert.ToInt64(r["jobs"], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     // ---- Epochs and checkpoints.
 
     public async Task<IReadOnlyList<EpochRecord>> GetEpochsAsync(Guid id, int sinceEpoch, CancellationToken cancellationToken)
