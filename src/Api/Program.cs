@@ -1,4 +1,5 @@
 using TrainingService.Api.Architectures;
+using TrainingService.Api.Exports;
 using TrainingService.Api.Health;
 using TrainingService.Api.Hosting;
 using TrainingService.Api.Infrastructure;
@@ -27,6 +28,7 @@ app.UseApiErrorHandling();
 app.UseServiceRequestLogging();
 app.MapApiDocumentation();
 app.MapJobsEndpoints();
+app.MapExportEndpoints();
 app.MapArchitecturesEndpoints();
 app.MapWorkersEndpoints();
 app.MapHealthEndpoints();
