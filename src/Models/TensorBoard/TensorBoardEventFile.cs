@@ -25,6 +25,19 @@ public sealed class TensorBoardEventFile : IDisposable
     public static string FileNameFor(DateTimeOffset runCreatedAt) =>
         string.Create(CultureInfo.InvariantCulture, $"events.out.tfevents.{runCreatedAt.ToUnixTimeSeconds()}.trainingservice");
 
+    /// <summary>
+    /// The event file this service already wrote in <paramref name="folder"/> (a resumed run), or a
+    /// new one named by <paramref name="now"/>: for runs without a fixed creation time, such as the
+    /// command line's.
+    /// </summary>
+    public static TensorBoardEventFile OpenInFolder(string folder, DateTimeOffset now)
+    {
+        var existing = Directory.Exists(folder)
+            ? Directory.EnumerateFiles(folder, "events.out.tfevents.*.trainingservice").Order(StringComparer.Ordinal).FirstOrDefault()
+            : null;
+        return Open(existing ?? System.IO.Path.Combine(folder, FileNameFor(now)), now);
+    }
+
     public string Path => stream.Name;
 
     /// <summary>The epochs (steps) the file holds scalars for.</summary>

@@ -146,6 +146,25 @@ public sealed class TensorBoardEventFileTests : IDisposable
         Assert.Equal(events, TensorBoardEventFile.ReadAll(EventPath), new EventComparer());
     }
 
+    [Fact]
+    public void OpeningAFolderReusesTheEventFileAlreadyThere()
+    {
+        var start = DateTimeOffset.UtcNow;
+        string firstPath;
+        using (var file = TensorBoardEventFile.OpenInFolder(folder, start))
+        {
+            firstPath = file.Path;
+            file.WriteEpoch(Metrics(1), start);
+        }
+
+        using (var again = TensorBoardEventFile.OpenInFolder(folder, start.AddHours(1)))
+        {
+            Assert.Equal(firstPath, again.Path);
+            Assert.Equal([1L], again.Epochs);
+        }
+        Assert.Single(Directory.GetFiles(folder));
+    }
+
     private sealed class EventComparer : IEqualityComparer<TensorBoardEvent>
     {
         public bool Equals(TensorBoardEvent? a, TensorBoardEvent? b) =>
