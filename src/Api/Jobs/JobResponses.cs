@@ -142,7 +142,8 @@ public sealed record HyperparameterValues : IOpenApiExample<HyperparameterValues
         Seed = h.Seed,
         Device = h.Device,
         TrainSubset = h.TrainSubset,
-        Normalization = Models.Architectures.ArchitectureCatalog.Get(architecture).NormalizationOf(h),
+        // A manifest on the volume could name an architecture this build lacks; say what it records, not fail.
+        Normalization = Models.Architectures.ArchitectureCatalog.Find(architecture)?.NormalizationOf(h) ?? h.Normalization ?? NormalizationKind.None,
     };
 }
 
