@@ -94,6 +94,34 @@ public abstract partial class ApiContractTests
     }
 
     [Fact]
+    public async Task Repeating_the_request_of_a_job_stored_before_normalization_existed_returns_that_job()
+    {
+        // The old job names no normalization; the repeated request resolves to the default. Same job.
+        var key = $"old-{Guid.NewGuid():N}";
+        var tag = NewTag();
+        var now = DateTimeOffset.UtcNow;
+        var old = new JobRecord
+        {
+            Id = Guid.CreateVersion7(now),
+            Kind = JobKind.Train,
+            Architecture = ArchitectureCatalog.ConvNetName,
+            Tags = [tag],
+            Hyperparameters = ArchitectureCatalog.ConvNet.Defaults with { Normalization = null },
+            IdempotencyKey = key,
+            Queue = "default",
+            CreatedAt = now,
+        };
+        await Factory.Store.CreateAsync(old, CancellationToken.None);
+
+        var repeated = await Client.PostJsonAsync("/jobs", TrainBody("convnet", tag: tag), key);
+        Assert.Equal(HttpStatusCode.OK, repeated.StatusCode);
+        Assert.Equal(old.Id.ToString(), (await repeated.ReadJsonAsync())["id"]!.GetValue<string>());
+
+        var different = await Client.PostJsonAsync("/jobs", TrainBody("convnet", """{ "normalization": "batch" }""", tag), key);
+        Assert.Equal(HttpStatusCode.Conflict, different.StatusCode);
+    }
+
+    [Fact]
     public async Task Architectures_list_every_normalization_with_its_parameter_count_and_the_default()
     {
         var list = (await (await Client.GetAsync("/architectures")).ReadJsonAsync()).AsArray();
