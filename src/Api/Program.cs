@@ -13,6 +13,7 @@ builder.Services.AddJobStorage(builder.Configuration);
 builder.Services.AddJobQueue(builder.Configuration);
 builder.Services.AddInProcessWorker(builder.Configuration);
 builder.Services.AddJobReaper(builder.Configuration);
+builder.Services.AddJobOutbox(builder.Configuration);
 builder.Services.AddApiJson();
 builder.Services.AddApiProblemDetails();
 builder.Services.AddApiDocumentation();
