@@ -1,4 +1,5 @@
 using TrainingService.Api.Architectures;
+using TrainingService.Api.Dashboard;
 using TrainingService.Api.Health;
 using TrainingService.Api.Hosting;
 using TrainingService.Api.Infrastructure;
@@ -23,6 +24,7 @@ var app = builder.Build();
 
 app.UseApiErrorHandling();
 app.UseServiceRequestLogging();
+app.UseDashboard();
 app.MapApiDocumentation();
 app.MapJobsEndpoints();
 app.MapArchitecturesEndpoints();
