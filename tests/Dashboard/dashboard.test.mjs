@@ -53,7 +53,12 @@ async function pointsPlotted(page) {
   return Number(await page.getAttribute('#curves', 'data-points'));
 }
 
-const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu'] });
+// No sandbox (CI runs as root); no background networking, which a closed network answers with refusals.
+const browser = await chromium.launch({
+  executablePath: chromiumPath,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
 const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 let page;
 try {
