@@ -180,8 +180,11 @@ public sealed class TrainingJobRunner(
         checkpoints.CleanUpIncompleteWrites();
         // Epochs checkpointed by an earlier attempt may not have reached the database before it
         // died: record them again (the writes are idempotent) so the history has no holes.
-        foreach (var manifest in checkpoints.List())
+        var saved = checkpoints.List();
+        foreach (var manifest in saved)
             RecordEpoch(writer, job.Id, manifest);
+        if (saved.Count > 0)
+            logger.LogInformation("Job {JobId} attempt {Attempt} resumes after epoch {Epoch}, its last checkpoint", job.Id, job.Attempt, saved[^1].Epoch);
 
         using var train = MnistDataCache.View(fullTrain, job.Hyperparameters.TrainSubset);
         var observer = new RecordingObserver(this, writer, job, checkpoints, time, logger);
