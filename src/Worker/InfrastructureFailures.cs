@@ -7,7 +7,7 @@ namespace TrainingService.Worker;
 /// the job's terms: a full or read-only checkpoint volume rather than a bare errno, and libtorch's
 /// allocation failures recognised as running out of memory.
 /// </summary>
-internal static class InfrastructureFailures
+public static class InfrastructureFailures
 {
     // Linux errno values, which .NET puts in IOException.HResult for errors it has no type for.
     private const int NoSpaceLeft = 28;   // ENOSPC

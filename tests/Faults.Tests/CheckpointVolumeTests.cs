@@ -15,7 +15,7 @@ namespace TrainingService.Faults.Tests;
 /// </summary>
 public sealed class CheckpointVolumeTests(ITestOutputHelper output)
 {
-    private const int Epochs = 4;
+    private const int Epochs = 3;
 
     [Theory]
     [InlineData("full")]
@@ -53,7 +53,7 @@ public sealed class CheckpointVolumeTests(ITestOutputHelper output)
             // What is on the volume: every checkpoint folder complete and matching its manifest, no staging leftovers.
             var listed = await rig.CheckpointsAsync(id);
             Assert.NotEmpty(listed);
-            var jobFolder = Path.Combine(volume, id);
+            var jobFolder = Path.Combine(volume, Guid.Parse(id).ToString("N")); // Checkpoints:Root/<job id without dashes>
             var leftovers = Directory.EnumerateFileSystemEntries(jobFolder, ".*").ToList();
             if (failure == "full") Assert.Empty(leftovers); // a read-only volume keeps whatever was there when it turned read-only
             var intact = 0;

@@ -10,7 +10,7 @@ namespace TrainingService.Faults.Tests;
 /// </summary>
 public sealed class DoubleExecutionTests(ITestOutputHelper output)
 {
-    private const int Epochs = 4;
+    private const int Epochs = 3;
 
     [Fact]
     public async Task ASecondWorkerNeverTrainsAJobThatALiveAttemptHoldsAndAStaleAttemptCanWriteNothing()

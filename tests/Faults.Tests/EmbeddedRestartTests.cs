@@ -13,8 +13,8 @@ public sealed class EmbeddedRestartTests(ITestOutputHelper output)
     public async Task AfterTheEmbeddedServiceIsKilledAndStartedAgainQueuedJobsRunAndTheRunningJobResumes()
     {
         await using var rig = await FaultRig.StartEmbeddedAsync(output);
-        var running = await rig.SubmitAsync("embedded-running", 3);
-        var waiting = await rig.SubmitAsync("embedded-waiting", 2, trainSubset: 2000);
+        var running = await rig.SubmitAsync("embedded-running", 2);
+        var waiting = await rig.SubmitAsync("embedded-waiting", 1, trainSubset: 1000);
         await rig.WaitForSecondEpochAsync(running);
         Assert.Equal("queued", (string)(await rig.JobAsync(waiting))["status"]!);
         var checkpointsBefore = await rig.CheckpointsAsync(running);
@@ -35,7 +35,7 @@ public sealed class EmbeddedRestartTests(ITestOutputHelper output)
         foreach (var before in checkpointsBefore)
             Assert.Equal((string)before!["createdAt"]!, (string)checkpointsAfter.Single(c => (int)c!["epoch"]! == (int)before["epoch"]!)!["createdAt"]!);
 
-        await rig.ReportAsync("embedded service SIGKILL and restart", [(running, 3), (waiting, 2)], new Dictionary<string, object>
+        await rig.ReportAsync("embedded service SIGKILL and restart", [(running, 2), (waiting, 1)], new Dictionary<string, object>
         {
             ["runningJobAttempt"] = 2,
             ["resumedAfterEpoch"] = checkpointsBefore.Count,

@@ -10,7 +10,7 @@ namespace TrainingService.Faults.Tests;
 /// </summary>
 public sealed class WorkerCrashTests(ITestOutputHelper output)
 {
-    private const int Epochs = 3;
+    private const int Epochs = 2;
 
     [Fact]
     public async Task AJobWhoseWorkerIsKilledMidEpochResumesFromItsLastCheckpointAndEndsAsAnUninterruptedRunWould()

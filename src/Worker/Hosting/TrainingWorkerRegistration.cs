@@ -33,8 +33,12 @@ public static class TrainingWorkerRegistration
             server.ServerName = state.Name;
             server.Queues = state.Queues;
             server.WorkerCount = Math.Max(1, options.Concurrency);
+            // A running job's cancellation token is Hangfire's "stopped" token, which fires
+            // StopTimeout after the stop begins: zero, so a stopping worker's job stops at its next
+            // step boundary at once instead of training on. ShutdownTimeout is then the grace the
+            // job gets to record what it has and hand itself back before Hangfire gives up on it.
+            server.StopTimeout = TimeSpan.Zero;
             server.ShutdownTimeout = options.ShutdownTimeout;
-            server.StopTimeout = options.ShutdownTimeout;
         });
         return services;
     }

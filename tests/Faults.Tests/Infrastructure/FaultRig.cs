@@ -15,7 +15,7 @@ namespace TrainingService.Faults.Tests.Infrastructure;
 internal sealed class FaultRig : IAsyncDisposable
 {
     /// <summary>Long enough for a few tiny epochs on a loaded 2-core machine with other test processes beside it.</summary>
-    public static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(4);
+    public static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(6);
 
     private readonly ITestOutputHelper output;
     private readonly List<(string Name, ServiceProcess Process)> processes = [];
@@ -131,7 +131,7 @@ internal sealed class FaultRig : IAsyncDisposable
     }
 
     /// <summary>Submits a CPU training job of the convnet (tiny unless told otherwise) and returns its id.</summary>
-    public async Task<string> SubmitAsync(string name, int epochs, int trainSubset = 3000, double? learningRate = null,
+    public async Task<string> SubmitAsync(string name, int epochs, int trainSubset = 2000, double? learningRate = null,
         string device = "cpu", string? optimizer = null, string? lrSchedule = null, int seed = 7)
     {
         var hyperparameters = new JsonObject
