@@ -21,10 +21,10 @@ public static class InfrastructureFailures
             if (inner is IOException io)
             {
                 if (io.HResult is NoSpaceLeft or QuotaExceeded || io.Message.Contains("No space left on device", StringComparison.OrdinalIgnoreCase))
-                    return $"The checkpoint volume ({Path.GetFullPath(checkpointRoot)}) is full: {io.Message} " +
+                    return $"The checkpoint volume ({Path.GetFullPath(checkpointRoot)}) is full ({io.Message}). " +
                         "Free space there or point Checkpoints:Root at a larger volume; earlier checkpoints are intact.";
                 if (io.HResult == ReadOnlyFileSystem || io.Message.Contains("Read-only file system", StringComparison.OrdinalIgnoreCase))
-                    return $"The checkpoint volume ({Path.GetFullPath(checkpointRoot)}) is read-only: {io.Message} " +
+                    return $"The checkpoint volume ({Path.GetFullPath(checkpointRoot)}) is read-only ({io.Message}). " +
                         "Mount it writable; earlier checkpoints are intact.";
             }
             if (inner is UnauthorizedAccessException denied)

@@ -74,7 +74,7 @@ public sealed class CheckpointVolumeTests(ITestOutputHelper output)
             Assert.True(download.IsSuccessStatusCode, $"downloading a kept checkpoint answered {(int)download.StatusCode}");
 
             output.WriteLine($"error.message: {message}");
-            await rig.ReportAsync($"checkpoint volume {failure}", [], new Dictionary<string, object>
+            await rig.ReportAsync($"checkpoint volume {failure}", [(id, intact)], new Dictionary<string, object>
             {
                 ["checkpointsIntact"] = intact,
                 ["stagingLeftovers"] = leftovers.Count,

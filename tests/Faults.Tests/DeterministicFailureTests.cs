@@ -45,7 +45,7 @@ public sealed class DeterministicFailureTests(ITestOutputHelper output)
 
         output.WriteLine($"cuda: {cudaJob["error"]!["message"]}");
         output.WriteLine($"NaN: {divergedJob["error"]!["message"]}");
-        await rig.ReportAsync("deterministic failures (cuda on a CPU-only worker, NaN loss)", [], new Dictionary<string, object>
+        await rig.ReportAsync("deterministic failures (cuda on a CPU-only worker, NaN loss)", [(cuda, 0), (diverging, 0)], new Dictionary<string, object>
         {
             ["failedAtOnce"] = 2,
             ["attemptsUsed"] = 1,

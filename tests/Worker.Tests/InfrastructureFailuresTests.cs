@@ -18,7 +18,7 @@ public sealed class InfrastructureFailuresTests
     {
         Assert.False(InfrastructureFailures.IsOutOfMemory(new IOException("No space left on device")));
         Assert.False(InfrastructureFailures.IsOutOfMemory(new InvalidOperationException("out of memory")));
-        Assert.Equal("The checkpoint volume (/data/checkpoints) is full: No space left on device : '/data/checkpoints/x' " +
+        Assert.Equal("The checkpoint volume (/data/checkpoints) is full (No space left on device : '/data/checkpoints/x'). " +
             "Free space there or point Checkpoints:Root at a larger volume; earlier checkpoints are intact.",
             InfrastructureFailures.Describe(new IOException("No space left on device : '/data/checkpoints/x'", 28), "/data/checkpoints"));
     }
