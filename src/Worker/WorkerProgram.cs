@@ -17,10 +17,6 @@ public static class WorkerProgram
         builder.Services.AddJobStorage(builder.Configuration);
         builder.Services.AddJobQueue(builder.Configuration);
         builder.Services.AddTrainingWorker(builder.Configuration);
-        // The host must outwait Hangfire's own shutdown timeout, or it would stop the process
-        // while the running job is still recording its last step.
-        var shutdown = builder.Configuration.GetSection(WorkerOptions.SectionName).Get<WorkerOptions>()?.ShutdownTimeout ?? new WorkerOptions().ShutdownTimeout;
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdown + TimeSpan.FromSeconds(30));
 
         using var host = builder.Build();
         var state = host.Services.GetRequiredService<WorkerState>();

@@ -26,6 +26,10 @@ public static class TrainingWorkerRegistration
         services.AddSingleton<TrainingThreads>();
         services.AddTransient<TrainingJobRunner>();
         services.AddHostedService<WorkerLifetimeService>();
+        // The host must outwait Hangfire's own shutdown timeout, or it would stop the process while
+        // the running job is still recording its last step: the worker process and the embedded API alike.
+        services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) =>
+            host.ShutdownTimeout = worker.Value.ShutdownTimeout + TimeSpan.FromSeconds(30));
         services.AddHangfireServer((sp, server) =>
         {
             var options = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
