@@ -51,7 +51,7 @@ public sealed class TrainingJobRunner(
         }
 
         var now = time.GetUtcNow();
-        var attempt = await store.TryStartAttemptAsync(jobId, Guid.NewGuid(), worker.Name, job.Hyperparameters.Device, now, now - options.StaleAfter, cancellationToken);
+        var attempt = await store.TryStartAttemptAsync(jobId, Guid.NewGuid(), worker.Name, DeviceLabel(job.Hyperparameters.Device), now, now - options.StaleAfter, cancellationToken);
         if (attempt is null)
         {
             logger.LogInformation("Job {JobId} was not started: it is running under a live lease elsewhere, cancelled or finished", jobId);
@@ -163,6 +163,13 @@ public sealed class TrainingJobRunner(
 
     private static readonly TimeSpan FinishRetryLimit = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan ShutdownFinishRetryLimit = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The device the job records as running on: what <c>auto</c> resolves to on this worker
+    /// (<c>cpu</c>, <c>cuda:0</c>), or the device asked for (which, if unusable here, fails the job).
+    /// </summary>
+    private static string DeviceLabel(string requested) =>
+        Devices.TryParse(requested, out var parsed) && parsed.Auto ? Devices.Describe(Devices.Resolve(requested)) : requested;
 
     private async Task<JobResult> RunAttemptAsync(JobRecord job, AttemptWriter writer, CancellationToken cancellationToken)
     {
