@@ -3,6 +3,7 @@ using TrainingService.Api.Health;
 using TrainingService.Api.Hosting;
 using TrainingService.Api.Infrastructure;
 using TrainingService.Api.Jobs;
+using TrainingService.Api.Security;
 using TrainingService.Api.Workers;
 using TrainingService.Worker.Hosting;
 
@@ -17,11 +18,13 @@ builder.Services.AddApiJson();
 builder.Services.AddApiProblemDetails();
 builder.Services.AddApiDocumentation();
 builder.Services.AddApiHealthChecks();
+builder.Services.AddApiSecurity(builder.Configuration);
 
 var app = builder.Build();
 
 app.UseApiErrorHandling();
 app.UseServiceRequestLogging();
+app.UseApiSecurity();
 app.MapApiDocumentation();
 app.MapJobsEndpoints();
 app.MapArchitecturesEndpoints();

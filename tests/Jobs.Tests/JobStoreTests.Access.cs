@@ -62,6 +62,16 @@ public abstract partial class JobStoreTests
     }
 
     [Fact]
+    public async Task Whether_an_idempotency_key_was_used_is_answered_exactly()
+    {
+        await CreateAsync(OwnedJob("alice", T0) with { IdempotencyKey = "alice\u001fretry-1" });
+
+        Assert.True(await Keys.IdempotencyKeyUsedAsync("alice\u001fretry-1", None));
+        Assert.False(await Keys.IdempotencyKeyUsedAsync("retry-1", None));
+        Assert.False(await Keys.IdempotencyKeyUsedAsync("bob\u001fretry-1", None));
+    }
+
+    [Fact]
     public async Task An_api_key_is_found_by_its_hash_only_and_never_stores_the_key()
     {
         var (record, key) = ApiKeys.Create("alice", isAdmin: true, T0);

@@ -51,7 +51,7 @@ public static class ApiKeys
 }
 
 /// <summary>
-/// The API keys, in the same database as the jobs (table <c>api_keys</c>), and the per-owner count
+/// The API keys, in the same database as the jobs (table <c>api_keys</c>), and the two job queries
 /// the API's cap on unfinished jobs reads. A separate interface from <see cref="IJobStore"/>: workers
 /// never need it, and the job store's decorators and doubles need not know about it.
 /// </summary>
@@ -70,4 +70,7 @@ public interface IApiKeyStore
 
     /// <summary>How many of the owner's jobs have not ended (queued, running, cancelling, interrupted).</summary>
     Task<int> CountUnfinishedJobsAsync(string owner, CancellationToken cancellationToken);
+
+    /// <summary>Whether a job was stored under this idempotency key (a retry of it is no new job, so no limit applies).</summary>
+    Task<bool> IdempotencyKeyUsedAsync(string idempotencyKey, CancellationToken cancellationToken);
 }

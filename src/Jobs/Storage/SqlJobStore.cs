@@ -587,6 +587,14 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
             new { Owner = owner }, null, cancellationToken)));
     }
 
+    public async Task<bool> IdempotencyKeyUsedAsync(string idempotencyKey, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(idempotencyKey);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long>(Command(
+            "SELECT COUNT(*) FROM jobs WHERE idempotency_key = @Key", new { Key = idempotencyKey }, null, cancellationToken)) > 0;
+    }
+
     private static ApiKeyRecord ReadApiKey(IDictionary<string, object?> r) => new(
         ReadGuid(r["id"]),
         (string)r["name"]!,
