@@ -307,7 +307,12 @@ public static class JobSubmission
         switch (element.ValueKind)
         {
             case JsonValueKind.String:
-                var text = element.GetString()!;
+                if (!TryGetText(element, out var text))
+                {
+                    // A lone surrogate ("\ud800") is valid JSON but no string: GetString throws on it.
+                    errors.Add("source.checkpoint", $"{expected} Got a string that is not valid Unicode.");
+                    return null;
+                }
                 if (text is CheckpointStore.FinalAlias or CheckpointStore.BestAlias)
                     return text;
                 if (text.Length is >= 1 and <= 4 && text.All(char.IsAsciiDigit))
@@ -329,6 +334,20 @@ public static class JobSubmission
             return null;
         }
         return epoch.ToString(CultureInfo.InvariantCulture);
+    }
+
+    private static bool TryGetText(JsonElement element, out string text)
+    {
+        try
+        {
+            text = element.GetString()!;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            text = "";
+            return false;
+        }
     }
 
     private static string Shorten(string value) => Infrastructure.Problems.Shorten(value);

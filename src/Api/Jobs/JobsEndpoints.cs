@@ -167,6 +167,9 @@ public static class JobsEndpoints
             [FromServices] TimeProvider time,
             CancellationToken cancellationToken)
         {
+            // An empty Idempotency-Key header binds as null; it is a malformed key, not an absent one.
+            if (idempotencyKey is null && context.Request.Headers.ContainsKey(JobSubmission.IdempotencyKeyHeader))
+                idempotencyKey = "";
             var body = await JsonRequestBody.ReadAsync<CreateJobRequest>(context.Request, options.MaxRequestBodyBytes, RequestJson, cancellationToken);
             if (body.Problem is not null)
                 return body.Problem;
