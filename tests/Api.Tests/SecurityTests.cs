@@ -133,6 +133,7 @@ public abstract class SecurityTests(ApiFactory factory)
         }, CancellationToken.None)).Job.Id;
 
         Assert.Equal(aliceName, (await factory.Store.GetAsync(alicesJob, CancellationToken.None))!.Owner);
+        Assert.Equal(aliceName, (await (await SendAsync(HttpMethod.Get, $"/jobs/{alicesJob}", alice)).ReadJsonAsync())["owner"]!.GetValue<string>());
         Assert.Equal([alicesJob], await ListAsync(alice, tag));
         Assert.Equal([bobsJob], await ListAsync(bob, tag));
         Assert.Equal(new[] { ownerless, bobsJob, alicesJob }.Order(), (await ListAsync(admin, tag)).Order());
