@@ -2,8 +2,12 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using TrainingService.Api.Security;
 using TrainingService.Api.Tests.Infrastructure;
 using TrainingService.Jobs;
+using TrainingService.Jobs.Access;
 using Xunit.Abstractions;
 
 namespace TrainingService.Api.Tests;
@@ -23,6 +27,14 @@ public abstract class BadInputSweepTests(ApiFactory factory, ITestOutputHelper o
     [Fact]
     public async Task Every_malformed_request_gets_a_4xx_problem_and_nothing_is_stored_or_queued()
     {
+        // With authentication on, every request carries a valid (non-admin) key, so the bad input
+        // gets past authentication and through the ownership check to the handlers behind it.
+        if (factory.Services.GetRequiredService<IOptions<AuthOptions>>().Value.IsEnabled)
+        {
+            var (record, key) = ApiKeys.Create("sweeper", isAdmin: false, DateTimeOffset.UtcNow);
+            await factory.Services.GetRequiredService<IApiKeyStore>().CreateApiKeyAsync(record, CancellationToken.None);
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
         var job = await SeedFinishedJobAsync();
         var before = await SnapshotAsync(job);
 
@@ -408,3 +420,16 @@ public sealed class SqliteBadInputSweepTests(SqliteApiFactory factory, ITestOutp
 
 public sealed class PostgresBadInputSweepTests(PostgresApiFactory factory, ITestOutputHelper output)
     : BadInputSweepTests(factory, output), IClassFixture<PostgresApiFactory>;
+
+/// <summary>PostgreSQL with authentication on (the production default), limits out of reach: the sweep with a key on every request.</summary>
+public sealed class AuthenticatedPostgresApiFactory : PostgresApiFactory
+{
+    protected override IReadOnlyDictionary<string, string?> ServiceSettings { get; } = new Dictionary<string, string?>
+    {
+        ["Auth:Enabled"] = "true",
+        ["Limits:SubmissionsPerWindow"] = "1000000",
+    };
+}
+
+public sealed class AuthenticatedPostgresBadInputSweepTests(AuthenticatedPostgresApiFactory factory, ITestOutputHelper output)
+    : BadInputSweepTests(factory, output), IClassFixture<AuthenticatedPostgresApiFactory>;
