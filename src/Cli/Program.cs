@@ -54,6 +54,12 @@ catch (OperationCanceledException)
     Console.Error.WriteLine("Stopped. Run the same command with the same --run-dir to resume from the last checkpoint.");
     return 130;
 }
+catch (System.Data.Common.DbException e)
+{
+    // keys: the store is unreachable or refuses; the message names the cause, never the connection string.
+    Console.Error.WriteLine($"error: the job store cannot be used: {e.Message}");
+    return 1;
+}
 catch (Exception e) when (e is TrainingException or MnistDataException or CheckpointException)
 {
     Console.Error.WriteLine($"error: {e.Message}");
