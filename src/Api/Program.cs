@@ -1,4 +1,5 @@
 using TrainingService.Api.Architectures;
+using TrainingService.Api.Dashboard;
 using TrainingService.Api.Health;
 using TrainingService.Api.Hosting;
 using TrainingService.Api.Infrastructure;
@@ -14,6 +15,7 @@ builder.Services.AddJobStorage(builder.Configuration);
 builder.Services.AddJobQueue(builder.Configuration);
 builder.Services.AddInProcessWorker(builder.Configuration);
 builder.Services.AddJobReaper(builder.Configuration);
+builder.Services.AddJobOutbox(builder.Configuration);
 builder.Services.AddApiJson();
 builder.Services.AddApiProblemDetails();
 builder.Services.AddApiDocumentation();
@@ -24,6 +26,9 @@ var app = builder.Build();
 
 app.UseApiErrorHandling();
 app.UseServiceRequestLogging();
+app.UseSecurityHeaders();
+// The dashboard's pages load without a key (they hold no data); the API calls they make carry one.
+app.UseDashboard();
 app.UseApiSecurity();
 app.MapApiDocumentation();
 app.MapJobsEndpoints();

@@ -54,6 +54,15 @@ public interface IJobStore
     /// </summary>
     Task<bool> FinishAttemptAsync(Guid id, Guid leaseToken, JobStatus status, JobResult? result, JobError? error, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>Notes that the job has been handed to the queue, so the dispatch sweep leaves it alone.</summary>
+    Task MarkDispatchedAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Queued jobs never marked dispatched and created before <paramref name="createdBefore"/>,
+    /// oldest first: those whose hand-over to the queue failed or was cut off by a crash.
+    /// </summary>
+    Task<IReadOnlyList<JobRecord>> ListUndispatchedAsync(DateTimeOffset createdBefore, int limit, CancellationToken cancellationToken);
+
     /// <summary>Asks for cancellation (see <see cref="CancelOutcome"/>), atomically with respect to the job's status.</summary>
     Task<CancelOutcome> RequestCancelAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken);
 

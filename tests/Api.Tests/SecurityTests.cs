@@ -249,6 +249,27 @@ public abstract class SecurityTests(ApiFactory factory)
         Assert.Contains("frame-ancestors 'none'", policy);
     }
 
+    [Theory]
+    [InlineData("/")]
+    [InlineData("/jobs/0197a1f2-6c3e-7d4a-9b1e-2f3a4b5c6d7e")]
+    public async Task The_web_dashboards_page_loads_without_a_key_with_a_policy_that_lets_it_run_while_its_api_calls_need_one(string path)
+    {
+        var page = new HttpRequestMessage(HttpMethod.Get, path);
+        page.Headers.Accept.ParseAdd("text/html,application/xhtml+xml,*/*;q=0.8");
+
+        var response = await client.SendAsync(page);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("script-src 'self' 'unsafe-inline'", response.Header("Content-Security-Policy"));
+        Assert.Contains("connect-src 'self'", response.Header("Content-Security-Policy"));
+        Assert.Equal("DENY", response.Header("X-Frame-Options"));
+        var script = await client.GetAsync("/dashboard/app.js");
+        Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+        Assert.Equal("nosniff", script.Header("X-Content-Type-Options"));
+        await (await SendAsync(HttpMethod.Get, path == "/" ? "/jobs" : path, null)).AssertProblemAsync(HttpStatusCode.Unauthorized);
+    }
+
     [Fact]
     public async Task The_openapi_document_offers_the_api_key_scheme_on_the_jobs_operations()
     {

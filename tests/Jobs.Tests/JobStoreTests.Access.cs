@@ -6,9 +6,6 @@ namespace TrainingService.Jobs.Tests;
 /// <summary>Migration 2 on each engine: job owners, the owner filter, the per-owner count, and API keys.</summary>
 public abstract partial class JobStoreTests
 {
-    /// <summary>The migrations each engine has: 1 (the jobs schema) and 2 (owners and API keys).</summary>
-    private const long SchemaVersions = 2;
-
     private static JobRecord OwnedJob(string? owner, DateTimeOffset createdAt, JobStatus status = JobStatus.Queued) => new()
     {
         Id = Guid.NewGuid(),

@@ -2,7 +2,8 @@ namespace TrainingService.Api.Jobs;
 
 /// <summary>
 /// Limits and timings of the jobs endpoints. Bound from the <c>JobsApi</c> section:
-/// <c>JobsApi__MaxRequestBodyBytes</c>, <c>JobsApi__StreamPollInterval</c>, <c>JobsApi__StreamKeepAliveInterval</c>.
+/// <c>JobsApi__MaxRequestBodyBytes</c>, <c>JobsApi__StreamPollInterval</c>, <c>JobsApi__StreamKeepAliveInterval</c>,
+/// <c>JobsApi__DispatchSweepInterval</c>.
 /// </summary>
 public sealed class JobsApiOptions
 {
@@ -20,6 +21,13 @@ public sealed class JobsApiOptions
     /// <summary>Longest silence on an open stream before a <c>: keep-alive</c> comment. Default 15 s.</summary>
     public TimeSpan StreamKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How often the outbox looks for stored jobs whose hand-over to the queue failed, and how old such
+    /// a job must be before it is retried (so a submission still handing its job over is left alone).
+    /// Default 30 s.
+    /// </summary>
+    public TimeSpan DispatchSweepInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     public void Validate()
     {
         if (MaxRequestBodyBytes is < 1024 or > 16 * 1024 * 1024)
@@ -28,5 +36,7 @@ public sealed class JobsApiOptions
             throw new InvalidOperationException($"{SectionName}:{nameof(StreamPollInterval)} must be between 50 ms and 10 s; it is {StreamPollInterval}.");
         if (StreamKeepAliveInterval < TimeSpan.FromMilliseconds(100) || StreamKeepAliveInterval > TimeSpan.FromMinutes(5))
             throw new InvalidOperationException($"{SectionName}:{nameof(StreamKeepAliveInterval)} must be between 100 ms and 5 minutes; it is {StreamKeepAliveInterval}.");
+        if (DispatchSweepInterval < TimeSpan.FromMilliseconds(100) || DispatchSweepInterval > TimeSpan.FromHours(1))
+            throw new InvalidOperationException($"{SectionName}:{nameof(DispatchSweepInterval)} must be between 100 ms and 1 hour; it is {DispatchSweepInterval}.");
     }
 }

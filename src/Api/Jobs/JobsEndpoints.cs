@@ -163,7 +163,7 @@ public static class JobsEndpoints
                 Example = "5b0c1f4e-2d7a-4e8b-9c3d-1a2b3c4d5e6f")]
             string? idempotencyKey,
             [FromServices] IJobStore store,
-            [FromServices] IJobDispatcher dispatcher,
+            [FromServices] JobOutbox outbox,
             [FromServices] TimeProvider time,
             CancellationToken cancellationToken)
         {
@@ -206,7 +206,8 @@ public static class JobsEndpoints
                 return TypedResults.Ok(job.ToResponse());
             }
 
-            dispatcher.Dispatch(job);
+            // Stored is what counts: should the hand-over fail, the outbox's sweep enqueues the job later.
+            await outbox.HandOverAsync(job, CancellationToken.None);
             return TypedResults.Accepted(JobIds.Location(job.Id), job.ToResponse());
         }
     }

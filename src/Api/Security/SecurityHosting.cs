@@ -104,21 +104,27 @@ public static class SecurityHosting
         return services;
     }
 
-    /// <summary>Security headers on every answer, then authentication, authorization and the rate limiter.</summary>
-    public static WebApplication UseApiSecurity(this WebApplication app)
+    /// <summary>Security headers on every answer (see <see cref="SecurityHeaders"/>).</summary>
+    public static WebApplication UseSecurityHeaders(this WebApplication app)
     {
         app.Use((context, next) =>
         {
-            // The path as it arrives: the dashboard moves its prefix into PathBase on the way in.
-            var isUi = SecurityHeaders.IsUserInterface(context.Request.Path);
+            // The path as it arrives: Hangfire's dashboard moves its prefix into PathBase on the way in.
+            var path = context.Request.Path;
             // At OnStarting, so error pages and answers written by other middleware get them too.
             context.Response.OnStarting(() =>
             {
-                SecurityHeaders.Apply(context.Response, isUi);
+                SecurityHeaders.Apply(context.Response, SecurityHeaders.IsUserInterface(path, context.Response.ContentType));
                 return Task.CompletedTask;
             });
             return next(context);
         });
+        return app;
+    }
+
+    /// <summary>Authentication, authorization and the rate limiter; says in the log whether authentication is on.</summary>
+    public static WebApplication UseApiSecurity(this WebApplication app)
+    {
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
@@ -243,15 +249,20 @@ public static class SecurityHeaders
     public const string ApiPolicy = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
     /// <summary>
-    /// Swagger UI and the Hangfire dashboard are pages of this origin's scripts and styles, some
-    /// inline; nothing from elsewhere, and no framing (clickjacking).
+    /// Swagger UI and the two dashboards are pages of this origin's scripts and styles, some inline;
+    /// nothing from elsewhere, and no framing (clickjacking).
     /// </summary>
     public const string UiPolicy =
         "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
         "font-src 'self' data:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
 
-    public static bool IsUserInterface(PathString path) =>
-        path.StartsWithSegments("/swagger") || path.StartsWithSegments("/hangfire");
+    /// <summary>
+    /// Pages and their files: Swagger UI, the Hangfire dashboard, and the web dashboard (its files under
+    /// <c>/dashboard</c>, its page served as HTML at <c>/</c> and <c>/jobs/{id}</c> to browsers).
+    /// </summary>
+    public static bool IsUserInterface(PathString path, string? contentType) =>
+        path.StartsWithSegments("/swagger") || path.StartsWithSegments("/hangfire") || path.StartsWithSegments("/dashboard")
+        || (contentType?.StartsWith("text/html", StringComparison.OrdinalIgnoreCase) ?? false);
 
     public static void Apply(HttpResponse response, bool userInterface)
     {

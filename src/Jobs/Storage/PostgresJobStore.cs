@@ -172,6 +172,12 @@ public sealed class PostgresJobStore : SqlJobStore
                 revoked_at timestamptz
             );
             """),
+        new(3, "dispatch outbox", """
+            -- When the job was handed to the queue; NULL while it still has to be (see JobDispatchSweeper).
+            ALTER TABLE jobs ADD COLUMN IF NOT EXISTS dispatched_at timestamptz;
+            UPDATE jobs SET dispatched_at = created_at WHERE dispatched_at IS NULL;
+            CREATE INDEX IF NOT EXISTS jobs_undispatched ON jobs (created_at, id) WHERE dispatched_at IS NULL;
+            """),
     ];
 
     private protected override ValueTask DisposeAsyncCore() => _dataSource.DisposeAsync();

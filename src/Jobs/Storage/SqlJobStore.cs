@@ -395,6 +395,25 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
         }
     }
 
+    // ---- Dispatch: the outbox that makes "stored" imply "enqueued, eventually".
+
+    public Task MarkDispatchedAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ExecuteFencedAsync("UPDATE jobs SET dispatched_at = @Now WHERE id = @Id AND dispatched_at IS NULL",
+            new { Id = DbId(id), Now = DbTime(now) }, cancellationToken);
+
+    public async Task<IReadOnlyList<JobRecord>> ListUndispatchedAsync(DateTimeOffset createdBefore, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        var sql = $"""
+            SELECT {JobColumns} FROM jobs
+            WHERE dispatched_at IS NULL AND status = 'queued' AND created_at < @CreatedBefore
+            ORDER BY created_at, id
+            LIMIT @Limit
+            """;
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        return await QueryJobsAsync(connection, sql, new { CreatedBefore = DbTime(createdBefore), Limit = limit }, cancellationToken);
+    }
+
     // ---- Epochs and checkpoints.
 
     public async Task<IReadOnlyList<EpochRecord>> GetEpochsAsync(Guid id, int sinceEpoch, CancellationToken cancellationToken)

@@ -29,6 +29,10 @@ public static class TrainingWorkerRegistration
         {
             var options = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
             var state = sp.GetRequiredService<WorkerState>();
+            // The standalone worker checks this before building anything (WorkerProgram); here it
+            // stops a host that embeds the worker before the server could take a job.
+            if (state.StartupProblem is { } problem)
+                throw new InvalidOperationException($"Worker {state.Name} refuses to start: {problem}");
             server.ServerName = state.Name;
             server.Queues = state.Queues;
             server.WorkerCount = Math.Max(1, options.Concurrency);
@@ -59,9 +63,13 @@ internal sealed class WorkerLifetimeService(
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        var threads = state.Threads;
+        if (!state.Cuda.Usable)
+            logger.LogInformation("Worker {Worker}: CUDA is not usable ({CudaReason})", state.Name, state.Cuda.Reason);
+        if (state.RefusedQueues.Length > 0)
+            logger.LogWarning("Worker {Worker} will not take jobs from the queue(s) {RefusedQueues} it is configured for: they hold GPU jobs and CUDA is not usable here",
+                state.Name, string.Join(",", state.RefusedQueues));
         logger.LogInformation("Worker {Worker} starting: device {Device}, queues {Queues}, {Threads} CPU threads, {Concurrency} job(s) at a time",
-            state.Name, state.Device, string.Join(",", state.Queues), threads, options.Value.Concurrency);
+            state.Name, state.Device, string.Join(",", state.Queues), state.Threads, options.Value.Concurrency);
         return base.StartAsync(cancellationToken);
     }
 
@@ -77,8 +85,26 @@ internal sealed class WorkerLifetimeService(
             {
                 logger.LogWarning(e, "Worker heartbeat failed; retrying");
             }
+            // Touched whether or not the database answered: liveness means this process is not hung;
+            // restarting workers because the database is away would only lose their jobs' progress.
+            TouchLivenessFile();
             try { await Task.Delay(HeartbeatInterval, time, stoppingToken); }
             catch (OperationCanceledException) { break; }
+        }
+    }
+
+    private void TouchLivenessFile()
+    {
+        if (string.IsNullOrWhiteSpace(options.Value.LivenessFile)) return;
+        try
+        {
+            var path = Path.GetFullPath(options.Value.LivenessFile);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning(e, "Could not touch the liveness file {LivenessFile}", options.Value.LivenessFile);
         }
     }
 

@@ -37,6 +37,18 @@ public sealed class WorkerOptions
 
     /// <summary>The worker's name in <c>GET /workers</c> and job records; empty: host name and process id.</summary>
     public string? Name { get; set; }
+
+    /// <summary>
+    /// Refuse to start, saying why, when CUDA is not usable (<c>Worker__RequireCuda</c>). The GPU image sets it: a
+    /// GPU worker that cannot see its GPU should fail where an operator sees it, not quietly train on the CPU.
+    /// </summary>
+    public bool RequireCuda { get; set; }
+
+    /// <summary>
+    /// A file the worker touches every few seconds while its heartbeat loop runs (<c>Worker__LivenessFile</c>);
+    /// container health checks and liveness probes test its age. Empty: none.
+    /// </summary>
+    public string? LivenessFile { get; set; }
 }
 
 /// <summary>Where the MNIST files are. Bound from the <c>Mnist</c> section.</summary>

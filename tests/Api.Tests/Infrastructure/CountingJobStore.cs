@@ -63,6 +63,12 @@ public sealed class CountingJobStore(IJobStore inner) : IJobStore
     public Task<bool> FinishAttemptAsync(Guid id, Guid leaseToken, JobStatus status, JobResult? result, JobError? error, DateTimeOffset now, CancellationToken cancellationToken) =>
         inner.FinishAttemptAsync(id, leaseToken, status, result, error, now, cancellationToken);
 
+    public Task MarkDispatchedAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken) =>
+        inner.MarkDispatchedAsync(id, now, cancellationToken);
+
+    public Task<IReadOnlyList<JobRecord>> ListUndispatchedAsync(DateTimeOffset createdBefore, int limit, CancellationToken cancellationToken) =>
+        inner.ListUndispatchedAsync(createdBefore, limit, cancellationToken);
+
     public Task<CancelOutcome> RequestCancelAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken) =>
         inner.RequestCancelAsync(id, now, cancellationToken);
 
