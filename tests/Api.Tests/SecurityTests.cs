@@ -16,6 +16,8 @@ namespace TrainingService.Api.Tests;
 /// </summary>
 public abstract class SecurityTests(ApiFactory factory)
 {
+    public const string BootstrapAdminKey = "tsk_bootstrap-admin-key-for-the-security-tests-0123456789";
+
     private const int RateLimit = 5;
     private const int Cap = 2;
 
@@ -89,6 +91,22 @@ public abstract class SecurityTests(ApiFactory factory)
         var after = await factory.Store.ListAsync(new JobQuery(Limit: 10_000), CancellationToken.None);
         Assert.Equal(before.Count, after.Count);
         Assert.Equal(JobStatus.Queued, (await factory.Store.GetAsync(job, CancellationToken.None))!.Status);
+    }
+
+    [Fact]
+    public async Task The_bootstrap_admin_key_from_configuration_is_stored_once_as_a_hash_and_acts_as_an_admin()
+    {
+        var (alice, _) = await NewKeyAsync("alice");
+        var alicesJob = await SubmitAsync(alice);
+
+        var asAdmin = await SendAsync(HttpMethod.Get, $"/jobs/{alicesJob}", BootstrapAdminKey);
+
+        Assert.Equal(HttpStatusCode.OK, asAdmin.StatusCode);
+        var keys = await factory.Services.GetRequiredService<IApiKeyStore>().ListApiKeysAsync(CancellationToken.None);
+        var bootstrap = Assert.Single(keys, k => k.Name == "bootstrap-admin");
+        Assert.True(bootstrap.IsAdmin);
+        Assert.Equal(ApiKeys.Hash(BootstrapAdminKey), bootstrap.KeySha256);
+        Assert.DoesNotContain(keys, k => k.KeySha256.Contains(BootstrapAdminKey, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -308,6 +326,8 @@ internal static class SecuredSettings
         ["Limits:SubmissionsPerWindow"] = "5",
         ["Limits:SubmissionWindow"] = "01:00:00",
         ["Limits:MaxUnfinishedJobsPerKey"] = "2",
+        ["Auth:BootstrapAdminKey"] = SecurityTests.BootstrapAdminKey,
+        ["Auth:BootstrapAdminName"] = "bootstrap-admin",
     };
 }
 

@@ -49,6 +49,7 @@ public static class ServiceHosting
     public static async Task PrepareStorageAsync(this WebApplication app)
     {
         await app.Services.GetRequiredService<IJobStore>().MigrateAsync(CancellationToken.None);
+        await app.EnsureBootstrapAdminKeyAsync(CancellationToken.None);
         var storage = app.Services.GetRequiredService<IOptions<StorageOptions>>().Value;
         var checkpoints = app.Services.GetRequiredService<IOptions<CheckpointOptions>>().Value;
         app.Lifetime.ApplicationStarted.Register(() =>

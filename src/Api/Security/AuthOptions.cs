@@ -13,6 +13,20 @@ public sealed class AuthOptions
     public bool? Enabled { get; set; }
 
     public bool IsEnabled => Enabled == true;
+
+    /// <summary>
+    /// A first admin key, for deployments where running the CLI against the database is awkward
+    /// (containers): when set, the service makes sure a key with this value exists (as its SHA-256,
+    /// owner <see cref="BootstrapAdminName"/>, admin) at start. A secret: give it through the
+    /// environment or a secret store, never in a file in the image. Empty means none.
+    /// </summary>
+    public string? BootstrapAdminKey { get; set; }
+
+    /// <summary>The owner name of the bootstrap admin key.</summary>
+    public string BootstrapAdminName { get; set; } = "admin";
+
+    /// <summary>The shortest bootstrap key accepted: 32 characters, as guessable as a 190-bit random string at worst.</summary>
+    public const int MinBootstrapKeyLength = 32;
 }
 
 /// <summary>

@@ -33,7 +33,14 @@ public static class SecurityHosting
         // Resolved here, once: the authorization policy and the start-up log need it before any request.
         var usesPostgres = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>()?.UsesPostgres ?? false;
         var enabled = configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>()?.Enabled ?? usesPostgres;
-        services.AddOptions<AuthOptions>().Configure(options => options.Enabled = enabled);
+        services.AddOptions<AuthOptions>()
+            .Bind(configuration.GetSection(AuthOptions.SectionName))
+            .Configure(options => options.Enabled = enabled)
+            .Validate(options => string.IsNullOrEmpty(options.BootstrapAdminKey)
+                    || (options.BootstrapAdminKey.Length is >= AuthOptions.MinBootstrapKeyLength and <= ApiKeys.MaxLength
+                        && options.BootstrapAdminKey.All(c => c is >= '!' and <= '~')),
+                $"Auth:BootstrapAdminKey must be {AuthOptions.MinBootstrapKeyLength} to {ApiKeys.MaxLength} visible ASCII characters (e.g. tsk_ and 64 hex digits).")
+            .ValidateOnStart();
         services.AddOptions<LimitsOptions>()
             .Bind(configuration.GetSection(LimitsOptions.SectionName))
             .Validate(options => options.Validate() is null, "Invalid Limits settings: see the README's configuration table.")
@@ -138,6 +145,45 @@ public static class SecurityHosting
                 "Authentication is OFF: anyone who can reach this service can submit, read, cancel and download every job. " +
                 "It is off by default only on the embedded store; set Auth__Enabled=true to require API keys.");
         return app;
+    }
+
+    /// <summary>
+    /// Makes sure the key in <c>Auth:BootstrapAdminKey</c>, when set, exists as an admin key. Run after
+    /// the schema migrations. A revoked bootstrap key stays revoked: revocation is the operator's word.
+    /// </summary>
+    public static async Task EnsureBootstrapAdminKeyAsync(this WebApplication app, CancellationToken cancellationToken)
+    {
+        var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
+        if (string.IsNullOrEmpty(auth.BootstrapAdminKey))
+            return;
+        var keys = app.Services.GetRequiredService<IApiKeyStore>();
+        var existing = await keys.FindApiKeyAsync(ApiKeys.Hash(auth.BootstrapAdminKey), cancellationToken);
+        if (existing is null)
+        {
+            var record = new ApiKeyRecord(Guid.NewGuid(), auth.BootstrapAdminName, IsAdmin: true, ApiKeys.Hash(auth.BootstrapAdminKey),
+                StoredNow(app.Services.GetRequiredService<TimeProvider>()), RevokedAt: null);
+            try
+            {
+                await keys.CreateApiKeyAsync(record, cancellationToken);
+                app.Logger.LogInformation("Stored the bootstrap admin key (Auth:BootstrapAdminKey) as key {KeyId} for '{Name}'.", record.Id, record.Name);
+            }
+            catch (Exception e) when (e is System.Data.Common.DbException)
+            {
+                // Another API process starting at the same time stored it first (the hash is unique).
+                if (await keys.FindApiKeyAsync(record.KeySha256, cancellationToken) is null)
+                    throw;
+            }
+        }
+        else if (existing.IsRevoked)
+        {
+            app.Logger.LogWarning("The bootstrap admin key (Auth:BootstrapAdminKey) was revoked at {RevokedAt}; it stays revoked. Remove the setting.", existing.RevokedAt);
+        }
+    }
+
+    private static DateTimeOffset StoredNow(TimeProvider time)
+    {
+        var now = time.GetUtcNow();
+        return now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
     }
 
     /// <summary>
