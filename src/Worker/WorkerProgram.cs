@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -16,7 +17,6 @@ public static class WorkerProgram
         builder.Services.AddJobStorage(builder.Configuration);
         builder.Services.AddJobQueue(builder.Configuration);
         builder.Services.AddTrainingWorker(builder.Configuration);
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(90));
 
         using var host = builder.Build();
         var state = host.Services.GetRequiredService<WorkerState>();

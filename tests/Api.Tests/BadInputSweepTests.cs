@@ -123,6 +123,48 @@ public abstract class BadInputSweepTests(ApiFactory factory, ITestOutputHelper o
             yield return probe;
         foreach (var probe in MethodProbes(job))
             yield return probe;
+        foreach (var probe in SweepProbes())
+            yield return probe;
+    }
+
+    /// <summary>
+    /// <c>/sweeps</c>: bodies wrong in each field (each also invalid as a whole: its base job is a train
+    /// job with a source), non-object bodies, and odd ids. (Parameter sweeps, not this sweep.)
+    /// </summary>
+    private static IEnumerable<Probe> SweepProbes()
+    {
+        const string invalidBase = "{\"kind\": \"train\", \"architecture\": \"convnet\", \"source\": {\"jobId\": \"00000000-0000-0000-0000-000000000001\"}}";
+        string Body(string field, string value)
+        {
+            var fields = new Dictionary<string, string>
+            {
+                ["name"] = "\"sweep\"",
+                ["base"] = invalidBase,
+                ["grid"] = "{\"learningRate\": [0.001, 0.002]}",
+                ["maxConcurrent"] = "1",
+            };
+            fields[field] = value;
+            return "{" + string.Join(", ", fields.Select(f => $"\"{f.Key}\": {f.Value}")) + "}";
+        }
+        foreach (var value in BadValues.Concat(NonJsonValues))
+        {
+            foreach (var field in new[] { "name", "base", "grid", "maxConcurrent" })
+                yield return new Probe($"POST /sweeps {field} = {Short(value)}", () => new HttpRequestMessage(HttpMethod.Post, "/sweeps") { Content = Http.Json(Body(field, value)) });
+            yield return new Probe($"POST /sweeps grid.learningRate = [{Short(value)}]", () => new HttpRequestMessage(HttpMethod.Post, "/sweeps")
+            {
+                Content = Http.Json(Body("grid", $"{{\"learningRate\": [{value}]}}")),
+            });
+        }
+        foreach (var text in new[] { "", "null", "[]", "{", "{\"grid\": {}}", Nested(10_000), "{\"unknown\": 1}" })
+            yield return new Probe($"POST /sweeps raw {Short(text)}", () => new HttpRequestMessage(HttpMethod.Post, "/sweeps") { Content = Http.Json(text) });
+        yield return new Probe("POST /sweeps text/plain", () => new HttpRequestMessage(HttpMethod.Post, "/sweeps") { Content = new StringContent("{}", Encoding.UTF8, "text/plain") });
+        foreach (var id in new[] { "0", "..%2f..%2fetc", Guid.NewGuid().ToString(), $" {Guid.NewGuid()}", new string('a', 4000), "%ff" })
+        {
+            yield return Get($"/sweeps/{id}");
+            yield return new Probe($"POST /sweeps/{Short(id)}/cancel", () => new HttpRequestMessage(HttpMethod.Post, $"/sweeps/{id}/cancel"));
+        }
+        foreach (var n in new[] { "-1", "abc", "0", "100000", "1e3" })
+            yield return Get($"/sweeps?limit={n}");
     }
 
     /// <summary>Values that are wrong for a field of any type, or at least for the field they are put in.</summary>

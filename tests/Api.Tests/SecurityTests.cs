@@ -110,6 +110,19 @@ public abstract class SecurityTests(ApiFactory factory)
     }
 
     [Fact]
+    public async Task Sweeps_need_an_admin_key_since_a_sweep_and_its_jobs_have_no_owner()
+    {
+        var (user, _) = await NewKeyAsync("user");
+        var (admin, _) = await NewKeyAsync("admin", admin: true);
+
+        await (await SendAsync(HttpMethod.Get, "/sweeps", null)).AssertProblemAsync(HttpStatusCode.Unauthorized);
+        var forbidden = await (await SendAsync(HttpMethod.Post, "/sweeps", user, "{}")).AssertProblemAsync(HttpStatusCode.Forbidden);
+        Assert.Equal("This needs an admin key.", forbidden["detail"]!.GetValue<string>());
+        await (await SendAsync(HttpMethod.Get, "/sweeps", user)).AssertProblemAsync(HttpStatusCode.Forbidden);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, "/sweeps", admin)).StatusCode);
+    }
+
+    [Fact]
     public async Task Unknown_malformed_and_revoked_keys_are_refused_with_invalid_token()
     {
         var (key, name) = await NewKeyAsync("revoked");

@@ -1,7 +1,7 @@
 // The dashboard in a real headless Chromium (Debian's /usr/bin/chromium) against a running service:
 // submit a short training job from the form, watch its learning curves gain points live, cancel
 // another job, see both in the list, evaluate the first and see the confusion matrix. Saves a
-// screenshot at each stage. Run by scripts/dashboard-test.sh, which starts the service.
+// screenshot at each stage. Last, a small sweep and its comparison page. Run by scripts/dashboard-test.sh, which starts the service.
 //
 //   BASE_URL=http://127.0.0.1:PORT SCREENSHOTS=DIR node dashboard.test.mjs
 
@@ -126,6 +126,25 @@ try {
   check(Math.abs(evaluated.result.finalTestAccuracy - trained.result.finalTestAccuracy) < 1e-4,
     'the eval of the final checkpoint reproduces the training job\'s test accuracy');
   await shot(page, '06-eval-confusion-matrix');
+
+  // A sweep's page: its points run, then the comparison chart has a bar per row.
+  const created = await fetch(baseUrl + '/sweeps', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: JSON.stringify({
+      name: 'dashboard sweep', maxConcurrent: 1,
+      base: { architecture: 'convnet', hyperparameters: { epochs: 1, trainSubset: 1000 } },
+      grid: { batchSize: [64, 128] },
+    }),
+  });
+  check(created.status === 202, 'POST /sweeps accepts the sweep');
+  const sweepId = (await created.json()).id;
+  await page.goto(`${baseUrl}/sweeps/${sweepId}`);
+  await page.waitForSelector('#sweep-summary .status-succeeded', { timeout: trainingTimeout });
+  await page.waitForSelector('#sweep-chart .bars[data-rows="2"]', { timeout: uiTimeout });
+  check(await page.locator('#comparison tbody tr').count() === 2, 'the sweep page compares its two rows');
+  check(await page.locator('#points tbody tr[data-status="succeeded"]').count() === 2, 'the sweep page lists both points as succeeded');
+  await shot(page, '07-sweep');
 
   check(pageErrors.length === 0, `no script errors in the pages (${pageErrors.join(' | ')})`);
   console.log(`dashboard: ${passed.length} checks passed; screenshots in ${screenshots}`);

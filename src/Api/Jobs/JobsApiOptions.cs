@@ -3,7 +3,7 @@ namespace TrainingService.Api.Jobs;
 /// <summary>
 /// Limits and timings of the jobs endpoints. Bound from the <c>JobsApi</c> section:
 /// <c>JobsApi__MaxRequestBodyBytes</c>, <c>JobsApi__StreamPollInterval</c>, <c>JobsApi__StreamKeepAliveInterval</c>,
-/// <c>JobsApi__DispatchSweepInterval</c>.
+/// <c>JobsApi__DispatchSweepInterval</c>, <c>JobsApi__SweepSchedulerInterval</c>.
 /// </summary>
 public sealed class JobsApiOptions
 {
@@ -28,6 +28,9 @@ public sealed class JobsApiOptions
     /// </summary>
     public TimeSpan DispatchSweepInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How often sweeps with free slots get their next jobs (a finished job frees a slot). Default 2 s.</summary>
+    public TimeSpan SweepSchedulerInterval { get; set; } = TimeSpan.FromSeconds(2);
+
     public void Validate()
     {
         if (MaxRequestBodyBytes is < 1024 or > 16 * 1024 * 1024)
@@ -38,5 +41,7 @@ public sealed class JobsApiOptions
             throw new InvalidOperationException($"{SectionName}:{nameof(StreamKeepAliveInterval)} must be between 100 ms and 5 minutes; it is {StreamKeepAliveInterval}.");
         if (DispatchSweepInterval < TimeSpan.FromMilliseconds(100) || DispatchSweepInterval > TimeSpan.FromHours(1))
             throw new InvalidOperationException($"{SectionName}:{nameof(DispatchSweepInterval)} must be between 100 ms and 1 hour; it is {DispatchSweepInterval}.");
+        if (SweepSchedulerInterval < TimeSpan.FromMilliseconds(100) || SweepSchedulerInterval > TimeSpan.FromMinutes(10))
+            throw new InvalidOperationException($"{SectionName}:{nameof(SweepSchedulerInterval)} must be between 100 ms and 10 minutes; it is {SweepSchedulerInterval}.");
     }
 }

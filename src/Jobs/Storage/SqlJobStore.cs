@@ -414,6 +414,107 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
         return await QueryJobsAsync(connection, sql, new { CreatedBefore = DbTime(createdBefore), Limit = limit }, cancellationToken);
     }
 
+    // ---- Sweeps.
+
+    private const string SweepColumns = "id, name, tags, base_job, grid, points, point_count, max_concurrent, created_at, cancel_requested, cancelled_at";
+
+    public async Task CreateSweepAsync(SweepRecord sweep, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(sweep);
+        var sql = $"""
+            INSERT INTO sweeps ({SweepColumns})
+            VALUES (@Id, @Name, {JsonParameter("@Tags")}, {JsonParameter("@BaseJob")}, {JsonParameter("@Grid")}, {JsonParameter("@Points")},
+                    @PointCount, @MaxConcurrent, @CreatedAt, @CancelRequested, @CancelledAt)
+            """;
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(Command(sql, new
+        {
+            Id = DbId(sweep.Id),
+            sweep.Name,
+            Tags = JobStoreJson.Serialize(sweep.Tags),
+            BaseJob = sweep.BaseJob.GetRawText(),
+            Grid = JobStoreJson.Serialize(sweep.Grid),
+            Points = JobStoreJson.Serialize(sweep.Points),
+            PointCount = sweep.Points.Count,
+            sweep.MaxConcurrent,
+            CreatedAt = DbTime(sweep.CreatedAt),
+            sweep.CancelRequested,
+            CancelledAt = DbTime(sweep.CancelledAt),
+        }, null, cancellationToken));
+    }
+
+    public async Task<SweepRecord?> GetSweepAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var rows = await QueryRowsAsync(connection, $"SELECT {SweepColumns} FROM sweeps WHERE id = @Id", new { Id = DbId(id) }, null, cancellationToken);
+        return rows.Count == 0 ? null : ReadSweep(rows[0]);
+    }
+
+    public async Task<IReadOnlyList<SweepRecord>> ListSweepsAsync(int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var rows = await QueryRowsAsync(connection, $"SELECT {SweepColumns} FROM sweeps ORDER BY created_at DESC, id DESC LIMIT @Limit",
+            new { Limit = limit }, null, cancellationToken);
+        return rows.Select(ReadSweep).ToList();
+    }
+
+    public async Task<IReadOnlyList<SweepRecord>> ListOpenSweepsAsync(CancellationToken cancellationToken)
+    {
+        var sql = $"""
+            SELECT {SweepColumns} FROM sweeps s
+            WHERE cancel_requested = FALSE
+              AND (SELECT COUNT(*) FROM sweep_jobs j WHERE j.sweep_id = s.id) < s.point_count
+            ORDER BY created_at, id
+            """;
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        return (await QueryRowsAsync(connection, sql, null, null, cancellationToken)).Select(ReadSweep).ToList();
+    }
+
+    public async Task<bool> AddSweepJobAsync(Guid sweepId, int point, Guid jobId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(Command(
+            "INSERT INTO sweep_jobs (sweep_id, point, job_id) VALUES (@SweepId, @Point, @JobId) ON CONFLICT (sweep_id, point) DO NOTHING",
+            new { SweepId = DbId(sweepId), Point = point, JobId = DbId(jobId) }, null, cancellationToken)) > 0;
+    }
+
+    public async Task<IReadOnlyList<SweepJob>> GetSweepJobsAsync(Guid sweepId, CancellationToken cancellationToken)
+    {
+        var columns = string.Join(", ", JobColumns.Split(", ").Select(c => "j." + c));
+        var sql = $"""
+            SELECT s.point AS sweep_point, {columns}
+            FROM sweep_jobs s JOIN jobs j ON j.id = s.job_id
+            WHERE s.sweep_id = @SweepId
+            ORDER BY s.point
+            """;
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var rows = await QueryRowsAsync(connection, sql, new { SweepId = DbId(sweepId) }, null, cancellationToken);
+        return rows.Select(r => new SweepJob(ReadInt32(r["sweep_point"]), ReadJob(r))).ToList();
+    }
+
+    public async Task<bool> RequestSweepCancelAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(Command(
+            "UPDATE sweeps SET cancel_requested = TRUE, cancelled_at = @Now WHERE id = @Id AND cancel_requested = FALSE",
+            new { Id = DbId(id), Now = DbTime(now) }, null, cancellationToken)) > 0;
+    }
+
+    private static SweepRecord ReadSweep(IDictionary<string, object?> r) => new()
+    {
+        Id = ReadGuid(r["id"]),
+        Name = (string?)r["name"],
+        Tags = JobStoreJson.Deserialize<string[]>((string)r["tags"]!),
+        BaseJob = JobStoreJson.Deserialize<System.Text.Json.JsonElement>((string)r["base_job"]!),
+        Grid = JobStoreJson.Deserialize<SweepAxis[]>((string)r["grid"]!),
+        Points = JobStoreJson.Deserialize<Dictionary<string, System.Text.Json.JsonElement>[]>((string)r["points"]!),
+        MaxConcurrent = ReadInt32(r["max_concurrent"]),
+        CreatedAt = ReadTime(r["created_at"]),
+        CancelRequested = Convert.ToBoolean(r["cancel_requested"]),
+        CancelledAt = r["cancelled_at"] is { } cancelled ? ReadTime(cancelled) : null,
+    };
+
     // ---- Epochs and checkpoints.
 
     public async Task<IReadOnlyList<EpochRecord>> GetEpochsAsync(Guid id, int sinceEpoch, CancellationToken cancellationToken)

@@ -55,7 +55,7 @@ public static class StorageRegistration
                         // A training job can run for hours: keep its queue entry invisible for as
                         // long as the worker is alive (sliding), not for a fixed span.
                         UseSlidingInvisibilityTimeout = true,
-                        InvisibilityTimeout = TimeSpan.FromMinutes(5),
+                        InvisibilityTimeout = worker.InvisibilityTimeout,
                     });
             }
             else

@@ -1,6 +1,7 @@
 using Hangfire;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,7 +18,7 @@ public static class TrainingWorkerRegistration
     /// </summary>
     public static IServiceCollection AddTrainingWorker(this IServiceCollection services, IConfiguration configuration)
     {
-        services.Configure<WorkerOptions>(configuration.GetSection(WorkerOptions.SectionName));
+        services.AddWorkerOptions(configuration);
         services.Configure<MnistOptions>(configuration.GetSection(MnistOptions.SectionName));
         services.AddHttpClient(nameof(MnistDataCache), http => http.Timeout = TimeSpan.FromMinutes(5));
         services.AddSingleton<WorkerState>();
@@ -25,6 +26,10 @@ public static class TrainingWorkerRegistration
         services.AddSingleton<TrainingThreads>();
         services.AddTransient<TrainingJobRunner>();
         services.AddHostedService<WorkerLifetimeService>();
+        // The host must outwait Hangfire's own shutdown timeout, or it would stop the process while
+        // the running job is still recording its last step: the worker process and the embedded API alike.
+        services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) =>
+            host.ShutdownTimeout = worker.Value.ShutdownTimeout + TimeSpan.FromSeconds(30));
         services.AddHangfireServer((sp, server) =>
         {
             var options = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
@@ -36,16 +41,29 @@ public static class TrainingWorkerRegistration
             server.ServerName = state.Name;
             server.Queues = state.Queues;
             server.WorkerCount = Math.Max(1, options.Concurrency);
+            // A running job's cancellation token is Hangfire's "stopped" token, which fires
+            // StopTimeout after the stop begins: zero, so a stopping worker's job stops at its next
+            // step boundary at once instead of training on. ShutdownTimeout is then the grace the
+            // job gets to record what it has and hand itself back before Hangfire gives up on it.
+            server.StopTimeout = TimeSpan.Zero;
             server.ShutdownTimeout = options.ShutdownTimeout;
-            server.StopTimeout = options.ShutdownTimeout;
         });
+        return services;
+    }
+
+    /// <summary>The <c>Worker</c> section, checked at start so a bad setting stops the process with a message instead of misbehaving later.</summary>
+    private static IServiceCollection AddWorkerOptions(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<WorkerOptions>(configuration.GetSection(WorkerOptions.SectionName));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>());
+        services.AddOptions<WorkerOptions>().ValidateOnStart();
         return services;
     }
 
     /// <summary>The sweep that hands jobs of lost workers back to the queue (see <see cref="JobReaper"/>).</summary>
     public static IServiceCollection AddJobReaper(this IServiceCollection services, IConfiguration configuration)
     {
-        services.Configure<WorkerOptions>(configuration.GetSection(WorkerOptions.SectionName));
+        services.AddWorkerOptions(configuration);
         services.AddHostedService<JobReaper>();
         return services;
     }

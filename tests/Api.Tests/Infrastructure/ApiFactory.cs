@@ -59,6 +59,8 @@ public abstract class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetim
         // Short enough that a test sees a keep-alive without waiting the production 15 s.
         settings["JobsApi:StreamKeepAliveInterval"] = "00:00:01";
         settings["JobsApi:StreamPollInterval"] = "00:00:00.250";
+        // Sweeps get their next jobs within a blink of a slot coming free.
+        settings["JobsApi:SweepSchedulerInterval"] = "00:00:00.200";
         foreach (var (key, value) in ServiceSettings)
             settings[key] = value;
         // Start the host now: its migrations run here, and a broken composition fails the fixture.

@@ -27,16 +27,20 @@ export async function renderHome(view, signal) {
   const filter = h('select', { id: 'status-filter', 'aria-label': 'Filter by status' },
     ['all', 'queued', 'running', 'interrupted', 'cancelling', 'succeeded', 'failed', 'cancelled'].map(s => h('option', { value: s }, s)));
   const table = h('tbody', { id: 'jobs' });
+  const tag = new URLSearchParams(location.search).get('tag');
+  const sweeps = h('ul', { id: 'sweeps', class: 'sweeps' });
   view.replaceChildren(
     h('section', { class: 'card' }, h('h2', {}, 'Submit a job'), form, status),
     h('section', { class: 'card' },
-      h('div', { class: 'section-head' }, h('h2', {}, 'Jobs'), filter),
+      h('div', { class: 'section-head' },
+        h('h2', {}, 'Jobs', tag ? [' tagged ', h('span', { class: 'tag' }, tag), ' ', h('a', { href: '/' }, '(all)')] : ''), filter),
       h('table', { class: 'jobs' },
         h('thead', {}, h('tr', {}, ['Job', 'Kind', 'Architecture', 'Status', 'Progress', 'Best test accuracy', 'Created', ''].map(t => h('th', {}, t)))),
-        table)));
+        table)),
+    h('section', { class: 'card' }, h('h2', {}, 'Sweeps'), sweeps));
 
   const refresh = async () => {
-    const query = filter.value === 'all' ? '' : `&status=${filter.value}`;
+    const query = (filter.value === 'all' ? '' : `&status=${filter.value}`) + (tag ? `&tag=${encodeURIComponent(tag)}` : '');
     try {
       const page = await api(`/jobs?limit=50${query}`);
       table.replaceChildren(...page.items.map(job => jobRow(job, refresh)));
@@ -46,6 +50,11 @@ export async function renderHome(view, signal) {
     }
   };
   filter.addEventListener('change', refresh);
+  api('/sweeps?limit=10').then(page => sweeps.replaceChildren(...(page.items.length === 0
+    ? [h('li', { class: 'muted' }, 'No sweeps yet: POST /sweeps (see /swagger).')]
+    : page.items.map(s => h('li', {}, h('a', { href: `/sweeps/${s.id}` }, s.name ?? s.id.slice(-8)),
+        h('span', { class: 'muted' }, ` ${s.pointCount} points over ${s.axes.join(' × ')}${s.cancelRequested ? ', cancelled' : ''}`))))))
+    .catch(error => sweeps.replaceChildren(h('li', { class: 'error' }, problemMessage(error))));
   await refresh();
   const timer = setInterval(refresh, refreshMilliseconds);
   signal.addEventListener('abort', () => clearInterval(timer));
@@ -63,7 +72,7 @@ function jobRow(job, refresh) {
       }, 'Cancel')
     : '';
   return h('tr', { dataset: { jobId: job.id, status: job.status } },
-    h('td', {}, h('a', { href: `/jobs/${job.id}` }, job.name ?? job.id.slice(0, 8)), job.tags.map(t => h('span', { class: 'tag' }, t))),
+    h('td', {}, h('a', { href: `/jobs/${job.id}` }, job.name ?? job.id.slice(-8)), job.tags.map(t => h('span', { class: 'tag' }, t))),
     h('td', {}, job.kind),
     h('td', {}, job.architecture),
     h('td', {}, statusBadge(job.status)),
