@@ -4,6 +4,7 @@ using TrainingService.Api.Health;
 using TrainingService.Api.Hosting;
 using TrainingService.Api.Infrastructure;
 using TrainingService.Api.Jobs;
+using TrainingService.Api.Security;
 using TrainingService.Api.Sweeps;
 using TrainingService.Api.Workers;
 using TrainingService.Worker.Hosting;
@@ -21,12 +22,16 @@ builder.Services.AddApiJson();
 builder.Services.AddApiProblemDetails();
 builder.Services.AddApiDocumentation();
 builder.Services.AddApiHealthChecks();
+builder.Services.AddApiSecurity(builder.Configuration);
 
 var app = builder.Build();
 
 app.UseApiErrorHandling();
 app.UseServiceRequestLogging();
+app.UseSecurityHeaders();
+// The dashboard's pages load without a key (they hold no data); the API calls they make carry one.
 app.UseDashboard();
+app.UseApiSecurity();
 app.MapApiDocumentation();
 app.MapJobsEndpoints();
 app.MapSweepsEndpoints();

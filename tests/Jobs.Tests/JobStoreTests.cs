@@ -8,7 +8,7 @@ namespace TrainingService.Jobs.Tests;
 /// The whole <see cref="IJobStore"/> suite, run against each engine by a subclass that supplies
 /// empty databases. Each test (xunit makes an instance per test) gets a fresh, migrated database.
 /// </summary>
-public abstract class JobStoreTests : IAsyncLifetime
+public abstract partial class JobStoreTests : IAsyncLifetime
 {
     private static readonly CancellationToken None = CancellationToken.None;
 

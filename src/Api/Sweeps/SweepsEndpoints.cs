@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using TrainingService.Api.Infrastructure;
 using TrainingService.Api.Infrastructure.OpenApi;
 using TrainingService.Api.Jobs;
+using TrainingService.Api.Security;
 using TrainingService.Jobs;
 
 namespace TrainingService.Api.Sweeps;
@@ -22,7 +23,7 @@ public static class SweepsEndpoints
 
     public static IEndpointRouteBuilder MapSweepsEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/sweeps").WithTags("Sweeps");
+        var group = app.MapGroup("/sweeps").WithTags("Sweeps").RequireAdminAccess();
 
         group.MapPost("/", CreateAsync)
             .WithName("CreateSweep")

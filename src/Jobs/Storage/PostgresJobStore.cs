@@ -156,6 +156,22 @@ public sealed class PostgresJobStore : SqlJobStore
             );
             CREATE INDEX IF NOT EXISTS workers_last_heartbeat ON workers (last_heartbeat);
             """),
+        new(2, "job owners and API keys", """
+            -- Existing jobs keep a NULL owner: submitted while authentication was off.
+            ALTER TABLE jobs ADD COLUMN IF NOT EXISTS owner text;
+            -- An owner's jobs newest first (listing), and the per-owner count of unfinished ones.
+            CREATE INDEX IF NOT EXISTS jobs_owner_created ON jobs (owner, created_at, id);
+
+            -- Only the key's SHA-256 is kept; the key itself is shown once, when it is created.
+            CREATE TABLE IF NOT EXISTS api_keys (
+                id         uuid PRIMARY KEY,
+                name       text NOT NULL,
+                is_admin   boolean NOT NULL,
+                key_sha256 text NOT NULL UNIQUE,
+                created_at timestamptz NOT NULL,
+                revoked_at timestamptz
+            );
+            """),
         new(3, "dispatch outbox", """
             -- When the job was handed to the queue; NULL while it still has to be (see JobDispatchSweeper).
             ALTER TABLE jobs ADD COLUMN IF NOT EXISTS dispatched_at timestamptz;

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Dapper;
+using TrainingService.Jobs.Access;
 using TrainingService.Models.Training;
 
 namespace TrainingService.Jobs.Storage;
@@ -19,12 +20,14 @@ namespace TrainingService.Jobs.Storage;
 /// database serialises. A new attempt keeps the job's last progress (and the error of an
 /// interrupted attempt) until the new attempt reports its own.
 /// </remarks>
-public abstract class SqlJobStore : IJobStore, IAsyncDisposable, IDisposable
+public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, IDisposable
 {
     private const string JobColumns =
         "id, kind, architecture, status, name, tags, hyperparameters, source, idempotency_key, queue, " +
         "created_at, started_at, finished_at, attempt, lease_token, worker, device, heartbeat_at, " +
-        "cancel_requested, progress, result, error";
+        "cancel_requested, progress, result, error, owner";
+
+    private const string ApiKeyColumns = "id, name, is_admin, key_sha256, created_at, revoked_at";
 
     private const string EpochColumns =
         "job_id, epoch, train_loss, train_accuracy, test_loss, test_accuracy, learning_rate, epoch_seconds, " +
@@ -127,7 +130,7 @@ public abstract class SqlJobStore : IJobStore, IAsyncDisposable, IDisposable
             VALUES (@Id, @Kind, @Architecture, @Status, @Name, {JsonParameter("@Tags")}, {JsonParameter("@Hyperparameters")},
                     {JsonParameter("@Source")}, @IdempotencyKey, @Queue, @CreatedAt, @StartedAt, @FinishedAt, @Attempt,
                     @LeaseToken, @Worker, @Device, @HeartbeatAt, @CancelRequested, {JsonParameter("@Progress")},
-                    {JsonParameter("@Result")}, {JsonParameter("@Error")})
+                    {JsonParameter("@Result")}, {JsonParameter("@Error")}, @Owner)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING {JobColumns}
             """;
@@ -155,6 +158,7 @@ public abstract class SqlJobStore : IJobStore, IAsyncDisposable, IDisposable
             Progress = Json(job.Progress),
             Result = Json(job.Result),
             Error = Json(job.Error),
+            job.Owner,
         };
         await using var connection = await OpenConnectionAsync(cancellationToken);
         var inserted = await QueryJobsAsync(connection, sql, parameters, cancellationToken);
@@ -202,6 +206,11 @@ public abstract class SqlJobStore : IJobStore, IAsyncDisposable, IDisposable
         {
             conditions.Add(TagCondition("@Tag"));
             parameters.Add("Tag", tag);
+        }
+        if (query.Owner is { } owner)
+        {
+            conditions.Add("owner = @Owner");
+            parameters.Add("Owner", owner);
         }
         if (query.After is { } after)
         {
@@ -645,6 +654,75 @@ public abstract class SqlJobStore : IJobStore, IAsyncDisposable, IDisposable
         }
     }
 
+    // ---- API keys.
+
+    public async Task CreateApiKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(Command(
+            $"INSERT INTO api_keys ({ApiKeyColumns}) VALUES (@Id, @Name, @IsAdmin, @KeySha256, @CreatedAt, @RevokedAt)",
+            new
+            {
+                Id = DbId(key.Id),
+                key.Name,
+                key.IsAdmin,
+                key.KeySha256,
+                CreatedAt = DbTime(key.CreatedAt),
+                RevokedAt = DbTime(key.RevokedAt),
+            }, null, cancellationToken));
+    }
+
+    public async Task<ApiKeyRecord?> FindApiKeyAsync(string keySha256, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keySha256);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var rows = await QueryRowsAsync(connection, $"SELECT {ApiKeyColumns} FROM api_keys WHERE key_sha256 = @Hash",
+            new { Hash = keySha256 }, null, cancellationToken);
+        return rows.Count == 0 ? null : ReadApiKey(rows[0]);
+    }
+
+    public async Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var rows = await QueryRowsAsync(connection, $"SELECT {ApiKeyColumns} FROM api_keys ORDER BY created_at, id",
+            null, null, cancellationToken);
+        return rows.Select(ReadApiKey).ToList();
+    }
+
+    public async Task<bool> RevokeApiKeyAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(Command(
+            "UPDATE api_keys SET revoked_at = @Now WHERE id = @Id AND revoked_at IS NULL",
+            new { Id = DbId(id), Now = DbTime(now) }, null, cancellationToken)) > 0;
+    }
+
+    public async Task<int> CountUnfinishedJobsAsync(string owner, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(owner);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        return Convert.ToInt32(await connection.ExecuteScalarAsync<long>(Command(
+            "SELECT COUNT(*) FROM jobs WHERE owner = @Owner AND status IN ('queued', 'running', 'cancelling', 'interrupted')",
+            new { Owner = owner }, null, cancellationToken)));
+    }
+
+    public async Task<bool> IdempotencyKeyUsedAsync(string idempotencyKey, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(idempotencyKey);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long>(Command(
+            "SELECT COUNT(*) FROM jobs WHERE idempotency_key = @Key", new { Key = idempotencyKey }, null, cancellationToken)) > 0;
+    }
+
+    private static ApiKeyRecord ReadApiKey(IDictionary<string, object?> r) => new(
+        ReadGuid(r["id"]),
+        (string)r["name"]!,
+        Convert.ToBoolean(r["is_admin"]),
+        (string)r["key_sha256"]!,
+        ReadTime(r["created_at"]),
+        r["revoked_at"] is { } revoked ? ReadTime(revoked) : null);
+
     // ---- Disposal.
 
     public ValueTask DisposeAsync()
@@ -703,6 +781,7 @@ public abstract class SqlJobStore : IJobStore, IAsyncDisposable, IDisposable
         Progress = ReadJson<JobProgress>(r["progress"]),
         Result = ReadJson<JobResult>(r["result"]),
         Error = ReadJson<JobError>(r["error"]),
+        Owner = (string?)r["owner"],
     };
 
     private static string Text(JobStatus status) => status.ToString().ToLowerInvariant();
