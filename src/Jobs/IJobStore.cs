@@ -54,6 +54,12 @@ public interface IJobStore
     /// </summary>
     Task<bool> FinishAttemptAsync(Guid id, Guid leaseToken, JobStatus status, JobResult? result, JobError? error, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Fails a job that never started (queued, attempt 0) with <paramref name="error"/>: for a job no
+    /// worker will ever take. False when the job has started, ended or does not exist.
+    /// </summary>
+    Task<bool> FailUnstartedAsync(Guid id, JobError error, DateTimeOffset now, CancellationToken cancellationToken);
+
     /// <summary>Notes that the job has been handed to the queue, so the dispatch sweep leaves it alone.</summary>
     Task MarkDispatchedAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken);
 

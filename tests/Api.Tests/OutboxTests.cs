@@ -63,6 +63,52 @@ public abstract partial class ApiContractTests
         Assert.Equal(queuedBefore + 1, EnqueuedCount());
     }
 
+    [Fact]
+    public async Task A_job_on_a_queue_no_live_worker_serves_fails_as_a_user_error_while_others_wait()
+    {
+        await using var api = Factory.WithWebHostBuilder(builder =>
+        {
+            builder.UseSetting("JobsApi:UnservedQueueTimeout", "00:00:00.500");
+            builder.UseSetting("JobsApi:DispatchSweepInterval", "00:00:00.200");
+        });
+        var client = api.CreateClient();
+        var outbox = api.Services.GetRequiredService<JobOutbox>();
+        var cudaBody = TrainBody(hyperparameters: """{ "device": "cuda" }""");
+        // Other tests of this class register workers of their own; this one needs to know the fleet.
+        foreach (var other in await Factory.Store.ListWorkersAsync(DateTimeOffset.MinValue, CancellationToken.None))
+            await Factory.Store.RemoveWorkerAsync(other.Id, CancellationToken.None);
+
+        // No worker alive at all (say, during a restart): nothing is failed, however long it waits.
+        var waiting = Guid.Parse((await (await client.PostJsonAsync("/jobs", cudaBody)).ReadJsonAsync())["id"]!.GetValue<string>());
+        var sweeps = outbox.CompletedSweeps;
+        await WaitUntilAsync(() => outbox.CompletedSweeps >= sweeps + 4, "a few sweeps");
+        Assert.Equal("queued", (await GetJobAsync(waiting))["status"]!.GetValue<string>());
+
+        // A CPU-only fleet: the cuda job fails, saying why; a job any worker can take keeps waiting for one.
+        var worker = new WorkerRecord("cpu-box:1", "cpu-box", ["cpu", "default"], "cpu", null, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
+        await Factory.Store.UpsertWorkerAsync(worker, CancellationToken.None);
+        try
+        {
+            var cuda = Guid.Parse((await (await client.PostJsonAsync("/jobs", cudaBody)).ReadJsonAsync())["id"]!.GetValue<string>());
+            var auto = await CreateTrainJobAsync();
+            await WaitUntilAsync(async () => (await GetJobAsync(cuda))["status"]!.GetValue<string>() == "failed", "the cuda job to fail");
+
+            var failed = await GetJobAsync(cuda);
+            Assert.Equal("user", failed["error"]!["kind"]!.GetValue<string>());
+            Assert.Contains("gpu queue", failed["error"]!["message"]!.GetValue<string>());
+            Assert.Contains("cpu-box:1", failed["error"]!["message"]!.GetValue<string>());
+            Assert.Equal(0, failed["attempt"]!.GetValue<int>());
+            Assert.NotNull(failed["finishedAt"]);
+            sweeps = outbox.CompletedSweeps;
+            await WaitUntilAsync(() => outbox.CompletedSweeps >= sweeps + 3, "more sweeps");
+            Assert.Equal("queued", (await GetJobAsync(auto))["status"]!.GetValue<string>());
+        }
+        finally
+        {
+            await Factory.Store.RemoveWorkerAsync(worker.Id, CancellationToken.None);
+        }
+    }
+
     private static Task WaitUntilAsync(Func<bool> condition, string what) => WaitUntilAsync(() => Task.FromResult(condition()), what);
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)

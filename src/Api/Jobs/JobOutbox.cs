@@ -62,6 +62,59 @@ public sealed class JobOutbox(
         return handedOver;
     }
 
+    /// <summary>Workers heard from within this are alive (they beat every few seconds).</summary>
+    private static readonly TimeSpan WorkerAliveWindow = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Fails never-started jobs that have waited longer than <c>UnservedQueueTimeout</c> on a queue
+    /// no live worker takes from; returns how many. Does nothing while no worker is alive at all
+    /// (a restart, an outage), since then no queue is served and nothing is learnt.
+    /// </summary>
+    public async Task<int> FailUnservedAsync(CancellationToken cancellationToken)
+    {
+        var timeout = options.Value.UnservedQueueTimeout;
+        if (timeout <= TimeSpan.Zero)
+            return 0;
+        var now = time.GetUtcNow();
+        var workers = await store.ListWorkersAsync(now - WorkerAliveWindow, cancellationToken);
+        if (workers.Count == 0)
+            return 0;
+        var served = workers.SelectMany(w => w.Queues).ToHashSet(StringComparer.Ordinal);
+        var failed = 0;
+        foreach (var job in await QueuedJobsAsync(cancellationToken))
+        {
+            if (job.Attempt > 0 || served.Contains(job.Queue) || now - job.CreatedAt < timeout)
+                continue;
+            var fleet = string.Join("; ", workers.Select(w => $"{w.Id} takes {string.Join(",", w.Queues)} on {w.Device}"));
+            var error = new JobError(JobErrorKind.User,
+                $"No live worker takes jobs from the {job.Queue} queue, where device {job.Hyperparameters.Device} sends this job, " +
+                $"and none has for {timeout:g}. Workers alive: {fleet}. Resubmit with a device one of them has (auto or cpu), or add a worker for {job.Queue}.");
+            if (await store.FailUnstartedAsync(job.Id, error, now, cancellationToken))
+            {
+                failed++;
+                logger.LogWarning("Job {JobId} failed: nobody serves its {Queue} queue", job.Id, job.Queue);
+            }
+        }
+        return failed;
+    }
+
+    /// <summary>Queued jobs, newest first, page by page, up to a bound that keeps one pass short.</summary>
+    private async Task<List<JobRecord>> QueuedJobsAsync(CancellationToken cancellationToken)
+    {
+        const int maxPages = 20;
+        var jobs = new List<JobRecord>();
+        JobCursor? after = null;
+        for (var page = 0; page < maxPages; page++)
+        {
+            var batch = await store.ListAsync(new JobQuery(Status: JobStatus.Queued, Limit: SweepBatch, After: after), cancellationToken);
+            jobs.AddRange(batch);
+            if (batch.Count < SweepBatch)
+                break;
+            after = new JobCursor(batch[^1].CreatedAt, batch[^1].Id);
+        }
+        return jobs;
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = options.Value.DispatchSweepInterval;
@@ -70,6 +123,7 @@ public sealed class JobOutbox(
             try
             {
                 await SweepAsync(stoppingToken);
+                await FailUnservedAsync(stoppingToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

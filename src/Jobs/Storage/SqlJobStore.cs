@@ -397,6 +397,14 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
 
     // ---- Dispatch: the outbox that makes "stored" imply "enqueued, eventually".
 
+    public Task<bool> FailUnstartedAsync(Guid id, JobError error, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return ExecuteFencedAsync(
+            $"UPDATE jobs SET status = 'failed', error = {JsonParameter("@Error")}, finished_at = @Now WHERE id = @Id AND status = 'queued' AND attempt = 0",
+            new { Id = DbId(id), Error = JobStoreJson.Serialize(error), Now = DbTime(now) }, cancellationToken);
+    }
+
     public Task MarkDispatchedAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken) =>
         ExecuteFencedAsync("UPDATE jobs SET dispatched_at = @Now WHERE id = @Id AND dispatched_at IS NULL",
             new { Id = DbId(id), Now = DbTime(now) }, cancellationToken);

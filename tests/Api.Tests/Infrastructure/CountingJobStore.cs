@@ -63,6 +63,9 @@ public sealed class CountingJobStore(IJobStore inner) : IJobStore
     public Task<bool> FinishAttemptAsync(Guid id, Guid leaseToken, JobStatus status, JobResult? result, JobError? error, DateTimeOffset now, CancellationToken cancellationToken) =>
         inner.FinishAttemptAsync(id, leaseToken, status, result, error, now, cancellationToken);
 
+    public Task<bool> FailUnstartedAsync(Guid id, JobError error, DateTimeOffset now, CancellationToken cancellationToken) =>
+        inner.FailUnstartedAsync(id, error, now, cancellationToken);
+
     public Task MarkDispatchedAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken) =>
         inner.MarkDispatchedAsync(id, now, cancellationToken);
 
