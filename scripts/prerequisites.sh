@@ -3,7 +3,8 @@
 # libstdc++ and builds a small shim) and patchelf (patches TorchSharp's native library where the
 # host's libstdc++ is older than GCC 13's, as on Debian 12), and postgresql (the job store's tests
 # start a throwaway server from its binaries, scripts/postgres.sh), and curl and jq for the
-# README's examples. Safe to run repeatedly.
+# README's examples, and chromium and node (with npm) for the dashboard's browser test
+# (scripts/dashboard-test.sh). Safe to run repeatedly.
 set -euo pipefail
 
 missing=()
@@ -12,6 +13,9 @@ command -v patchelf >/dev/null || missing+=(patchelf)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v curl >/dev/null || missing+=(curl) # the README's examples, run by scripts/readme-examples.sh
 command -v jq >/dev/null || missing+=(jq)
+command -v chromium >/dev/null || missing+=(chromium) # the dashboard test drives it headless
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null; then

@@ -21,6 +21,10 @@ const string Usage = """
           [--data DIR] [--run-dir DIR] [--threads N] [--no-download] [--json]
       trainingservice download [--data DIR]
       trainingservice architectures
+      trainingservice keys create --name NAME [--admin]   (prints the new API key once)
+      trainingservice keys list
+      trainingservice keys revoke --id KEY-ID
+          (keys use the service's store: Storage__PostgresConnectionString, else Storage__SqlitePath)
     """;
 
 using var cancellation = new CancellationTokenSource();
@@ -37,6 +41,7 @@ try
         "train" => await TrainAsync(TrainCommand.Parse(args[1..]), cancellation.Token),
         "download" => await DownloadAsync(TrainCommand.ParseFlags(args[1..]), cancellation.Token),
         "architectures" => ListArchitectures(),
+        "keys" => await KeysCommand.RunAsync(args[1..], Console.Out, Console.Error, cancellation.Token),
         _ => throw new UsageException(args.Length == 0 ? "A command is required." : $"Unknown command '{args[0]}'."),
     };
 }
@@ -50,6 +55,12 @@ catch (OperationCanceledException)
 {
     Console.Error.WriteLine("Stopped. Run the same command with the same --run-dir to resume from the last checkpoint.");
     return 130;
+}
+catch (System.Data.Common.DbException e)
+{
+    // keys: the store is unreachable or refuses; the message names the cause, never the connection string.
+    Console.Error.WriteLine($"error: the job store cannot be used: {e.Message}");
+    return 1;
 }
 catch (Exception e) when (e is TrainingException or MnistDataException or CheckpointException)
 {

@@ -57,6 +57,21 @@ public interface IJobStore
     /// </summary>
     Task<bool> FinishAttemptAsync(Guid id, Guid leaseToken, JobStatus status, JobResult? result, JobError? error, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Fails a job that never started (queued, attempt 0) with <paramref name="error"/>: for a job no
+    /// worker will ever take. False when the job has started, ended or does not exist.
+    /// </summary>
+    Task<bool> FailUnstartedAsync(Guid id, JobError error, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Notes that the job has been handed to the queue, so the dispatch sweep leaves it alone.</summary>
+    Task MarkDispatchedAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Queued jobs never marked dispatched and created before <paramref name="createdBefore"/>,
+    /// oldest first: those whose hand-over to the queue failed or was cut off by a crash.
+    /// </summary>
+    Task<IReadOnlyList<JobRecord>> ListUndispatchedAsync(DateTimeOffset createdBefore, int limit, CancellationToken cancellationToken);
+
     /// <summary>Asks for cancellation (see <see cref="CancelOutcome"/>), atomically with respect to the job's status.</summary>
     Task<CancelOutcome> RequestCancelAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken);
 
@@ -70,6 +85,26 @@ public interface IJobStore
 
     /// <summary>Up to <paramref name="limit"/> log events of a job with a sequence above <paramref name="afterSequence"/>, in order.</summary>
     Task<IReadOnlyList<JobLogRecord>> GetLogsAsync(Guid id, long afterSequence, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Stores a new sweep (no jobs yet: the sweep scheduler creates them, point by point).</summary>
+    Task CreateSweepAsync(SweepRecord sweep, CancellationToken cancellationToken);
+
+    Task<SweepRecord?> GetSweepAsync(Guid id, CancellationToken cancellationToken);
+
+    /// <summary>Newest first, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<SweepRecord>> ListSweepsAsync(int limit, CancellationToken cancellationToken);
+
+    /// <summary>Sweeps not cancelled that still have points without a job.</summary>
+    Task<IReadOnlyList<SweepRecord>> ListOpenSweepsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Links <paramref name="jobId"/> to a point of a sweep; false when that point has a job already.</summary>
+    Task<bool> AddSweepJobAsync(Guid sweepId, int point, Guid jobId, CancellationToken cancellationToken);
+
+    /// <summary>The sweep's jobs so far, by point.</summary>
+    Task<IReadOnlyList<SweepJob>> GetSweepJobsAsync(Guid sweepId, CancellationToken cancellationToken);
+
+    /// <summary>Marks the sweep cancelled (no more jobs are created); false when it does not exist or was cancelled already.</summary>
+    Task<bool> RequestSweepCancelAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken);
 
     Task UpsertWorkerAsync(WorkerRecord worker, CancellationToken cancellationToken);
 

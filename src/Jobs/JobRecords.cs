@@ -103,6 +103,11 @@ public sealed record JobRecord
     public JobProgress? Progress { get; init; }
     public JobResult? Result { get; init; }
     public JobError? Error { get; init; }
+    /// <summary>
+    /// The name of the API key that submitted it; null when authentication was off (such jobs are
+    /// visible to everyone while it stays off, and to admins only once it is on).
+    /// </summary>
+    public string? Owner { get; init; }
 }
 
 /// <summary>One epoch's metrics as recorded, keyed by (job, epoch).</summary>
@@ -124,14 +129,18 @@ public sealed record WorkerRecord(
     DateTimeOffset StartedAt,
     DateTimeOffset LastHeartbeat);
 
-/// <summary>A page of <see cref="IJobStore.ListAsync"/>: newest first; <see cref="After"/> continues after a given job.</summary>
+/// <summary>
+/// A page of <see cref="IJobStore.ListAsync"/>: newest first; <see cref="After"/> continues after a given
+/// job; <see cref="Owner"/>, when set, keeps only that owner's jobs.
+/// </summary>
 public sealed record JobQuery(
     JobStatus? Status = null,
     string? Architecture = null,
     JobKind? Kind = null,
     string? Tag = null,
     int Limit = 50,
-    JobCursor? After = null);
+    JobCursor? After = null,
+    string? Owner = null);
 
 /// <summary>Position in the newest-first order: (CreatedAt, Id) of the last job of the previous page.</summary>
 public sealed record JobCursor(DateTimeOffset CreatedAt, Guid Id);

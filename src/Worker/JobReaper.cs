@@ -13,25 +13,43 @@ namespace TrainingService.Worker;
 /// checkpoint. A job asked to cancel ends cancelled instead. Runs in the API, so no job is left
 /// "running" even when every worker is gone.
 /// </summary>
+/// <remarks>
+/// While the database is away no worker can write a heartbeat, so when it comes back every running
+/// job looks stale. After a failed sweep the reaper therefore waits one <see cref="WorkerOptions.StaleAfter"/>
+/// of the database answering before it reaps again, giving live workers time to be heard.
+/// </remarks>
 public sealed class JobReaper(
     IJobStore store, IJobDispatcher dispatcher, IOptions<WorkerOptions> options, TimeProvider time, ILogger<JobReaper> logger)
     : BackgroundService
 {
-    public static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(10);
+    /// <summary>When the last sweep failed (the database was away); null when sweeps have been succeeding.</summary>
+    private DateTimeOffset? lastFailedSweep;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var interval = options.Value.ReaperInterval;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await SweepAsync(stoppingToken);
+                if (lastFailedSweep is { } failed && time.GetUtcNow() - failed < options.Value.StaleAfter)
+                {
+                    // Reaping waits until the database has answered long enough for workers to be heard;
+                    // while it is still away, the wait starts again.
+                    if (!await store.PingAsync(stoppingToken)) lastFailedSweep = time.GetUtcNow();
+                }
+                else
+                {
+                    await SweepAsync(stoppingToken);
+                    lastFailedSweep = null;
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                logger.LogWarning(e, "Looking for jobs whose worker was lost failed; trying again in {Interval}", SweepInterval);
+                lastFailedSweep = time.GetUtcNow();
+                logger.LogWarning(e, "Looking for jobs whose worker was lost failed; trying again in {Interval}", interval);
             }
-            try { await Task.Delay(SweepInterval, time, stoppingToken); }
+            try { await Task.Delay(interval, time, stoppingToken); }
             catch (OperationCanceledException) { return; }
         }
     }

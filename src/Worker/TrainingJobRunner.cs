@@ -52,7 +52,7 @@ public sealed class TrainingJobRunner(
         }
 
         var now = time.GetUtcNow();
-        var attempt = await store.TryStartAttemptAsync(jobId, Guid.NewGuid(), worker.Name, job.Hyperparameters.Device, now, now - options.StaleAfter, cancellationToken);
+        var attempt = await store.TryStartAttemptAsync(jobId, Guid.NewGuid(), worker.Name, DeviceLabel(job.Hyperparameters.Device), now, now - options.StaleAfter, cancellationToken);
         if (attempt is null)
         {
             logger.LogInformation("Job {JobId} was not started: it is running under a live lease elsewhere, cancelled or finished", jobId);
@@ -62,14 +62,20 @@ public sealed class TrainingJobRunner(
         worker.Started(jobId);
         await using var writer = new AttemptWriter(store, jobId, attempt.LeaseToken!.Value, options, time, logger);
         using var cancelRequested = new CancellationTokenSource();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancelRequested.Token, writer.LeaseLost);
+        // The run time counts from the job's first start, across attempts: a job that keeps being
+        // interrupted cannot run forever either.
+        var runTimeLeft = (attempt.StartedAt ?? now) + options.MaxRunTime - now;
+        using var runTimeOver = new CancellationTokenSource(runTimeLeft > TimeSpan.Zero ? runTimeLeft : Timeout.InfiniteTimeSpan, time);
+        if (runTimeLeft <= TimeSpan.Zero) await runTimeOver.CancelAsync();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancelRequested.Token, writer.LeaseLost, runTimeOver.Token);
         var cancellationWatch = WatchForCancellationAsync(jobId, cancelRequested, stop.Token);
         try
         {
             logger.LogInformation("Job {JobId} attempt {Attempt} started on {Worker}: {Kind} {Architecture}",
                 jobId, attempt.Attempt, worker.Name, attempt.Kind, attempt.Architecture);
+            stop.Token.ThrowIfCancellationRequested();
             var result = await RunAttemptAsync(attempt, writer, stop.Token);
-            await FinishAsync(writer, JobStatus.Succeeded, result, null);
+            await FinishAsync(writer, JobStatus.Succeeded, result, null, cancellationToken);
             logger.LogInformation("Job {JobId} succeeded: test accuracy {TestAccuracy:P2}", jobId, result.FinalTestAccuracy);
         }
         catch (OperationCanceledException) when (writer.LeaseLost.IsCancellationRequested)
@@ -78,25 +84,34 @@ public sealed class TrainingJobRunner(
         }
         catch (OperationCanceledException) when (cancelRequested.IsCancellationRequested)
         {
-            await FinishAsync(writer, JobStatus.Cancelled, null, null);
+            await FinishAsync(writer, JobStatus.Cancelled, null, null, cancellationToken);
             logger.LogInformation("Job {JobId} cancelled; its checkpoints are kept", jobId);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await FinishAsync(writer, JobStatus.Interrupted, null, null);
+            // Shutdown is not cancellation: the job is handed back to the queue, never ended.
+            await FinishAsync(writer, JobStatus.Interrupted, null, null, cancellationToken);
             logger.LogInformation("Job {JobId} interrupted by the worker stopping; it resumes from its last checkpoint", jobId);
             throw;
         }
-        catch (Exception e) when (IsUserError(e, attempt))
+        catch (OperationCanceledException) when (runTimeOver.IsCancellationRequested)
         {
-            await FinishAsync(writer, JobStatus.Failed, null, new JobError(JobErrorKind.User, e.Message));
-            logger.LogWarning("Job {JobId} failed: {Error}", jobId, e.Message);
+            var error = new JobError(JobErrorKind.Timeout,
+                $"The job ran past its maximum run time of {options.MaxRunTime} (Worker:MaxRunTime), counted from its first start; its checkpoints are kept.");
+            await FinishAsync(writer, JobStatus.Failed, null, error, cancellationToken);
+            logger.LogWarning("Job {JobId} failed: {Error}", jobId, error.Message);
+        }
+        catch (Exception e) when (AsUserError(e, attempt) is { } userError)
+        {
+            await FinishAsync(writer, JobStatus.Failed, null, new JobError(JobErrorKind.User, userError), cancellationToken);
+            logger.LogWarning("Job {JobId} failed: {Error}", jobId, userError);
         }
         catch (Exception e)
         {
             var final = attempt.Attempt >= options.MaxAttempts;
-            var error = new JobError(JobErrorKind.Infrastructure, $"Attempt {attempt.Attempt} of {options.MaxAttempts}: {e.Message}");
-            await FinishAsync(writer, final ? JobStatus.Failed : JobStatus.Interrupted, null, error);
+            var error = new JobError(JobErrorKind.Infrastructure,
+                $"Attempt {attempt.Attempt} of {options.MaxAttempts}: {InfrastructureFailures.Describe(e, checkpointOptions.Value.Root)}");
+            await FinishAsync(writer, final ? JobStatus.Failed : JobStatus.Interrupted, null, error, cancellationToken);
             logger.LogError(e, "Job {JobId} attempt {Attempt} failed{Retry}", jobId, attempt.Attempt, final ? "; no attempts left" : "; it will be retried");
             if (!final) throw;
         }
@@ -108,16 +123,54 @@ public sealed class TrainingJobRunner(
         }
     }
 
-    private static bool IsUserError(Exception e, JobRecord attempt) =>
-        e is TrainingException || (e is CheckpointException && attempt.Kind == JobKind.Eval);
+    /// <summary>The message of a deterministic failure — running the job again would fail the same way — or null for anything else.</summary>
+    private static string? AsUserError(Exception e, JobRecord attempt) => e switch
+    {
+        TrainingException => e.Message,
+        CheckpointException when attempt.Kind == JobKind.Eval => e.Message,
+        _ when InfrastructureFailures.IsOutOfMemory(e) =>
+            $"The device ran out of memory for {attempt.Architecture} with batch size {attempt.Hyperparameters.BatchSize}; " +
+            $"lower batchSize or use a device with more memory. ({e.Message.Split('\n')[0]})",
+        _ => null,
+    };
 
-    private async Task FinishAsync(AttemptWriter writer, JobStatus status, JobResult? result, JobError? error)
+    /// <summary>
+    /// Drains the attempt's queued writes, then records how it ended. The database may be away at
+    /// that moment: the final write is retried (for up to <see cref="FinishRetryLimit"/>, or a few
+    /// seconds while the worker is stopping) rather than lost.
+    /// </summary>
+    private async Task FinishAsync(AttemptWriter writer, JobStatus status, JobResult? result, JobError? error, CancellationToken shutdown)
     {
         await writer.DrainAsync();
         if (writer.LeaseLost.IsCancellationRequested) return;
-        var applied = await store.FinishAttemptAsync(writer.JobId, writer.LeaseToken, status, result, error, time.GetUtcNow(), CancellationToken.None);
-        if (!applied) logger.LogWarning("Job {JobId}: could not record {Status}; another attempt owns the job", writer.JobId, status);
+        var giveUpAt = time.GetUtcNow() + (shutdown.IsCancellationRequested ? ShutdownFinishRetryLimit : FinishRetryLimit);
+        var delay = TimeSpan.FromMilliseconds(200);
+        for (var tries = 1; ; tries++)
+        {
+            try
+            {
+                var applied = await store.FinishAttemptAsync(writer.JobId, writer.LeaseToken, status, result, error, time.GetUtcNow(), CancellationToken.None);
+                if (!applied) logger.LogWarning("Job {JobId}: could not record {Status}; another attempt owns the job", writer.JobId, status);
+                return;
+            }
+            catch (Exception e) when (time.GetUtcNow() + delay < giveUpAt)
+            {
+                logger.LogWarning(e, "Job {JobId}: recording {Status} failed (try {Tries}); retrying in {Delay}", writer.JobId, status, tries, delay);
+                await Task.Delay(delay, time);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
     }
+
+    private static readonly TimeSpan FinishRetryLimit = TimeSpan.FromMinutes(10);
+    private static readonly TimeSpan ShutdownFinishRetryLimit = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The device the job records as running on: what <c>auto</c> resolves to on this worker
+    /// (<c>cpu</c>, <c>cuda:0</c>), or the device asked for (which, if unusable here, fails the job).
+    /// </summary>
+    private static string DeviceLabel(string requested) =>
+        Devices.TryParse(requested, out var parsed) && parsed.Auto ? Devices.Describe(Devices.Resolve(requested)) : requested;
 
     private async Task<JobResult> RunAttemptAsync(JobRecord job, AttemptWriter writer, CancellationToken cancellationToken)
     {
@@ -137,11 +190,14 @@ public sealed class TrainingJobRunner(
         // died: record them again (the writes are idempotent) so the history has no holes.
         // The TensorBoard file is backfilled from the checkpoints the same way (it skips epochs it has).
         using var tensorBoard = OpenTensorBoard(job, checkpoints);
-        foreach (var manifest in checkpoints.List())
+        var saved = checkpoints.List();
+        foreach (var manifest in saved)
         {
             RecordEpoch(writer, job.Id, manifest);
             WriteTensorBoard(tensorBoard, job.Id, manifest);
         }
+        if (saved.Count > 0)
+            logger.LogInformation("Job {JobId} attempt {Attempt} resumes after epoch {Epoch}, its last checkpoint", job.Id, job.Attempt, saved[^1].Epoch);
 
         using var train = MnistDataCache.View(fullTrain, job.Hyperparameters.TrainSubset);
         var observer = new RecordingObserver(this, writer, job, checkpoints, tensorBoard, time, logger);

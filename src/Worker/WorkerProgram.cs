@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using TrainingService.Jobs;
 using TrainingService.Worker.Hosting;
 
@@ -15,9 +17,16 @@ public static class WorkerProgram
         builder.Services.AddJobStorage(builder.Configuration);
         builder.Services.AddJobQueue(builder.Configuration);
         builder.Services.AddTrainingWorker(builder.Configuration);
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(90));
 
         using var host = builder.Build();
+        var state = host.Services.GetRequiredService<WorkerState>();
+        if (state.StartupProblem is { } problem)
+        {
+            // Said once, plainly, and a non-zero exit: an orchestrator shows the pod failing with this line.
+            host.Services.GetRequiredService<ILogger<WorkerState>>().LogCritical("Worker {Worker} refuses to start: {Problem}", state.Name, problem);
+            Environment.ExitCode = 1;
+            return;
+        }
         await host.Services.GetRequiredService<IJobStore>().MigrateAsync(CancellationToken.None);
         await host.RunAsync();
     }

@@ -29,7 +29,7 @@ internal static class Repository
     }
 }
 
-/// <summary>A fresh database on the test PostgreSQL server (from scripts/test.sh), dropped at the end.</summary>
+/// <summary>A fresh database on the test PostgreSQL server (from scripts/test.sh, or a server of the caller's), dropped at the end.</summary>
 internal sealed class TestDatabase : IAsyncDisposable
 {
     private readonly string serverConnectionString;
@@ -39,9 +39,11 @@ internal sealed class TestDatabase : IAsyncDisposable
 
     public string ConnectionString => new NpgsqlConnectionStringBuilder(serverConnectionString) { Database = name, Pooling = false }.ConnectionString;
 
-    public static async Task<TestDatabase> CreateAsync()
+    public static async Task<TestDatabase> CreateAsync() => await CreateAsync(await TestPostgresServer.ConnectionStringAsync());
+
+    /// <summary>On a given server: the fault tests use a private one that they stop and start.</summary>
+    public static async Task<TestDatabase> CreateAsync(string server)
     {
-        var server = await TestPostgresServer.ConnectionStringAsync();
         var database = new TestDatabase(server);
         await using var connection = new NpgsqlConnection(server);
         await connection.OpenAsync();
@@ -70,6 +72,11 @@ internal sealed class ServiceProcess : IAsyncDisposable
     public string Output { get { lock (output) return output.ToString(); } }
 
     public bool HasExited => process.HasExited;
+
+    public int Id => process.Id;
+
+    /// <summary>The exit code once it has exited.</summary>
+    public int ExitCode => process.ExitCode;
 
     public static ServiceProcess Start(string dll, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
@@ -111,6 +118,30 @@ internal sealed class ServiceProcess : IAsyncDisposable
             catch (OperationCanceledException) { process.Kill(entireProcessTree: true); }
         }
         return process.ExitCode;
+    }
+
+    /// <summary>SIGKILL: the process dies at once, with no chance to record anything (a crash, the OOM killer, a lost machine).</summary>
+    public async Task KillAsync()
+    {
+        if (process.HasExited) return;
+        process.Kill(entireProcessTree: false);
+        await process.WaitForExitAsync();
+    }
+
+    /// <summary>Sends a signal by name (TERM, STOP, CONT) and returns at once.</summary>
+    public void Signal(string name)
+    {
+        using var kill = Process.Start("kill", [$"-{name}", process.Id.ToString()])!;
+        kill.WaitForExit();
+        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill -{name} {process.Id} failed ({kill.ExitCode})");
+    }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for the process to exit; true when it did.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var wait = new CancellationTokenSource(timeout);
+        try { await process.WaitForExitAsync(wait.Token); return true; }
+        catch (OperationCanceledException) { return false; }
     }
 
     public async ValueTask DisposeAsync()

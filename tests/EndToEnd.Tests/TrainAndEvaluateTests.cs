@@ -34,7 +34,8 @@ public sealed class TrainAndEvaluateTests : IAsyncLifetime
         };
         var port = ServiceProcess.FreePort();
         api = ServiceProcess.Start(Repository.Program("Api", "TrainingService.Api"),
-            new Dictionary<string, string>(environment) { ["Worker__Enabled"] = "false" }, "--urls", $"http://127.0.0.1:{port}");
+            // Authentication (on by default with PostgreSQL) is the API tests' subject, not this one's.
+            new Dictionary<string, string>(environment) { ["Worker__Enabled"] = "false", ["Auth__Enabled"] = "false" }, "--urls", $"http://127.0.0.1:{port}");
         worker = ServiceProcess.Start(Repository.Program("Worker", "TrainingService.Worker"), environment);
         http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(5) };
         await WaitUntilReadyAsync();

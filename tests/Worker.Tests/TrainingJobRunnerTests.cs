@@ -15,7 +15,8 @@ public sealed class TrainingJobRunnerTests(WorkerFixture fixture)
     [Fact]
     public async Task RunsATrainingJobRecordingEveryEpochAndCheckpointThenEvaluatesIt()
     {
-        var job = await fixture.SubmitAsync(WorkerFixture.Quick);
+        // "auto": the job records the device it resolved to on this (CPU-only) worker.
+        var job = await fixture.SubmitAsync(WorkerFixture.Quick with { Device = "auto" });
 
         await fixture.Runner().RunAsync(job.Id, CancellationToken.None);
 
@@ -24,6 +25,7 @@ public sealed class TrainingJobRunnerTests(WorkerFixture fixture)
         Assert.Equal(1, done.Attempt);
         Assert.Null(done.LeaseToken);
         Assert.Equal("test-worker", done.Worker);
+        Assert.Equal("cpu", done.Device);
         var epochs = await fixture.Store.GetEpochsAsync(job.Id, 0, CancellationToken.None);
         Assert.Equal([1, 2], epochs.Select(e => e.Metrics.Epoch));
         Assert.Equal(epochs[^1].Metrics.TestAccuracy, done.Result!.FinalTestAccuracy);

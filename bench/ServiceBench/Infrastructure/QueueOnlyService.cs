@@ -50,6 +50,8 @@ internal sealed class QueueOnlyService : IAsyncDisposable
             {
                 ["Storage__PostgresConnectionString"] = database.ConnectionString,
                 ["Worker__Enabled"] = "false",
+                // The bench sends no API key; authentication is on by default with PostgreSQL.
+                ["Auth__Enabled"] = "false",
                 ["Checkpoints__Root"] = Path.Combine(workDirectory, "checkpoints"),
             }, "--urls", $"http://127.0.0.1:{port}");
             var baseAddress = new Uri($"http://127.0.0.1:{port}");

@@ -19,7 +19,7 @@ internal sealed class ServiceProcess : IAsyncDisposable
     // Settings of the machine's environment that would change what is measured: the benchmark
     // sets every one it needs itself, and the rest take the service's defaults.
     private static readonly string[] InheritedSettingPrefixes =
-        ["Storage__", "Checkpoints__", "Mnist__", "Worker__", "JobsApi__", "WorkersApi__", "Logging__", "Dashboard__", "Serilog__"];
+        ["Storage__", "Checkpoints__", "Mnist__", "Worker__", "JobsApi__", "WorkersApi__", "Logging__", "Dashboard__", "Serilog__", "Auth__", "Limits__"];
     private static readonly string[] InheritedSettings =
         ["ASPNETCORE_URLS", "DOTNET_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT"];
 

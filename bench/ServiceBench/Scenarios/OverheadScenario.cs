@@ -151,6 +151,8 @@ internal static class OverheadScenario
             {
                 ["Storage__PostgresConnectionString"] = database.ConnectionString,
                 ["Worker__Enabled"] = "false",
+                // The bench sends no API key; authentication is on by default with PostgreSQL.
+                ["Auth__Enabled"] = "false",
                 ["Checkpoints__Root"] = checkpoints,
             }, "--urls", $"http://127.0.0.1:{port}");
             await using var worker = ServiceProcess.Start("worker (PostgreSQL)", RepositoryPaths.WorkerDll, folder, new Dictionary<string, string>

@@ -2,6 +2,7 @@ using Hangfire;
 using Hangfire.Dashboard;
 using Microsoft.Extensions.Options;
 using Serilog;
+using TrainingService.Api.Security;
 using TrainingService.Jobs;
 using TrainingService.Worker.Hosting;
 
@@ -27,13 +28,18 @@ public static class ServiceHosting
         return app;
     }
 
-    /// <summary>Hangfire's dashboard at <c>/hangfire</c>: local requests only, unless <c>Dashboard:AllowRemote</c> is true.</summary>
+    /// <summary>
+    /// Hangfire's dashboard at <c>/hangfire</c>: local requests only, unless <c>Dashboard:AllowRemote</c> is
+    /// true; then, with authentication on, remote requests need an admin key.
+    /// </summary>
     public static WebApplication MapJobQueueDashboard(this WebApplication app)
     {
         var allowRemote = app.Configuration.GetValue<bool>("Dashboard:AllowRemote");
+        var authEnabled = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.IsEnabled;
         app.MapHangfireDashboard("/hangfire", new DashboardOptions
         {
-            Authorization = allowRemote ? [new AllowAllDashboardAuthorization()] : [new LocalRequestsOnlyAuthorizationFilter()],
+            Authorization = [],
+            AsyncAuthorization = [SecurityHosting.DashboardAuthorization(allowRemote, authEnabled)],
             DisplayStorageConnectionString = false,
         });
         return app;
@@ -43,6 +49,7 @@ public static class ServiceHosting
     public static async Task PrepareStorageAsync(this WebApplication app)
     {
         await app.Services.GetRequiredService<IJobStore>().MigrateAsync(CancellationToken.None);
+        await app.EnsureBootstrapAdminKeyAsync(CancellationToken.None);
         var storage = app.Services.GetRequiredService<IOptions<StorageOptions>>().Value;
         var checkpoints = app.Services.GetRequiredService<IOptions<CheckpointOptions>>().Value;
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -52,10 +59,5 @@ public static class ServiceHosting
                 app.Logger.LogInformation("TrainingService listening on {Url}; Swagger UI at {Url}/swagger", url, url.TrimEnd('/'));
             app.Logger.LogInformation("Jobs are stored in {Store}; checkpoints under {Checkpoints}", store, Path.GetFullPath(checkpoints.Root));
         });
-    }
-
-    private sealed class AllowAllDashboardAuthorization : IDashboardAuthorizationFilter
-    {
-        public bool Authorize(DashboardContext context) => true;
     }
 }

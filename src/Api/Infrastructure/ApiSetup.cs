@@ -34,6 +34,12 @@ public static class ApiSetup
             // to report a problem, and nothing about the server's internals.
             context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
             context.ProblemDetails.Extensions.TryAdd("traceId", Activity.Current?.Id ?? context.HttpContext.TraceIdentifier);
+            if (context.ProblemDetails.Status == StatusCodes.Status503ServiceUnavailable && DatabaseOutage.Is(context.Exception))
+            {
+                context.ProblemDetails.Title = "Service unavailable";
+                context.ProblemDetails.Detail = "The job database is not answering right now; nothing was changed. Try again shortly.";
+                context.HttpContext.Response.Headers.RetryAfter = DatabaseOutage.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
         });
 
     public static IServiceCollection AddApiDocumentation(this IServiceCollection services)
@@ -60,7 +66,8 @@ public static class ApiSetup
     }
 
     /// <summary>
-    /// Unhandled exceptions become a 500 problem with no stack trace (the exception is logged);
+    /// Unhandled exceptions become a 500 problem with no stack trace (the exception is logged); an
+    /// unreachable database becomes a 503 with Retry-After, since it passes by itself;
     /// Kestrel's own bad-request errors keep their status (413, 400…); and bare status codes
     /// from routing (an unknown URL's 404, a wrong method's 405) get a problem body as well.
     /// </summary>
@@ -68,9 +75,12 @@ public static class ApiSetup
     {
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
-            StatusCodeSelector = exception => exception is BadHttpRequestException bad
-                ? bad.StatusCode
-                : StatusCodes.Status500InternalServerError,
+            StatusCodeSelector = exception => exception switch
+            {
+                BadHttpRequestException bad => bad.StatusCode,
+                _ when DatabaseOutage.Is(exception) => StatusCodes.Status503ServiceUnavailable,
+                _ => StatusCodes.Status500InternalServerError,
+            },
         });
         app.UseStatusCodePages();
         return app;

@@ -25,6 +25,7 @@ public static class JobMapping
         Worker = job.Worker,
         Device = job.Device,
         Progress = job.Progress?.ToResponse(),
+        Owner = job.Owner,
         Result = job.Result is { } result ? new JobResultResponse
         {
             FinalTestAccuracy = result.FinalTestAccuracy,

@@ -58,6 +58,9 @@ public sealed record JobResponse : IOpenApiExample<JobResponse>
     /// <summary>Why it failed, when it failed.</summary>
     public required JobErrorResponse? Error { get; init; }
 
+    /// <summary>The name of the API key that submitted it; null when it was submitted with authentication off.</summary>
+    public required string? Owner { get; init; }
+
     public static JobResponse Example { get; } = new()
     {
         Id = Guid.Parse("0197a1f2-6c3e-7d4a-9b1e-2f3a4b5c6d7e"),
@@ -77,6 +80,7 @@ public sealed record JobResponse : IOpenApiExample<JobResponse>
         Progress = JobProgressResponse.Example,
         Result = null,
         Error = null,
+        Owner = "alice",
     };
 }
 

@@ -25,7 +25,8 @@ public static class JobSubmission
     public sealed record Outcome(JobRecord? Job, Dictionary<string, string[]> Errors);
 
     public static async Task<Outcome> BuildAsync(
-        CreateJobRequest request, string? idempotencyKey, IJobStore store, DateTimeOffset now, CancellationToken cancellationToken)
+        CreateJobRequest request, string? idempotencyKey, IJobStore store, DateTimeOffset now, CancellationToken cancellationToken,
+        Func<JobRecord, bool>? canSee = null)
     {
         var errors = new Errors();
 
@@ -50,7 +51,7 @@ public static class JobSubmission
         else if (kind == JobKind.Eval)
         {
             var given = ParseArchitecture(request.Architecture, required: false, errors);
-            var sourceJob = await CheckSourceAsync(request.Source, store, errors, cancellationToken);
+            var sourceJob = await CheckSourceAsync(request.Source, store, canSee ?? (_ => true), errors, cancellationToken);
             if (sourceJob is not null)
             {
                 source = new EvalSource(sourceJob.Value.Job.Id, sourceJob.Value.Checkpoint);
@@ -256,7 +257,7 @@ public static class JobSubmission
 
     /// <summary>The source job and the normalised checkpoint reference, or null with the reasons added to <paramref name="errors"/>.</summary>
     private static async Task<(JobRecord Job, string Checkpoint)?> CheckSourceAsync(
-        EvalSourceRequest? source, IJobStore store, Errors errors, CancellationToken cancellationToken)
+        EvalSourceRequest? source, IJobStore store, Func<JobRecord, bool> canSee, Errors errors, CancellationToken cancellationToken)
     {
         if (source is null)
         {
@@ -272,7 +273,8 @@ public static class JobSubmission
         }
 
         var job = await store.GetAsync(jobId, cancellationToken);
-        if (job is null)
+        // Another owner's job reads exactly as one that does not exist.
+        if (job is null || !canSee(job))
         {
             errors.Add("source.jobId", $"There is no job {jobId}.");
             return null;
@@ -318,7 +320,12 @@ public static class JobSubmission
         switch (element.ValueKind)
         {
             case JsonValueKind.String:
-                var text = element.GetString()!;
+                if (!TryGetText(element, out var text))
+                {
+                    // A lone surrogate ("\ud800") is valid JSON but no string: GetString throws on it.
+                    errors.Add("source.checkpoint", $"{expected} Got a string that is not valid Unicode.");
+                    return null;
+                }
                 if (text is CheckpointStore.FinalAlias or CheckpointStore.BestAlias)
                     return text;
                 if (text.Length is >= 1 and <= 4 && text.All(char.IsAsciiDigit))
@@ -340,6 +347,20 @@ public static class JobSubmission
             return null;
         }
         return epoch.ToString(CultureInfo.InvariantCulture);
+    }
+
+    private static bool TryGetText(JsonElement element, out string text)
+    {
+        try
+        {
+            text = element.GetString()!;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            text = "";
+            return false;
+        }
     }
 
     private static string Shorten(string value) => Infrastructure.Problems.Shorten(value);

@@ -6,6 +6,7 @@ using TrainingService.Api.Infrastructure;
 using TrainingService.Api.Infrastructure.OpenApi;
 using TrainingService.Api.Logs;
 using TrainingService.Api.Metrics;
+using TrainingService.Api.Security;
 using TrainingService.Jobs;
 using TrainingService.Models.Architectures;
 
@@ -25,7 +26,7 @@ public static class JobsEndpoints
             app.ServiceProvider.GetRequiredService<ILogger<JobWatchHub>>());
         var handlers = new JobHandlers(options);
 
-        var group = app.MapGroup("/jobs").WithTags("Jobs");
+        var group = app.MapGroup("/jobs").WithTags("Jobs").RequireJobAccess();
 
         group.MapPost("/", handlers.CreateAsync)
             .WithName("CreateJob")
@@ -48,13 +49,15 @@ public static class JobsEndpoints
                 "The job: kind, architecture, hyperparameter overrides, and for an eval job its source. Unknown fields are rejected."))
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .RequireSubmissionRateLimit();
 
         group.MapGet("/", ListAsync)
             .WithName("ListJobs")
             .WithSummary("List jobs, newest first")
             .WithDescription("""
-                Pages of at most `limit` jobs (1–200, default 50), newest first. Follow `nextCursor` (pass it as
+                Pages of at most `limit` jobs (1–200, default 50), newest first; with authentication on, only the
+                caller's own jobs unless the key is an admin's. Follow `nextCursor` (pass it as
                 `cursor`) until it is null. Filters combine: `status`, `architecture`, `kind`, `tag`. A bad value
                 gives a 400 naming the parameter.
                 """);
@@ -94,6 +97,7 @@ public static class JobsEndpoints
         [ParameterSchema(Description = "Only jobs carrying this tag (exact, case-sensitive).", Example = "baseline")] string? tag,
         [ParameterSchema(Type = "integer", Minimum = 1, Maximum = 200, Default = "50", Description = "Page size.")] string? limit,
         [ParameterSchema(Description = "The previous page's nextCursor.")] string? cursor,
+        HttpContext context,
         [FromServices] IJobStore store,
         CancellationToken cancellationToken)
     {
@@ -104,7 +108,8 @@ public static class JobsEndpoints
             Kind: Query.ParseEnum<JobKind>("kind", kind, errors),
             Tag: Query.ParseTag("tag", tag, errors),
             Limit: Query.ParseInt("limit", limit, 1, 200, 50, errors),
-            After: Query.ParseCursor("cursor", cursor, errors));
+            After: Query.ParseCursor("cursor", cursor, errors),
+            Owner: Caller.Of(context).ListingOwner);
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);
 
@@ -158,10 +163,13 @@ public static class JobsEndpoints
                 Example = "5b0c1f4e-2d7a-4e8b-9c3d-1a2b3c4d5e6f")]
             string? idempotencyKey,
             [FromServices] IJobStore store,
-            [FromServices] IJobDispatcher dispatcher,
+            [FromServices] JobOutbox outbox,
             [FromServices] TimeProvider time,
             CancellationToken cancellationToken)
         {
+            // An empty Idempotency-Key header binds as null; it is a malformed key, not an absent one.
+            if (idempotencyKey is null && context.Request.Headers.ContainsKey(JobSubmission.IdempotencyKeyHeader))
+                idempotencyKey = "";
             var body = await JsonRequestBody.ReadAsync<CreateJobRequest>(context.Request, options.MaxRequestBodyBytes, RequestJson, cancellationToken);
             if (body.Problem is not null)
                 return body.Problem;
@@ -172,9 +180,21 @@ public static class JobsEndpoints
             // answer identical to every later read of the job (and its paging cursor exact).
             var now = time.GetUtcNow();
             now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
-            var submission = await JobSubmission.BuildAsync(body.Value!, idempotencyKey, store, now, cancellationToken);
+            var caller = Caller.Of(context);
+            var submission = await JobSubmission.BuildAsync(body.Value!, idempotencyKey, store, now, cancellationToken, caller.CanSee);
             if (submission.Job is null)
                 return TypedResults.ValidationProblem(submission.Errors);
+
+            // Security (docs/security.md): the job is the caller's, its Idempotency-Key is scoped to
+            // them, and an owner at the cap on unfinished jobs gets 429 before anything is stored.
+            var ownedJob = submission.Job with
+            {
+                Owner = caller.Owner,
+                IdempotencyKey = SecurityHosting.ScopeIdempotencyKey(caller.Owner, submission.Job.IdempotencyKey),
+            };
+            submission = submission with { Job = ownedJob };
+            if (await SecurityHosting.CheckUnfinishedJobsCapAsync(context, ownedJob, cancellationToken) is { } overCap)
+                return overCap;
 
             var (job, created) = await store.CreateAsync(submission.Job, cancellationToken);
             if (!created)
@@ -186,7 +206,8 @@ public static class JobsEndpoints
                 return TypedResults.Ok(job.ToResponse());
             }
 
-            dispatcher.Dispatch(job);
+            // Stored is what counts: should the hand-over fail, the outbox's sweep enqueues the job later.
+            await outbox.HandOverAsync(job, CancellationToken.None);
             return TypedResults.Accepted(JobIds.Location(job.Id), job.ToResponse());
         }
     }

@@ -156,6 +156,50 @@ public sealed class PostgresJobStore : SqlJobStore
             );
             CREATE INDEX IF NOT EXISTS workers_last_heartbeat ON workers (last_heartbeat);
             """),
+        new(2, "job owners and API keys", """
+            -- Existing jobs keep a NULL owner: submitted while authentication was off.
+            ALTER TABLE jobs ADD COLUMN IF NOT EXISTS owner text;
+            -- An owner's jobs newest first (listing), and the per-owner count of unfinished ones.
+            CREATE INDEX IF NOT EXISTS jobs_owner_created ON jobs (owner, created_at, id);
+
+            -- Only the key's SHA-256 is kept; the key itself is shown once, when it is created.
+            CREATE TABLE IF NOT EXISTS api_keys (
+                id         uuid PRIMARY KEY,
+                name       text NOT NULL,
+                is_admin   boolean NOT NULL,
+                key_sha256 text NOT NULL UNIQUE,
+                created_at timestamptz NOT NULL,
+                revoked_at timestamptz
+            );
+            """),
+        new(3, "dispatch outbox", """
+            -- When the job was handed to the queue; NULL while it still has to be (see JobDispatchSweeper).
+            ALTER TABLE jobs ADD COLUMN IF NOT EXISTS dispatched_at timestamptz;
+            UPDATE jobs SET dispatched_at = created_at WHERE dispatched_at IS NULL;
+            CREATE INDEX IF NOT EXISTS jobs_undispatched ON jobs (created_at, id) WHERE dispatched_at IS NULL;
+            """),
+        new(5, "sweeps", """
+            CREATE TABLE IF NOT EXISTS sweeps (
+                id               uuid PRIMARY KEY,
+                name             text,
+                tags             jsonb NOT NULL,
+                base_job         jsonb NOT NULL,
+                grid             jsonb NOT NULL,
+                points           jsonb NOT NULL,
+                point_count      integer NOT NULL,
+                max_concurrent   integer NOT NULL,
+                created_at       timestamptz NOT NULL,
+                cancel_requested boolean NOT NULL,
+                cancelled_at     timestamptz
+            );
+            CREATE INDEX IF NOT EXISTS sweeps_created ON sweeps (created_at, id);
+            CREATE TABLE IF NOT EXISTS sweep_jobs (
+                sweep_id uuid NOT NULL REFERENCES sweeps (id) ON DELETE CASCADE,
+                point    integer NOT NULL,
+                job_id   uuid NOT NULL REFERENCES jobs (id),
+                PRIMARY KEY (sweep_id, point)
+            );
+            """),
     ];
 
     private protected override ValueTask DisposeAsyncCore() => _dataSource.DisposeAsync();

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Dapper;
+using TrainingService.Jobs.Access;
 using TrainingService.Models.Training;
 
 namespace TrainingService.Jobs.Storage;
@@ -19,12 +20,14 @@ namespace TrainingService.Jobs.Storage;
 /// database serialises. A new attempt keeps the job's last progress (and the error of an
 /// interrupted attempt) until the new attempt reports its own.
 /// </remarks>
-public abstract class SqlJobStore : IJobStore, IAsyncDisposable, IDisposable
+public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, IDisposable
 {
     private const string JobColumns =
         "id, kind, architecture, status, name, tags, hyperparameters, source, idempotency_key, queue, " +
         "created_at, started_at, finished_at, attempt, lease_token, worker, device, heartbeat_at, " +
-        "cancel_requested, progress, result, error";
+        "cancel_requested, progress, result, error, owner";
+
+    private const string ApiKeyColumns = "id, name, is_admin, key_sha256, created_at, revoked_at";
 
     private const string EpochColumns =
         "job_id, epoch, train_loss, train_accuracy, test_loss, test_accuracy, learning_rate, epoch_seconds, " +
@@ -127,7 +130,7 @@ public abstract class SqlJobStore : IJobStore, IAsyncDisposable, IDisposable
             VALUES (@Id, @Kind, @Architecture, @Status, @Name, {JsonParameter("@Tags")}, {JsonParameter("@Hyperparameters")},
                     {JsonParameter("@Source")}, @IdempotencyKey, @Queue, @CreatedAt, @StartedAt, @FinishedAt, @Attempt,
                     @LeaseToken, @Worker, @Device, @HeartbeatAt, @CancelRequested, {JsonParameter("@Progress")},
-                    {JsonParameter("@Result")}, {JsonParameter("@Error")})
+                    {JsonParameter("@Result")}, {JsonParameter("@Error")}, @Owner)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING {JobColumns}
             """;
@@ -155,6 +158,7 @@ public abstract class SqlJobStore : IJobStore, IAsyncDisposable, IDisposable
             Progress = Json(job.Progress),
             Result = Json(job.Result),
             Error = Json(job.Error),
+            job.Owner,
         };
         await using var connection = await OpenConnectionAsync(cancellationToken);
         var inserted = await QueryJobsAsync(connection, sql, parameters, cancellationToken);
@@ -202,6 +206,11 @@ public abstract class SqlJobStore : IJobStore, IAsyncDisposable, IDisposable
         {
             conditions.Add(TagCondition("@Tag"));
             parameters.Add("Tag", tag);
+        }
+        if (query.Owner is { } owner)
+        {
+            conditions.Add("owner = @Owner");
+            parameters.Add("Owner", owner);
         }
         if (query.After is { } after)
         {
@@ -393,6 +402,134 @@ public abstract class SqlJobStore : IJobStore, IAsyncDisposable, IDisposable
         return rows.ToDictionary(r => ParseStatus((string)r["status"]!), r => Convert.ToInt64(r["jobs"], System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    // ---- Dispatch: the outbox that makes "stored" imply "enqueued, eventually".
+
+    public Task<bool> FailUnstartedAsync(Guid id, JobError error, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return ExecuteFencedAsync(
+            $"UPDATE jobs SET status = 'failed', error = {JsonParameter("@Error")}, finished_at = @Now WHERE id = @Id AND status = 'queued' AND attempt = 0",
+            new { Id = DbId(id), Error = JobStoreJson.Serialize(error), Now = DbTime(now) }, cancellationToken);
+    }
+
+    public Task MarkDispatchedAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ExecuteFencedAsync("UPDATE jobs SET dispatched_at = @Now WHERE id = @Id AND dispatched_at IS NULL",
+            new { Id = DbId(id), Now = DbTime(now) }, cancellationToken);
+
+    public async Task<IReadOnlyList<JobRecord>> ListUndispatchedAsync(DateTimeOffset createdBefore, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        var sql = $"""
+            SELECT {JobColumns} FROM jobs
+            WHERE dispatched_at IS NULL AND status = 'queued' AND created_at < @CreatedBefore
+            ORDER BY created_at, id
+            LIMIT @Limit
+            """;
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        return await QueryJobsAsync(connection, sql, new { CreatedBefore = DbTime(createdBefore), Limit = limit }, cancellationToken);
+    }
+
+    // ---- Sweeps.
+
+    private const string SweepColumns = "id, name, tags, base_job, grid, points, point_count, max_concurrent, created_at, cancel_requested, cancelled_at";
+
+    public async Task CreateSweepAsync(SweepRecord sweep, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(sweep);
+        var sql = $"""
+            INSERT INTO sweeps ({SweepColumns})
+            VALUES (@Id, @Name, {JsonParameter("@Tags")}, {JsonParameter("@BaseJob")}, {JsonParameter("@Grid")}, {JsonParameter("@Points")},
+                    @PointCount, @MaxConcurrent, @CreatedAt, @CancelRequested, @CancelledAt)
+            """;
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(Command(sql, new
+        {
+            Id = DbId(sweep.Id),
+            sweep.Name,
+            Tags = JobStoreJson.Serialize(sweep.Tags),
+            BaseJob = sweep.BaseJob.GetRawText(),
+            Grid = JobStoreJson.Serialize(sweep.Grid),
+            Points = JobStoreJson.Serialize(sweep.Points),
+            PointCount = sweep.Points.Count,
+            sweep.MaxConcurrent,
+            CreatedAt = DbTime(sweep.CreatedAt),
+            sweep.CancelRequested,
+            CancelledAt = DbTime(sweep.CancelledAt),
+        }, null, cancellationToken));
+    }
+
+    public async Task<SweepRecord?> GetSweepAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var rows = await QueryRowsAsync(connection, $"SELECT {SweepColumns} FROM sweeps WHERE id = @Id", new { Id = DbId(id) }, null, cancellationToken);
+        return rows.Count == 0 ? null : ReadSweep(rows[0]);
+    }
+
+    public async Task<IReadOnlyList<SweepRecord>> ListSweepsAsync(int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var rows = await QueryRowsAsync(connection, $"SELECT {SweepColumns} FROM sweeps ORDER BY created_at DESC, id DESC LIMIT @Limit",
+            new { Limit = limit }, null, cancellationToken);
+        return rows.Select(ReadSweep).ToList();
+    }
+
+    public async Task<IReadOnlyList<SweepRecord>> ListOpenSweepsAsync(CancellationToken cancellationToken)
+    {
+        var sql = $"""
+            SELECT {SweepColumns} FROM sweeps s
+            WHERE cancel_requested = FALSE
+              AND (SELECT COUNT(*) FROM sweep_jobs j WHERE j.sweep_id = s.id) < s.point_count
+            ORDER BY created_at, id
+            """;
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        return (await QueryRowsAsync(connection, sql, null, null, cancellationToken)).Select(ReadSweep).ToList();
+    }
+
+    public async Task<bool> AddSweepJobAsync(Guid sweepId, int point, Guid jobId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(Command(
+            "INSERT INTO sweep_jobs (sweep_id, point, job_id) VALUES (@SweepId, @Point, @JobId) ON CONFLICT (sweep_id, point) DO NOTHING",
+            new { SweepId = DbId(sweepId), Point = point, JobId = DbId(jobId) }, null, cancellationToken)) > 0;
+    }
+
+    public async Task<IReadOnlyList<SweepJob>> GetSweepJobsAsync(Guid sweepId, CancellationToken cancellationToken)
+    {
+        var columns = string.Join(", ", JobColumns.Split(", ").Select(c => "j." + c));
+        var sql = $"""
+            SELECT s.point AS sweep_point, {columns}
+            FROM sweep_jobs s JOIN jobs j ON j.id = s.job_id
+            WHERE s.sweep_id = @SweepId
+            ORDER BY s.point
+            """;
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var rows = await QueryRowsAsync(connection, sql, new { SweepId = DbId(sweepId) }, null, cancellationToken);
+        return rows.Select(r => new SweepJob(ReadInt32(r["sweep_point"]), ReadJob(r))).ToList();
+    }
+
+    public async Task<bool> RequestSweepCancelAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(Command(
+            "UPDATE sweeps SET cancel_requested = TRUE, cancelled_at = @Now WHERE id = @Id AND cancel_requested = FALSE",
+            new { Id = DbId(id), Now = DbTime(now) }, null, cancellationToken)) > 0;
+    }
+
+    private static SweepRecord ReadSweep(IDictionary<string, object?> r) => new()
+    {
+        Id = ReadGuid(r["id"]),
+        Name = (string?)r["name"],
+        Tags = JobStoreJson.Deserialize<string[]>((string)r["tags"]!),
+        BaseJob = JobStoreJson.Deserialize<System.Text.Json.JsonElement>((string)r["base_job"]!),
+        Grid = JobStoreJson.Deserialize<SweepAxis[]>((string)r["grid"]!),
+        Points = JobStoreJson.Deserialize<Dictionary<string, System.Text.Json.JsonElement>[]>((string)r["points"]!),
+        MaxConcurrent = ReadInt32(r["max_concurrent"]),
+        CreatedAt = ReadTime(r["created_at"]),
+        CancelRequested = Convert.ToBoolean(r["cancel_requested"]),
+        CancelledAt = r["cancelled_at"] is { } cancelled ? ReadTime(cancelled) : null,
+    };
+
     // ---- Epochs and checkpoints.
 
     public async Task<IReadOnlyList<EpochRecord>> GetEpochsAsync(Guid id, int sinceEpoch, CancellationToken cancellationToken)
@@ -532,6 +669,75 @@ public abstract class SqlJobStore : IJobStore, IAsyncDisposable, IDisposable
         }
     }
 
+    // ---- API keys.
+
+    public async Task CreateApiKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(Command(
+            $"INSERT INTO api_keys ({ApiKeyColumns}) VALUES (@Id, @Name, @IsAdmin, @KeySha256, @CreatedAt, @RevokedAt)",
+            new
+            {
+                Id = DbId(key.Id),
+                key.Name,
+                key.IsAdmin,
+                key.KeySha256,
+                CreatedAt = DbTime(key.CreatedAt),
+                RevokedAt = DbTime(key.RevokedAt),
+            }, null, cancellationToken));
+    }
+
+    public async Task<ApiKeyRecord?> FindApiKeyAsync(string keySha256, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keySha256);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var rows = await QueryRowsAsync(connection, $"SELECT {ApiKeyColumns} FROM api_keys WHERE key_sha256 = @Hash",
+            new { Hash = keySha256 }, null, cancellationToken);
+        return rows.Count == 0 ? null : ReadApiKey(rows[0]);
+    }
+
+    public async Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var rows = await QueryRowsAsync(connection, $"SELECT {ApiKeyColumns} FROM api_keys ORDER BY created_at, id",
+            null, null, cancellationToken);
+        return rows.Select(ReadApiKey).ToList();
+    }
+
+    public async Task<bool> RevokeApiKeyAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(Command(
+            "UPDATE api_keys SET revoked_at = @Now WHERE id = @Id AND revoked_at IS NULL",
+            new { Id = DbId(id), Now = DbTime(now) }, null, cancellationToken)) > 0;
+    }
+
+    public async Task<int> CountUnfinishedJobsAsync(string owner, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(owner);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        return Convert.ToInt32(await connection.ExecuteScalarAsync<long>(Command(
+            "SELECT COUNT(*) FROM jobs WHERE owner = @Owner AND status IN ('queued', 'running', 'cancelling', 'interrupted')",
+            new { Owner = owner }, null, cancellationToken)));
+    }
+
+    public async Task<bool> IdempotencyKeyUsedAsync(string idempotencyKey, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(idempotencyKey);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long>(Command(
+            "SELECT COUNT(*) FROM jobs WHERE idempotency_key = @Key", new { Key = idempotencyKey }, null, cancellationToken)) > 0;
+    }
+
+    private static ApiKeyRecord ReadApiKey(IDictionary<string, object?> r) => new(
+        ReadGuid(r["id"]),
+        (string)r["name"]!,
+        Convert.ToBoolean(r["is_admin"]),
+        (string)r["key_sha256"]!,
+        ReadTime(r["created_at"]),
+        r["revoked_at"] is { } revoked ? ReadTime(revoked) : null);
+
     // ---- Disposal.
 
     public ValueTask DisposeAsync()
@@ -590,6 +796,7 @@ public abstract class SqlJobStore : IJobStore, IAsyncDisposable, IDisposable
         Progress = ReadJson<JobProgress>(r["progress"]),
         Result = ReadJson<JobResult>(r["result"]),
         Error = ReadJson<JobError>(r["error"]),
+        Owner = (string?)r["owner"],
     };
 
     private static string Text(JobStatus status) => status.ToString().ToLowerInvariant();

@@ -185,6 +185,50 @@ public sealed class SqliteJobStore : SqlJobStore
             );
             CREATE INDEX IF NOT EXISTS workers_last_heartbeat ON workers (last_heartbeat);
             """),
+        // SQLite has no ADD COLUMN IF NOT EXISTS; the version check (in the same write transaction) runs it once.
+        new(2, "job owners and API keys", """
+            -- Existing jobs keep a NULL owner: submitted while authentication was off.
+            ALTER TABLE jobs ADD COLUMN owner TEXT;
+            CREATE INDEX IF NOT EXISTS jobs_owner_created ON jobs (owner, created_at, id);
+
+            -- Only the key's SHA-256 is kept; the key itself is shown once, when it is created.
+            CREATE TABLE IF NOT EXISTS api_keys (
+                id         TEXT PRIMARY KEY NOT NULL,
+                name       TEXT NOT NULL,
+                is_admin   INTEGER NOT NULL,
+                key_sha256 TEXT NOT NULL UNIQUE,
+                created_at INTEGER NOT NULL,
+                revoked_at INTEGER
+            );
+            """),
+        new(3, "dispatch outbox", """
+            -- When the job was handed to the queue; NULL while it still has to be (see JobDispatchSweeper).
+            ALTER TABLE jobs ADD COLUMN dispatched_at INTEGER;
+            UPDATE jobs SET dispatched_at = created_at WHERE dispatched_at IS NULL;
+            CREATE INDEX IF NOT EXISTS jobs_undispatched ON jobs (created_at, id) WHERE dispatched_at IS NULL;
+            """),
+        new(5, "sweeps", """
+            CREATE TABLE IF NOT EXISTS sweeps (
+                id               TEXT PRIMARY KEY NOT NULL,
+                name             TEXT,
+                tags             TEXT NOT NULL,
+                base_job         TEXT NOT NULL,
+                grid             TEXT NOT NULL,
+                points           TEXT NOT NULL,
+                point_count      INTEGER NOT NULL,
+                max_concurrent   INTEGER NOT NULL,
+                created_at       INTEGER NOT NULL,
+                cancel_requested INTEGER NOT NULL,
+                cancelled_at     INTEGER
+            );
+            CREATE INDEX IF NOT EXISTS sweeps_created ON sweeps (created_at, id);
+            CREATE TABLE IF NOT EXISTS sweep_jobs (
+                sweep_id TEXT NOT NULL REFERENCES sweeps (id) ON DELETE CASCADE,
+                point    INTEGER NOT NULL,
+                job_id   TEXT NOT NULL REFERENCES jobs (id),
+                PRIMARY KEY (sweep_id, point)
+            );
+            """),
     ];
 
     private protected override ValueTask DisposeAsyncCore()

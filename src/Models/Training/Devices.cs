@@ -39,7 +39,7 @@ public static class Devices
             return CPU;
         if (!cuda.is_available())
             throw new TrainingException(TrainingFailureKind.DeviceUnavailable,
-                $"Device '{text}' was requested but CUDA is not usable on this machine (a CPU build of libtorch, or no GPU/driver).");
+                $"Device '{text}' was requested but CUDA is not usable on this machine: {CudaAvailability.Current.Reason ?? "libtorch reports no CUDA device"}.");
         var count = cuda.device_count();
         if (parsed.Index >= count)
             throw new TrainingException(TrainingFailureKind.DeviceUnavailable,

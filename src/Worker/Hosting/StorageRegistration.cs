@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TrainingService.Jobs;
+using TrainingService.Jobs.Access;
 using TrainingService.Jobs.Storage;
 
 namespace TrainingService.Worker.Hosting;
@@ -17,7 +18,10 @@ public static class StorageRegistration
         services.Configure<StorageOptions>(configuration.GetSection(StorageOptions.SectionName));
         services.Configure<CheckpointOptions>(configuration.GetSection(CheckpointOptions.SectionName));
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => JobStoreFactory.Create(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
+        services.AddSingleton(sp => (SqlJobStore)JobStoreFactory.Create(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
+        services.AddSingleton<IJobStore>(sp => sp.GetRequiredService<SqlJobStore>());
+        // The API keys live in the same database, behind their own interface (the API's authentication reads it).
+        services.AddSingleton<IApiKeyStore>(sp => sp.GetRequiredService<SqlJobStore>());
         return services;
     }
 
@@ -51,7 +55,7 @@ public static class StorageRegistration
                         // A training job can run for hours: keep its queue entry invisible for as
                         // long as the worker is alive (sliding), not for a fixed span.
                         UseSlidingInvisibilityTimeout = true,
-                        InvisibilityTimeout = TimeSpan.FromMinutes(5),
+                        InvisibilityTimeout = worker.InvisibilityTimeout,
                     });
             }
             else

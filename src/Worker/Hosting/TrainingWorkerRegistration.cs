@@ -1,6 +1,7 @@
 using Hangfire;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,7 +18,7 @@ public static class TrainingWorkerRegistration
     /// </summary>
     public static IServiceCollection AddTrainingWorker(this IServiceCollection services, IConfiguration configuration)
     {
-        services.Configure<WorkerOptions>(configuration.GetSection(WorkerOptions.SectionName));
+        services.AddWorkerOptions(configuration);
         services.Configure<MnistOptions>(configuration.GetSection(MnistOptions.SectionName));
         services.AddHttpClient(nameof(MnistDataCache), http => http.Timeout = TimeSpan.FromMinutes(5));
         services.AddSingleton<WorkerState>();
@@ -25,23 +26,44 @@ public static class TrainingWorkerRegistration
         services.AddSingleton<TrainingThreads>();
         services.AddTransient<TrainingJobRunner>();
         services.AddHostedService<WorkerLifetimeService>();
+        // The host must outwait Hangfire's own shutdown timeout, or it would stop the process while
+        // the running job is still recording its last step: the worker process and the embedded API alike.
+        services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) =>
+            host.ShutdownTimeout = worker.Value.ShutdownTimeout + TimeSpan.FromSeconds(30));
         services.AddHangfireServer((sp, server) =>
         {
             var options = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
             var state = sp.GetRequiredService<WorkerState>();
+            // The standalone worker checks this before building anything (WorkerProgram); here it
+            // stops a host that embeds the worker before the server could take a job.
+            if (state.StartupProblem is { } problem)
+                throw new InvalidOperationException($"Worker {state.Name} refuses to start: {problem}");
             server.ServerName = state.Name;
             server.Queues = state.Queues;
             server.WorkerCount = Math.Max(1, options.Concurrency);
+            // A running job's cancellation token is Hangfire's "stopped" token, which fires
+            // StopTimeout after the stop begins: zero, so a stopping worker's job stops at its next
+            // step boundary at once instead of training on. ShutdownTimeout is then the grace the
+            // job gets to record what it has and hand itself back before Hangfire gives up on it.
+            server.StopTimeout = TimeSpan.Zero;
             server.ShutdownTimeout = options.ShutdownTimeout;
-            server.StopTimeout = options.ShutdownTimeout;
         });
+        return services;
+    }
+
+    /// <summary>The <c>Worker</c> section, checked at start so a bad setting stops the process with a message instead of misbehaving later.</summary>
+    private static IServiceCollection AddWorkerOptions(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<WorkerOptions>(configuration.GetSection(WorkerOptions.SectionName));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>());
+        services.AddOptions<WorkerOptions>().ValidateOnStart();
         return services;
     }
 
     /// <summary>The sweep that hands jobs of lost workers back to the queue (see <see cref="JobReaper"/>).</summary>
     public static IServiceCollection AddJobReaper(this IServiceCollection services, IConfiguration configuration)
     {
-        services.Configure<WorkerOptions>(configuration.GetSection(WorkerOptions.SectionName));
+        services.AddWorkerOptions(configuration);
         services.AddHostedService<JobReaper>();
         return services;
     }
@@ -59,9 +81,13 @@ internal sealed class WorkerLifetimeService(
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        var threads = state.Threads;
+        if (!state.Cuda.Usable)
+            logger.LogInformation("Worker {Worker}: CUDA is not usable ({CudaReason})", state.Name, state.Cuda.Reason);
+        if (state.RefusedQueues.Length > 0)
+            logger.LogWarning("Worker {Worker} will not take jobs from the queue(s) {RefusedQueues} it is configured for: they hold GPU jobs and CUDA is not usable here",
+                state.Name, string.Join(",", state.RefusedQueues));
         logger.LogInformation("Worker {Worker} starting: device {Device}, queues {Queues}, {Threads} CPU threads, {Concurrency} job(s) at a time",
-            state.Name, state.Device, string.Join(",", state.Queues), threads, options.Value.Concurrency);
+            state.Name, state.Device, string.Join(",", state.Queues), state.Threads, options.Value.Concurrency);
         return base.StartAsync(cancellationToken);
     }
 
@@ -77,8 +103,26 @@ internal sealed class WorkerLifetimeService(
             {
                 logger.LogWarning(e, "Worker heartbeat failed; retrying");
             }
+            // Touched whether or not the database answered: liveness means this process is not hung;
+            // restarting workers because the database is away would only lose their jobs' progress.
+            TouchLivenessFile();
             try { await Task.Delay(HeartbeatInterval, time, stoppingToken); }
             catch (OperationCanceledException) { break; }
+        }
+    }
+
+    private void TouchLivenessFile()
+    {
+        if (string.IsNullOrWhiteSpace(options.Value.LivenessFile)) return;
+        try
+        {
+            var path = Path.GetFullPath(options.Value.LivenessFile);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning(e, "Could not touch the liveness file {LivenessFile}", options.Value.LivenessFile);
         }
     }
 

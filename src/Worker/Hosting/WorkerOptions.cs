@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace TrainingService.Worker.Hosting;
 
 /// <summary>How a worker process takes and runs jobs. Bound from the <c>Worker</c> section.</summary>
@@ -32,11 +34,46 @@ public sealed class WorkerOptions
     /// <summary>Attempts a job gets for infrastructure failures before it is failed; user errors are never retried.</summary>
     public int MaxAttempts { get; set; } = 3;
 
-    /// <summary>How long a stopping worker waits for its running job to checkpoint and let go.</summary>
+    /// <summary>
+    /// How long a stopping worker (SIGTERM, Ctrl+C) waits for its running job to reach a step
+    /// boundary, record what it has and let go; the process exits within this plus a few seconds.
+    /// </summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How often the reaper looks for running jobs whose heartbeat is older than <see cref="StaleAfter"/>.
+    /// A job whose worker died is taken up again within <c>StaleAfter + ReaperInterval</c> (plus the
+    /// queue's poll interval), given a live worker.
+    /// </summary>
+    public TimeSpan ReaperInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long a job fetched from the PostgreSQL queue stays invisible to other workers without
+    /// word from its worker. The timeout slides: a live worker keeps extending it, so a long job is
+    /// never handed out twice; a dead worker's job reappears after this.
+    /// </summary>
+    public TimeSpan InvisibilityTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The longest a job may run, counted from its first start across attempts; past it the job
+    /// fails with <c>error.kind = timeout</c> and keeps its checkpoints.
+    /// </summary>
+    public TimeSpan MaxRunTime { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>The worker's name in <c>GET /workers</c> and job records; empty: host name and process id.</summary>
     public string? Name { get; set; }
+
+    /// <summary>
+    /// Refuse to start, saying why, when CUDA is not usable (<c>Worker__RequireCuda</c>). The GPU image sets it: a
+    /// GPU worker that cannot see its GPU should fail where an operator sees it, not quietly train on the CPU.
+    /// </summary>
+    public bool RequireCuda { get; set; }
+
+    /// <summary>
+    /// A file the worker touches every few seconds while its heartbeat loop runs (<c>Worker__LivenessFile</c>);
+    /// container health checks and liveness probes test its age. Empty: none.
+    /// </summary>
+    public string? LivenessFile { get; set; }
 }
 
 /// <summary>Where the MNIST files are. Bound from the <c>Mnist</c> section.</summary>
@@ -48,4 +85,34 @@ public sealed class MnistOptions
 
     /// <summary>Fetch missing files from the public mirrors on first use.</summary>
     public bool Download { get; set; } = true;
+}
+
+/// <summary>Rejects settings that would make the worker or the reaper misbehave, naming the setting.</summary>
+public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, WorkerOptions o)
+    {
+        var errors = new List<string>();
+        void Positive(TimeSpan value, string setting)
+        {
+            if (value <= TimeSpan.Zero) errors.Add($"Worker:{setting} must be positive (it is {value}).");
+        }
+        Positive(o.HeartbeatInterval, nameof(o.HeartbeatInterval));
+        Positive(o.StaleAfter, nameof(o.StaleAfter));
+        Positive(o.CancellationPollInterval, nameof(o.CancellationPollInterval));
+        Positive(o.ShutdownTimeout, nameof(o.ShutdownTimeout));
+        Positive(o.ReaperInterval, nameof(o.ReaperInterval));
+        Positive(o.InvisibilityTimeout, nameof(o.InvisibilityTimeout));
+        Positive(o.MaxRunTime, nameof(o.MaxRunTime));
+        // A heartbeat must land well within the stale threshold, or live jobs would be reaped.
+        if (o.StaleAfter > TimeSpan.Zero && o.HeartbeatInterval * 2 > o.StaleAfter)
+            errors.Add($"Worker:StaleAfter ({o.StaleAfter}) must be at least twice Worker:HeartbeatInterval ({o.HeartbeatInterval}).");
+        if (o.MaxRunTime > TimeSpan.FromDays(30)) errors.Add($"Worker:MaxRunTime must be at most 30 days (it is {o.MaxRunTime}).");
+        if (o.MaxAttempts < 1) errors.Add($"Worker:MaxAttempts must be at least 1 (it is {o.MaxAttempts}).");
+        if (o.Concurrency < 1) errors.Add($"Worker:Concurrency must be at least 1 (it is {o.Concurrency}).");
+        if (o.Threads < 0) errors.Add($"Worker:Threads must be 0 (one per core) or more (it is {o.Threads}).");
+        return errors.Count == 0
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail(errors);
+    }
 }

@@ -33,6 +33,17 @@ public abstract class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetim
         return new[] { "default", "cpu", "gpu" }.Sum(queue => monitoring.EnqueuedCount(queue));
     }
 
+    /// <summary>
+    /// Settings on top of the storage's. By default authentication is off (these fixtures use PostgreSQL,
+    /// where it would be on) and the submission rate limit is out of reach, since every test of a
+    /// fixture posts from the same (absent) client address; the security tests' fixtures override this.
+    /// </summary>
+    protected virtual IReadOnlyDictionary<string, string?> ServiceSettings { get; } = new Dictionary<string, string?>
+    {
+        ["Auth:Enabled"] = "false",
+        ["Limits:SubmissionsPerWindow"] = "1000000",
+    };
+
     /// <summary>Creates this backend's database and returns the settings that point the service at it.</summary>
     protected abstract Task<Dictionary<string, string?>> CreateStorageAsync();
 
@@ -48,6 +59,10 @@ public abstract class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetim
         // Short enough that a test sees a keep-alive without waiting the production 15 s.
         settings["JobsApi:StreamKeepAliveInterval"] = "00:00:01";
         settings["JobsApi:StreamPollInterval"] = "00:00:00.250";
+        // Sweeps get their next jobs within a blink of a slot coming free.
+        settings["JobsApi:SweepSchedulerInterval"] = "00:00:00.200";
+        foreach (var (key, value) in ServiceSettings)
+            settings[key] = value;
         // Start the host now: its migrations run here, and a broken composition fails the fixture.
         _ = Server;
     }
@@ -73,7 +88,7 @@ public abstract class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetim
 }
 
 /// <summary>The embedded store: a SQLite file in the fixture's scratch folder.</summary>
-public sealed class SqliteApiFactory : ApiFactory
+public class SqliteApiFactory : ApiFactory
 {
     protected override Task<Dictionary<string, string?>> CreateStorageAsync() =>
         Task.FromResult(new Dictionary<string, string?>
@@ -89,7 +104,7 @@ public sealed class SqliteApiFactory : ApiFactory
 /// PostgreSQL: a fresh database per fixture on the server named by
 /// <c>TRAININGSERVICE_TEST_POSTGRES</c> (which <c>scripts/test.sh</c> starts and sets), dropped afterwards.
 /// </summary>
-public sealed class PostgresApiFactory : ApiFactory
+public class PostgresApiFactory : ApiFactory
 {
     private string? adminConnectionString;
     private string? database;

@@ -66,6 +66,32 @@ public sealed class CountingJobStore(IJobStore inner) : IJobStore
     public Task<bool> FinishAttemptAsync(Guid id, Guid leaseToken, JobStatus status, JobResult? result, JobError? error, DateTimeOffset now, CancellationToken cancellationToken) =>
         inner.FinishAttemptAsync(id, leaseToken, status, result, error, now, cancellationToken);
 
+    public Task<bool> FailUnstartedAsync(Guid id, JobError error, DateTimeOffset now, CancellationToken cancellationToken) =>
+        inner.FailUnstartedAsync(id, error, now, cancellationToken);
+
+    public Task MarkDispatchedAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken) =>
+        inner.MarkDispatchedAsync(id, now, cancellationToken);
+
+    public Task<IReadOnlyList<JobRecord>> ListUndispatchedAsync(DateTimeOffset createdBefore, int limit, CancellationToken cancellationToken) =>
+        inner.ListUndispatchedAsync(createdBefore, limit, cancellationToken);
+
+    public Task CreateSweepAsync(SweepRecord sweep, CancellationToken cancellationToken) => inner.CreateSweepAsync(sweep, cancellationToken);
+
+    public Task<SweepRecord?> GetSweepAsync(Guid id, CancellationToken cancellationToken) => inner.GetSweepAsync(id, cancellationToken);
+
+    public Task<IReadOnlyList<SweepRecord>> ListSweepsAsync(int limit, CancellationToken cancellationToken) => inner.ListSweepsAsync(limit, cancellationToken);
+
+    public Task<IReadOnlyList<SweepRecord>> ListOpenSweepsAsync(CancellationToken cancellationToken) => inner.ListOpenSweepsAsync(cancellationToken);
+
+    public Task<bool> AddSweepJobAsync(Guid sweepId, int point, Guid jobId, CancellationToken cancellationToken) =>
+        inner.AddSweepJobAsync(sweepId, point, jobId, cancellationToken);
+
+    public Task<IReadOnlyList<SweepJob>> GetSweepJobsAsync(Guid sweepId, CancellationToken cancellationToken) =>
+        inner.GetSweepJobsAsync(sweepId, cancellationToken);
+
+    public Task<bool> RequestSweepCancelAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken) =>
+        inner.RequestSweepCancelAsync(id, now, cancellationToken);
+
     public Task<CancelOutcome> RequestCancelAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken) =>
         inner.RequestCancelAsync(id, now, cancellationToken);
 

@@ -1,0 +1,150 @@
+using Microsoft.Extensions.Options;
+using TrainingService.Jobs;
+
+namespace TrainingService.Api.Jobs;
+
+/// <summary>
+/// Hands stored jobs to the queue. A submission stores the job first and then hands it over at
+/// once (<see cref="HandOverAsync"/>); should that fail — the queue's storage away for a moment,
+/// or the process killed between the two steps — the job stays in the store marked undispatched,
+/// and the sweep here hands it over later. So a stored job is never left queued forever; at worst
+/// it is enqueued twice, which is harmless because a run claims its job with a lease and a second
+/// run of the same job finds it taken or finished.
+/// </summary>
+public sealed class JobOutbox(
+    IJobStore store, IJobDispatcher dispatcher, IOptions<JobsApiOptions> options, TimeProvider time, ILogger<JobOutbox> logger)
+    : BackgroundService
+{
+    private const int SweepBatch = 100;
+    private long completedSweeps;
+
+    /// <summary>Sweeps finished since start, failed ones included.</summary>
+    public long CompletedSweeps => Interlocked.Read(ref completedSweeps);
+
+    /// <summary>Enqueues <paramref name="job"/> and marks it dispatched; false (logged) when either step failed.</summary>
+    public async Task<bool> HandOverAsync(JobRecord job, CancellationToken cancellationToken)
+    {
+        try
+        {
+            dispatcher.Dispatch(job);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning(e, "Job {JobId} is stored but could not be enqueued; the dispatch sweep retries within {Interval}",
+                job.Id, options.Value.DispatchSweepInterval * 2);
+            return false;
+        }
+        try
+        {
+            await store.MarkDispatchedAsync(job.Id, time.GetUtcNow(), cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Enqueued but not marked: the sweep will enqueue it once more, which the lease makes harmless.
+            logger.LogWarning(e, "Job {JobId} is enqueued but could not be marked dispatched", job.Id);
+        }
+        return true;
+    }
+
+    /// <summary>One pass: hands over jobs left undispatched for longer than the sweep interval; returns how many.</summary>
+    public async Task<int> SweepAsync(CancellationToken cancellationToken)
+    {
+        // The grace period keeps the sweep away from jobs whose submission is handing them over right now.
+        var createdBefore = time.GetUtcNow() - options.Value.DispatchSweepInterval;
+        var handedOver = 0;
+        foreach (var job in await store.ListUndispatchedAsync(createdBefore, SweepBatch, cancellationToken))
+        {
+            logger.LogWarning("Job {JobId} was stored {Age:g} ago but never enqueued; enqueuing it now",
+                job.Id, time.GetUtcNow() - job.CreatedAt);
+            if (await HandOverAsync(job, cancellationToken))
+                handedOver++;
+        }
+        return handedOver;
+    }
+
+    /// <summary>Workers heard from within this are alive (they beat every few seconds).</summary>
+    private static readonly TimeSpan WorkerAliveWindow = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Fails never-started jobs that have waited longer than <c>UnservedQueueTimeout</c> on a queue
+    /// no live worker takes from; returns how many. Does nothing while no worker is alive at all
+    /// (a restart, an outage), since then no queue is served and nothing is learnt.
+    /// </summary>
+    public async Task<int> FailUnservedAsync(CancellationToken cancellationToken)
+    {
+        var timeout = options.Value.UnservedQueueTimeout;
+        if (timeout <= TimeSpan.Zero)
+            return 0;
+        var now = time.GetUtcNow();
+        var workers = await store.ListWorkersAsync(now - WorkerAliveWindow, cancellationToken);
+        if (workers.Count == 0)
+            return 0;
+        var served = workers.SelectMany(w => w.Queues).ToHashSet(StringComparer.Ordinal);
+        var failed = 0;
+        foreach (var job in await QueuedJobsAsync(cancellationToken))
+        {
+            if (job.Attempt > 0 || served.Contains(job.Queue) || now - job.CreatedAt < timeout)
+                continue;
+            var fleet = string.Join("; ", workers.Select(w => $"{w.Id} takes {string.Join(",", w.Queues)} on {w.Device}"));
+            var error = new JobError(JobErrorKind.User,
+                $"No live worker takes jobs from the {job.Queue} queue, where device {job.Hyperparameters.Device} sends this job, " +
+                $"and none has for {timeout:g}. Workers alive: {fleet}. Resubmit with a device one of them has (auto or cpu), or add a worker for {job.Queue}.");
+            if (await store.FailUnstartedAsync(job.Id, error, now, cancellationToken))
+            {
+                failed++;
+                logger.LogWarning("Job {JobId} failed: nobody serves its {Queue} queue", job.Id, job.Queue);
+            }
+        }
+        return failed;
+    }
+
+    /// <summary>Queued jobs, newest first, page by page, up to a bound that keeps one pass short.</summary>
+    private async Task<List<JobRecord>> QueuedJobsAsync(CancellationToken cancellationToken)
+    {
+        const int maxPages = 20;
+        var jobs = new List<JobRecord>();
+        JobCursor? after = null;
+        for (var page = 0; page < maxPages; page++)
+        {
+            var batch = await store.ListAsync(new JobQuery(Status: JobStatus.Queued, Limit: SweepBatch, After: after), cancellationToken);
+            jobs.AddRange(batch);
+            if (batch.Count < SweepBatch)
+                break;
+            after = new JobCursor(batch[^1].CreatedAt, batch[^1].Id);
+        }
+        return jobs;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var interval = options.Value.DispatchSweepInterval;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await SweepAsync(stoppingToken);
+                await FailUnservedAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "Looking for jobs that were never enqueued failed; trying again in {Interval}", interval);
+            }
+            Interlocked.Increment(ref completedSweeps);
+            try { await Task.Delay(interval, time, stoppingToken); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+}
+
+public static class JobOutboxRegistration
+{
+    /// <summary>The outbox that submissions hand their jobs to, and its sweep as a hosted service.</summary>
+    public static IServiceCollection AddJobOutbox(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<JobsApiOptions>().Bind(configuration.GetSection(JobsApiOptions.SectionName))
+            .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        services.AddSingleton<JobOutbox>();
+        services.AddHostedService(provider => provider.GetRequiredService<JobOutbox>());
+        return services;
+    }
+}

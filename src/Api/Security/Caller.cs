@@ -1,0 +1,38 @@
+using System.Security.Claims;
+using Microsoft.Extensions.Options;
+using TrainingService.Jobs;
+
+namespace TrainingService.Api.Security;
+
+/// <summary>
+/// Who is asking, as far as jobs are concerned. With authentication off everyone sees everything
+/// and submitted jobs have no owner; with it on, a key's holder sees the jobs of the key's name,
+/// and an admin sees every job (including the owner-less ones submitted while it was off).
+/// </summary>
+public sealed record Caller(bool AuthEnabled, string? Owner, bool IsAdmin, string? KeyId)
+{
+    public bool CanSee(JobRecord job) =>
+        !AuthEnabled || IsAdmin || (Owner is not null && string.Equals(job.Owner, Owner, StringComparison.Ordinal));
+
+    /// <summary>The owner a listing is restricted to, or null for every job.</summary>
+    public string? ListingOwner =>
+        !AuthEnabled || IsAdmin ? null
+        : Owner ?? throw new InvalidOperationException("An unauthenticated caller reached a job listing; /jobs requires a key when authentication is on.");
+
+    public static Caller Of(HttpContext context)
+    {
+        var enabled = context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.IsEnabled;
+        var user = context.User;
+        if (!enabled || user.Identity?.IsAuthenticated != true)
+            return new Caller(enabled, null, false, null);
+        return new Caller(enabled, user.FindFirstValue(ApiKeyClaims.Owner), user.HasClaim(ApiKeyClaims.Admin, "true"), user.FindFirstValue(ApiKeyClaims.KeyId));
+    }
+}
+
+/// <summary>The claims an authenticated key carries.</summary>
+public static class ApiKeyClaims
+{
+    public const string Owner = ClaimTypes.Name;
+    public const string Admin = "trainingservice:admin";
+    public const string KeyId = "trainingservice:key_id";
+}

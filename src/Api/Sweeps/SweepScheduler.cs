@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Options;
+using TrainingService.Api.Jobs;
+using TrainingService.Jobs;
+
+namespace TrainingService.Api.Sweeps;
+
+/// <summary>
+/// Feeds sweeps their jobs: whenever a sweep has fewer than <c>maxConcurrent</c> jobs queued or
+/// running, the next points in grid order become jobs, through the same path as a submission
+/// (stored, then handed to the queue by the <see cref="JobOutbox"/>). Runs every
+/// <c>JobsApi:SweepSchedulerInterval</c> and right after a sweep is created. Safe to run in every
+/// API process at once: a point's job has an idempotency key, and a point takes one job.
+/// </summary>
+public sealed class SweepScheduler(
+    IJobStore store, JobOutbox outbox, IOptions<JobsApiOptions> options, TimeProvider time, ILogger<SweepScheduler> logger)
+    : BackgroundService
+{
+    // One pass at a time in this process, so a pass and a cancellation don't interleave.
+    private readonly SemaphoreSlim gate = new(1, 1);
+
+    /// <summary>Creates jobs for the sweep's next points, up to its concurrency limit; returns how many.</summary>
+    public async Task<int> AdvanceAsync(Guid sweepId, CancellationToken cancellationToken)
+    {
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            var sweep = await store.GetSweepAsync(sweepId, cancellationToken);
+            if (sweep is null || sweep.CancelRequested)
+                return 0;
+            var jobs = await store.GetSweepJobsAsync(sweep.Id, cancellationToken);
+            var free = sweep.MaxConcurrent - jobs.Count(j => !j.Job.Status.IsTerminal());
+            var taken = jobs.Select(j => j.Point).ToHashSet();
+            var created = 0;
+            foreach (var point in Enumerable.Range(0, sweep.Points.Count).Where(p => !taken.Contains(p)).Take(Math.Max(0, free)))
+            {
+                var now = time.GetUtcNow();
+                now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond)); // what PostgreSQL keeps
+                var outcome = await SweepPlanner.BuildPointJobAsync(sweep, point, store, now, cancellationToken);
+                if (outcome.Job is null)
+                {
+                    // Every value was checked when the sweep was created; this would take a change of rules since.
+                    logger.LogError("Sweep {SweepId} point {Point} no longer makes a valid job: {Errors}",
+                        sweep.Id, point, string.Join("; ", outcome.Errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")));
+                    continue;
+                }
+                var (job, isNew) = await store.CreateAsync(outcome.Job, cancellationToken);
+                await store.AddSweepJobAsync(sweep.Id, point, job.Id, cancellationToken);
+                if (isNew)
+                    await outbox.HandOverAsync(job, CancellationToken.None);
+                created++;
+                logger.LogInformation("Sweep {SweepId} point {Point} ({Values}) is job {JobId}",
+                    sweep.Id, point, SweepPlanner.Label(SweepPlanner.PointValues(sweep, point)), job.Id);
+            }
+            return created;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Stops the sweep creating jobs and cancels those not finished; false when there is no such sweep.</summary>
+    public async Task<bool> CancelAsync(Guid sweepId, CancellationToken cancellationToken)
+    {
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (await store.GetSweepAsync(sweepId, cancellationToken) is null)
+                return false;
+            await store.RequestSweepCancelAsync(sweepId, time.GetUtcNow(), cancellationToken);
+            foreach (var job in await store.GetSweepJobsAsync(sweepId, cancellationToken))
+            {
+                if (!job.Job.Status.IsTerminal())
+                    await store.RequestCancelAsync(job.Job.Id, time.GetUtcNow(), cancellationToken);
+            }
+            return true;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var interval = options.Value.SweepSchedulerInterval;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                foreach (var sweep in await store.ListOpenSweepsAsync(stoppingToken))
+                    await AdvanceAsync(sweep.Id, stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "Advancing sweeps failed; trying again in {Interval}", interval);
+            }
+            try { await Task.Delay(interval, time, stoppingToken); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+}

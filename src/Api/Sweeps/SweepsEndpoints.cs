@@ -1,0 +1,160 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using TrainingService.Api.Infrastructure;
+using TrainingService.Api.Infrastructure.OpenApi;
+using TrainingService.Api.Jobs;
+using TrainingService.Api.Security;
+using TrainingService.Jobs;
+
+namespace TrainingService.Api.Sweeps;
+
+/// <summary><c>/sweeps</c>: run a grid of training jobs and compare them.</summary>
+public static class SweepsEndpoints
+{
+    private const long MaxRequestBodyBytes = 64 * 1024;
+
+    /// <summary>The scheduler that turns sweep points into jobs, as a hosted service (needs <see cref="JobOutboxRegistration.AddJobOutbox"/>).</summary>
+    public static IServiceCollection AddSweeps(this IServiceCollection services)
+    {
+        services.AddSingleton<SweepScheduler>();
+        services.AddHostedService(provider => provider.GetRequiredService<SweepScheduler>());
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapSweepsEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/sweeps").WithTags("Sweeps").RequireAdminAccess();
+
+        group.MapPost("/", CreateAsync)
+            .WithName("CreateSweep")
+            .WithSummary("Start a sweep: one training job per point of a grid")
+            .WithDescription("""
+                `base` is a training job as `POST /jobs` takes it; `grid` maps axes (hyperparameters, or `architecture`)
+                to lists of values, and every combination becomes one job, named after the sweep and the point and tagged
+                `sweep-{id}`. Each value is validated as `POST /jobs` would validate it; an error names the axis and index
+                (`grid.batchSize[1]`), and nothing is stored. At most `maxConcurrent` of the sweep's jobs (default 2) are
+                queued or running at a time; the others are created, in grid order, as earlier ones finish. Answers 202
+                with the sweep and its `Location`.
+                """)
+            .WithMetadata(new JsonRequestBodyDocumentation(typeof(CreateSweepRequest),
+                "The sweep: a base training job, the grid, and how many of its jobs may run at once. Unknown fields are rejected."))
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+
+        group.MapGet("/", ListAsync)
+            .WithName("ListSweeps")
+            .WithSummary("List sweeps, newest first")
+            .WithDescription("At most `limit` sweeps (1–200, default 50); `GET /sweeps/{id}` has each one's jobs and comparison.");
+
+        group.MapGet("/{id}", GetAsync)
+            .WithName("GetSweep")
+            .WithSummary("Get a sweep: its points, their jobs, and the comparison table")
+            .WithDescription("""
+                Each point with its job's status, final and best test accuracy, the first epoch that reached 99 % test
+                accuracy, and wall time. The comparison has a row per combination of the axes other than `seed`, with the
+                mean and sample standard deviation of those figures over the row's succeeded runs.
+                """)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapPost("/{id}/cancel", CancelAsync)
+            .WithName("CancelSweep")
+            .WithSummary("Cancel a sweep")
+            .WithDescription("""
+                No further jobs are created, and the sweep's queued and running jobs are cancelled (running ones stop at
+                their next step boundary). 200 with the sweep, now `cancelled`; 409 if it had already finished.
+                """)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        return app;
+    }
+
+    private static async Task<Results<Accepted<SweepResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
+        HttpContext context,
+        [FromServices] IJobStore store,
+        [FromServices] SweepScheduler scheduler,
+        [FromServices] TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        var body = await JsonRequestBody.ReadAsync<CreateSweepRequest>(context.Request, MaxRequestBodyBytes, RequestJson, cancellationToken);
+        if (body.Problem is not null)
+            return body.Problem;
+        if (body.Errors is not null)
+            return TypedResults.ValidationProblem(body.Errors);
+
+        var now = time.GetUtcNow();
+        now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond)); // what PostgreSQL keeps
+        var plan = await SweepPlanner.BuildAsync(body.Value!, store, now, cancellationToken);
+        if (plan.Sweep is null)
+            return TypedResults.ValidationProblem(plan.Errors);
+
+        await store.CreateSweepAsync(plan.Sweep, cancellationToken);
+        // Its first jobs now rather than at the next scheduler pass; should this fail, that pass does it.
+        try
+        {
+            await scheduler.AdvanceAsync(plan.Sweep.Id, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            context.RequestServices.GetRequiredService<ILogger<SweepScheduler>>()
+                .LogWarning(e, "Sweep {SweepId} is stored; its first jobs come with the next scheduler pass", plan.Sweep.Id);
+        }
+        return TypedResults.Accepted($"/sweeps/{plan.Sweep.Id:D}", await SweepReport.BuildAsync(plan.Sweep, store, time.GetUtcNow(), cancellationToken));
+    }
+
+    private static async Task<Results<Ok<SweepListResponse>, ValidationProblem>> ListAsync(
+        [ParameterSchema(Type = "integer", Minimum = 1, Maximum = 200, Default = "50", Description = "Page size.")] string? limit,
+        [FromServices] IJobStore store,
+        CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var size = Query.ParseInt("limit", limit, 1, 200, 50, errors);
+        if (errors.Count > 0)
+            return TypedResults.ValidationProblem(errors);
+        var sweeps = await store.ListSweepsAsync(size, cancellationToken);
+        return TypedResults.Ok(new SweepListResponse
+        {
+            Items = sweeps.Select(s => new SweepSummaryResponse
+            {
+                Id = s.Id,
+                Name = s.Name,
+                CancelRequested = s.CancelRequested,
+                PointCount = s.Points.Count,
+                Axes = s.Grid.Select(a => a.Name).ToList(),
+                CreatedAt = s.CreatedAt,
+            }).ToList(),
+        });
+    }
+
+    private static async Task<Results<Ok<SweepResponse>, ProblemHttpResult>> GetAsync(
+        [ParameterSchema(Description = "The sweep's id.", Example = "0197a1f2-7d4e-7a1b-8c2d-3e4f5a6b7c8d")] string id,
+        [FromServices] IJobStore store,
+        [FromServices] TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        if (!JobIds.TryParse(id, out var sweepId) || await store.GetSweepAsync(sweepId, cancellationToken) is not { } sweep)
+            return SweepNotFound(id);
+        return TypedResults.Ok(await SweepReport.BuildAsync(sweep, store, time.GetUtcNow(), cancellationToken));
+    }
+
+    private static async Task<Results<Ok<SweepResponse>, ProblemHttpResult>> CancelAsync(
+        [ParameterSchema(Description = "The sweep's id.", Example = "0197a1f2-7d4e-7a1b-8c2d-3e4f5a6b7c8d")] string id,
+        [FromServices] IJobStore store,
+        [FromServices] SweepScheduler scheduler,
+        [FromServices] TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        if (!JobIds.TryParse(id, out var sweepId) || await store.GetSweepAsync(sweepId, cancellationToken) is not { } sweep)
+            return SweepNotFound(id);
+        var before = await SweepReport.BuildAsync(sweep, store, time.GetUtcNow(), cancellationToken);
+        if (before.Status is "succeeded" or "failed")
+            return Problems.Conflict("Sweep already finished", $"Sweep {sweepId} ended {before.Status}; there is nothing left to cancel.");
+        await scheduler.CancelAsync(sweepId, cancellationToken);
+        var after = await store.GetSweepAsync(sweepId, cancellationToken);
+        return TypedResults.Ok(await SweepReport.BuildAsync(after!, store, time.GetUtcNow(), cancellationToken));
+    }
+
+    private static ProblemHttpResult SweepNotFound(string id) =>
+        Problems.NotFound($"There is no sweep {Problems.Shorten(id)}.");
+
+    private static readonly System.Text.Json.JsonSerializerOptions RequestJson = ApiJson.CreateStrictRequestOptions();
+}

@@ -1,0 +1,260 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Npgsql;
+using TrainingService.EndToEnd.Tests;
+
+namespace TrainingService.Faults.Tests.Infrastructure;
+
+/// <summary>
+/// The service as separate processes for one fault test: on its own PostgreSQL server (the API
+/// plus workers the test starts, kills and signals), or embedded (the API alone on SQLite with its
+/// in-process worker). Every timing setting is shortened through the environment, as an operator
+/// would set it; waits are for conditions, with generous bounds, never for durations.
+/// </summary>
+internal sealed class FaultRig : IAsyncDisposable
+{
+    /// <summary>Long enough for a few tiny epochs on a loaded 2-core machine with other test processes beside it.</summary>
+    public static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(6);
+
+    private readonly ITestOutputHelper output;
+    private readonly List<(string Name, ServiceProcess Process)> processes = [];
+    private readonly List<string> temporaryFolders = [];
+    private ServiceProcess? api;
+
+    private FaultRig(ITestOutputHelper output, Dictionary<string, string> environment) => (this.output, Environment) = (output, environment);
+
+    /// <summary>What every process of the rig gets, API and workers alike.</summary>
+    public Dictionary<string, string> Environment { get; }
+
+    public string CheckpointRoot { get; private set; } = "";
+
+    public PrivatePostgres? Postgres { get; private set; }
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public ServiceProcess Api => api ?? throw new InvalidOperationException("the API is not started");
+
+    /// <summary>
+    /// A private PostgreSQL server, a database on it, and the API (no in-process worker); workers
+    /// are started by the test. <paramref name="settings"/> override the shortened defaults.
+    /// </summary>
+    public static async Task<FaultRig> StartOnPostgresAsync(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings = null, string? checkpointRoot = null)
+    {
+        var postgres = await PrivatePostgres.StartAsync();
+        try
+        {
+            var database = await TestDatabase.CreateAsync(postgres.ConnectionString);
+            // Pooled, as in production: after an outage the pool's dead connections must be noticed and replaced.
+            var connection = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Pooling = true }.ConnectionString;
+            var rig = Create(output, settings, checkpointRoot);
+            rig.Postgres = postgres;
+            rig.Environment["Storage__PostgresConnectionString"] = connection;
+            // Authentication (on by default with PostgreSQL) is the security tests' subject, not these.
+            await rig.StartApiAsync(new Dictionary<string, string> { ["Worker__Enabled"] = "false", ["Auth__Enabled"] = "false" });
+            return rig;
+        }
+        catch
+        {
+            await postgres.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The embedded layout: the API process alone, on a SQLite file, running jobs itself.</summary>
+    public static async Task<FaultRig> StartEmbeddedAsync(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var rig = Create(output, settings, null);
+        var data = rig.TemporaryFolder("trainingservice-faults-sqlite-");
+        rig.Environment["Storage__SqlitePath"] = Path.Combine(data, "trainingservice.db");
+        await rig.StartApiAsync();
+        return rig;
+    }
+
+    private static FaultRig Create(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings, string? checkpointRoot)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["Mnist__DataDirectory"] = Repository.MnistDirectory,
+            ["Mnist__Download"] = "false",
+            ["DOTNET_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            // One libtorch thread per job: several test processes share two cores, and a fixed
+            // thread count is what makes CPU results bit-identical between runs.
+            ["Worker__Threads"] = "1",
+            ["Worker__HeartbeatInterval"] = "00:00:01",
+            ["Worker__StaleAfter"] = "00:00:10",
+            ["Worker__ReaperInterval"] = "00:00:01",
+            ["Worker__CancellationPollInterval"] = "00:00:01",
+            ["Worker__ShutdownTimeout"] = "00:00:30",
+        };
+        var rig = new FaultRig(output, environment);
+        rig.CheckpointRoot = checkpointRoot ?? rig.TemporaryFolder("trainingservice-faults-checkpoints-");
+        rig.Environment["Checkpoints__Root"] = rig.CheckpointRoot;
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+            rig.Environment[key] = value;
+        return rig;
+    }
+
+    private string TemporaryFolder(string prefix)
+    {
+        var folder = Directory.CreateTempSubdirectory(prefix).FullName;
+        temporaryFolders.Add(folder);
+        return folder;
+    }
+
+    /// <summary>Starts (or, after a kill, starts again) the API, on a new port, and waits until it is ready.</summary>
+    public async Task StartApiAsync(IReadOnlyDictionary<string, string>? extra = null)
+    {
+        var port = ServiceProcess.FreePort();
+        var environment = new Dictionary<string, string>(Environment);
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>()) environment[key] = value;
+        api = ServiceProcess.Start(Repository.Program("Api", "TrainingService.Api"), environment, "--urls", $"http://127.0.0.1:{port}");
+        processes.Add(("api", api));
+        Http?.Dispose();
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
+        await WaitUntilAsync(async () =>
+        {
+            Assert.False(api.HasExited, "the API exited:\n" + api.Output);
+            try { return (await Http.GetAsync("/health/ready")).IsSuccessStatusCode; }
+            catch (HttpRequestException) { return false; }
+        }, "the API to become ready", TimeSpan.FromSeconds(120));
+    }
+
+    /// <summary>A worker process named <paramref name="name"/> (its name in job records and logs).</summary>
+    public ServiceProcess StartWorker(string name, IReadOnlyDictionary<string, string>? extra = null)
+    {
+        var environment = new Dictionary<string, string>(Environment) { ["Worker__Name"] = name };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>()) environment[key] = value;
+        var worker = ServiceProcess.Start(Repository.Program("Worker", "TrainingService.Worker"), environment);
+        processes.Add((name, worker));
+        return worker;
+    }
+
+    /// <summary>Submits a CPU training job of the convnet (tiny unless told otherwise) and returns its id.</summary>
+    public async Task<string> SubmitAsync(string name, int epochs, int trainSubset = 2000, double? learningRate = null,
+        string device = "cpu", string? optimizer = null, string? lrSchedule = null, int seed = 7)
+    {
+        var hyperparameters = new JsonObject
+        {
+            ["epochs"] = epochs,
+            ["batchSize"] = 100,
+            ["trainSubset"] = trainSubset,
+            ["seed"] = seed,
+            ["device"] = device,
+        };
+        if (learningRate is { } lr) hyperparameters["learningRate"] = lr;
+        if (optimizer is not null) hyperparameters["optimizer"] = optimizer;
+        if (lrSchedule is not null) hyperparameters["lrSchedule"] = lrSchedule;
+        var request = new JsonObject
+        {
+            ["kind"] = "train",
+            ["architecture"] = "convnet",
+            ["name"] = name,
+            ["tags"] = new JsonArray("faults"),
+            ["hyperparameters"] = hyperparameters,
+        };
+        using var response = await Http.PostAsJsonAsync("/jobs", request);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"POST /jobs answered {(int)response.StatusCode}: {body}");
+        return (string)JsonNode.Parse(body)!["id"]!;
+    }
+
+    public async Task<JsonObject> JobAsync(string id) => (await Http.GetFromJsonAsync<JsonObject>($"/jobs/{id}"))!;
+
+    public async Task<JsonArray> MetricsAsync(string id) => (await Http.GetFromJsonAsync<JsonArray>($"/jobs/{id}/metrics"))!;
+
+    public async Task<JsonArray> CheckpointsAsync(string id) =>
+        (await Http.GetFromJsonAsync<JsonObject>($"/jobs/{id}/checkpoints"))!["checkpoints"]!.AsArray();
+
+    /// <summary>Polls the job until <paramref name="condition"/> holds; fails with every process's output after <paramref name="timeout"/>.</summary>
+    public async Task<JsonObject> WaitForJobAsync(string id, Func<JsonObject, bool> condition, string what, TimeSpan? timeout = null)
+    {
+        JsonObject? job = null;
+        await WaitUntilAsync(async () =>
+        {
+            try { job = await JobAsync(id); }
+            catch (HttpRequestException) { return false; } // the API may be restarting
+            return condition(job);
+        }, $"job {id} to be {what} (last seen: {job?.ToJsonString()})", timeout ?? JobTimeout);
+        return job!;
+    }
+
+    /// <summary>Waits until the job is running in epoch 2 or later with epoch 1 recorded: a kill then lands mid-epoch, after a checkpoint.</summary>
+    public async Task<JsonObject> WaitForSecondEpochAsync(string id)
+    {
+        JsonObject? job = null;
+        await WaitUntilAsync(async () =>
+        {
+            job = await JobAsync(id);
+            Assert.NotEqual("failed", (string)job["status"]!);
+            return (string)job["status"]! == "running" && job["progress"]?["epoch"] is { } epoch && (int)epoch >= 2
+                && (await MetricsAsync(id)).Count >= 1;
+        }, $"job {id} to be training its second epoch", JobTimeout);
+        return job!;
+    }
+
+    public static bool IsTerminal(JsonObject job) => (string)job["status"]! is "succeeded" or "failed" or "cancelled";
+
+    public async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await condition()) return;
+            await Task.Delay(500);
+        }
+        Assert.Fail($"Timed out after {timeout} waiting for {what}.\n{Diagnostics()}");
+    }
+
+    /// <summary>The end of every process's output, for failure messages.</summary>
+    public string Diagnostics() => string.Join("\n", processes.Select(p =>
+    {
+        var text = p.Process.Output;
+        return $"----- {p.Name} (exited: {p.Process.HasExited}) -----\n{(text.Length > 8000 ? "…" + text[^8000..] : text)}";
+    }));
+
+    /// <summary>
+    /// Checks that each job has every epoch from 1 to its count exactly once, and prints the
+    /// figures docs/reliability.md quotes (one line per fault, prefixed FAULT-FIGURES).
+    /// </summary>
+    public async Task ReportAsync(string fault, IReadOnlyList<(string Id, int Epochs)> jobs, IDictionary<string, object>? details = null)
+    {
+        var duplicated = 0;
+        var missing = 0;
+        var lost = 0;
+        foreach (var (id, epochs) in jobs)
+        {
+            var job = await JobAsync(id);
+            if (!IsTerminal(job)) lost++;
+            var recorded = (await MetricsAsync(id)).Select(m => (int)m!["epoch"]!).ToList();
+            duplicated += recorded.Count - recorded.Distinct().Count();
+            missing += Enumerable.Range(1, epochs).Count(e => !recorded.Contains(e));
+        }
+        var figures = new Dictionary<string, object>
+        {
+            ["fault"] = fault,
+            ["survived"] = lost == 0 && duplicated == 0 ? 1 : 0,
+            ["jobs"] = jobs.Count,
+            ["jobsLost"] = lost,
+            ["epochsDuplicated"] = duplicated,
+            ["epochsMissing"] = missing,
+        };
+        foreach (var (key, value) in details ?? new Dictionary<string, object>()) figures[key] = value;
+        output.WriteLine("FAULT-FIGURES " + JsonSerializer.Serialize(figures));
+        Console.WriteLine("FAULT-FIGURES " + JsonSerializer.Serialize(figures));
+        Assert.Equal(0, lost);
+        Assert.Equal(0, duplicated);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http?.Dispose();
+        foreach (var (_, process) in processes) await process.DisposeAsync();
+        if (Postgres is not null) await Postgres.DisposeAsync();
+        foreach (var folder in temporaryFolders)
+        {
+            try { Directory.Delete(folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+}

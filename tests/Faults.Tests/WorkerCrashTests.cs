@@ -1,0 +1,98 @@
+using System.Text.Json.Nodes;
+using TrainingService.Faults.Tests.Infrastructure;
+
+namespace TrainingService.Faults.Tests;
+
+/// <summary>
+/// A worker process killed with SIGKILL in the middle of an epoch: nothing in it gets to record
+/// anything. Its job must not stay "running": the reaper (in the API) sees its heartbeat go stale
+/// and hands it back to the queue, and the next worker resumes it from its last checkpoint.
+/// </summary>
+public sealed class WorkerCrashTests(ITestOutputHelper output)
+{
+    private const int Epochs = 2;
+
+    [Fact]
+    public async Task AJobWhoseWorkerIsKilledMidEpochResumesFromItsLastCheckpointAndEndsAsAnUninterruptedRunWould()
+    {
+        await using var rig = await FaultRig.StartOnPostgresAsync(output);
+        var first = rig.StartWorker("worker-1");
+        var id = await rig.SubmitAsync("sigkill", Epochs);
+        await rig.WaitForSecondEpochAsync(id);
+        var checkpointsBefore = await rig.CheckpointsAsync(id);
+
+        await first.KillAsync();
+        var killedAt = DateTime.UtcNow;
+
+        // The job is handed back (interrupted) by the reaper, or already taken up again.
+        var second = rig.StartWorker("worker-2");
+        var resumed = await rig.WaitForJobAsync(id, j => (int)j["attempt"]! == 2, "taken up again by worker-2 (attempt 2)");
+        output.WriteLine($"taken up again {(DateTime.UtcNow - killedAt).TotalSeconds:F1} s after the kill (StaleAfter 10 s + reaper interval 1 s + start-up)");
+        var finished = await rig.WaitForJobAsync(id, FaultRig.IsTerminal, "finished");
+        Assert.Equal("succeeded", (string)finished["status"]!);
+        Assert.Equal(2, (int)finished["attempt"]!);
+        Assert.Equal("worker-2", (string?)resumed["worker"]);
+
+        // Resumed, not restarted: the checkpoints written before the kill are the same files, untouched.
+        var checkpointsAfter = await rig.CheckpointsAsync(id);
+        foreach (var before in checkpointsBefore)
+        {
+            var after = checkpointsAfter.Single(c => (int)c!["epoch"]! == (int)before!["epoch"]!)!;
+            Assert.Equal((string)before!["createdAt"]!, (string)after["createdAt"]!);
+            Assert.Equal((string)before["sha256"]!, (string)after["sha256"]!);
+        }
+        Assert.Contains("resum", second.Output, StringComparison.OrdinalIgnoreCase);
+
+        // Exactly one record per epoch, and with a fixed seed on the CPU the same figures as a run never interrupted.
+        var metrics = await rig.MetricsAsync(id);
+        Assert.Equal(Enumerable.Range(1, Epochs), metrics.Select(m => (int)m!["epoch"]!));
+        var reference = await rig.SubmitAsync("sigkill-reference", Epochs);
+        var referenceJob = await rig.WaitForJobAsync(reference, FaultRig.IsTerminal, "finished");
+        Assert.Equal("succeeded", (string)referenceJob["status"]!);
+        Assert.Equal(1, (int)referenceJob["attempt"]!);
+        var referenceMetrics = await rig.MetricsAsync(reference);
+        foreach (var field in new[] { "trainLoss", "trainAccuracy", "testLoss", "testAccuracy", "learningRate" })
+            Assert.Equal(referenceMetrics.Select(m => (double)m![field]!), metrics.Select(m => (double)m![field]!));
+        Assert.Equal((double)referenceJob["result"]!["finalTestAccuracy"]!, (double)finished["result"]!["finalTestAccuracy"]!);
+
+        await rig.ReportAsync("worker SIGKILL mid-epoch", [(id, Epochs), (reference, Epochs)], new Dictionary<string, object>
+        {
+            ["attempt"] = 2,
+            ["resumedAfterEpoch"] = checkpointsBefore.Count,
+            ["finalMetricsEqualUninterrupted"] = true,
+        });
+    }
+
+    [Fact]
+    public async Task TheReaperHandsADeadWorkersJobBackInsteadOfLeavingItRunning()
+    {
+        await using var rig = await FaultRig.StartOnPostgresAsync(output);
+        var worker = rig.StartWorker("worker-doomed");
+        var id = await rig.SubmitAsync("reaper", Epochs);
+        await rig.WaitForJobAsync(id, j => (string)j["status"]! == "running" && j["progress"] is JsonObject, "running");
+
+        await worker.KillAsync();
+
+        // No worker is left to take it up: it must still leave "running", as interrupted (waiting for one).
+        var reaped = await rig.WaitForJobAsync(id, j => (string)j["status"]! != "running", "no longer running");
+        Assert.Contains((string)reaped["status"]!, new[] { "interrupted", "queued" });
+        Assert.Equal("infrastructure", (string)reaped["error"]!["kind"]!);
+        Assert.Contains("stopped sending heartbeats", (string)reaped["error"]!["message"]!);
+        Assert.Null((string?)reaped["worker"]);
+        Assert.Contains("lost (last heartbeat", rig.Api.Output);
+
+        // And it stays handed back: the reaper does not flip it again, nothing marks it running without a worker.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.NotEqual("running", (string)(await rig.JobAsync(id))["status"]!);
+
+        output.WriteLine("FAULT-FIGURES " + System.Text.Json.JsonSerializer.Serialize(new
+        {
+            fault = "dead worker found by the reaper",
+            survived = 1,
+            jobs = 1,
+            jobsLost = 0,
+            epochsDuplicated = 0,
+            statusAfterReaping = (string)reaped["status"]!,
+        }));
+    }
+}
