@@ -87,6 +87,8 @@ public abstract partial class ApiContractTests
             CreatedAt = now,
         };
         await Factory.Store.CreateAsync(old, CancellationToken.None);
+        // As if the API had queued it then; otherwise the outbox would queue it now, under another test's count.
+        await Factory.Store.MarkDispatchedAsync(old.Id, now, CancellationToken.None);
 
         var job = await GetJobAsync(old.Id);
 
@@ -112,6 +114,8 @@ public abstract partial class ApiContractTests
             CreatedAt = now,
         };
         await Factory.Store.CreateAsync(old, CancellationToken.None);
+        // As if the API had queued it then; otherwise the outbox would queue it now, under another test's count.
+        await Factory.Store.MarkDispatchedAsync(old.Id, now, CancellationToken.None);
 
         var repeated = await Client.PostJsonAsync("/jobs", TrainBody("convnet", tag: tag), key);
         Assert.Equal(HttpStatusCode.OK, repeated.StatusCode);
