@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using TrainingService.Api.Infrastructure;
 using TrainingService.Api.Infrastructure.OpenApi;
 using TrainingService.Api.Jobs;
+using TrainingService.Api.Security;
 using TrainingService.Jobs;
 using TrainingService.Models.Architectures;
 
@@ -13,7 +14,8 @@ public static class ExportEndpoints
 {
     public static IEndpointRouteBuilder MapExportEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGroup("/jobs").WithTags("Jobs")
+        // The jobs API's access rules: a key when authentication is on; another owner's job is a 404.
+        app.MapGroup("/jobs").WithTags("Jobs").RequireJobAccess()
             .MapGet("/{id}/plot.png", GetPlotAsync)
             .WithName("GetJobPlot")
             .WithSummary("Get a job's learning curves as a PNG")

@@ -1,6 +1,7 @@
 using Hangfire;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using TrainingService.Api.Security;
 using TrainingService.Api.Workers;
 using TrainingService.Jobs;
 
@@ -32,8 +33,9 @@ public static class MonitoringEndpoints
             .GetSection(WorkersApiOptions.SectionName).Get<WorkersApiOptions>() ?? new WorkersApiOptions();
         workers.Validate();
 
-        app.MapGet("/metrics", new MetricsHandler(workers).GetAsync)
-            .WithTags("Monitoring")
+        // With authentication on, an admin key: the scrape names every owner's running jobs.
+        app.MapGroup("/metrics").WithTags("Monitoring").RequireAdminAccess()
+            .MapGet("/", new MetricsHandler(workers).GetAsync)
             .WithName("GetServiceMetrics")
             .WithSummary("Service metrics for Prometheus")
             .WithDescription("""
@@ -42,7 +44,7 @@ public static class MonitoringEndpoints
                 `trainingservice_workers`, `trainingservice_worker_training_samples_per_second{worker,job}` (training images
                 per second of the job each live worker runs, as it last reported) and the histogram
                 `trainingservice_http_request_duration_seconds{method,route,status}`. A job's own training metrics are at
-                `/jobs/{id}/metrics`.
+                `/jobs/{id}/metrics`. With authentication on it needs an admin key (Prometheus: `authorization: {credentials: <key>}`).
                 """)
             .Produces<string>(StatusCodes.Status200OK, "text/plain");
         return app;
