@@ -1,9 +1,11 @@
 using TrainingService.Api.Architectures;
 using TrainingService.Api.Dashboard;
+using TrainingService.Api.Exports;
 using TrainingService.Api.Health;
 using TrainingService.Api.Hosting;
 using TrainingService.Api.Infrastructure;
 using TrainingService.Api.Jobs;
+using TrainingService.Api.Monitoring;
 using TrainingService.Api.Security;
 using TrainingService.Api.Sweeps;
 using TrainingService.Api.Workers;
@@ -22,10 +24,12 @@ builder.Services.AddApiJson();
 builder.Services.AddApiProblemDetails();
 builder.Services.AddApiDocumentation();
 builder.Services.AddApiHealthChecks();
+builder.Services.AddServiceMonitoring();
 builder.Services.AddApiSecurity(builder.Configuration);
 
 var app = builder.Build();
 
+app.UseRequestLatencies();
 app.UseApiErrorHandling();
 app.UseServiceRequestLogging();
 app.UseSecurityHeaders();
@@ -34,10 +38,12 @@ app.UseDashboard();
 app.UseApiSecurity();
 app.MapApiDocumentation();
 app.MapJobsEndpoints();
+app.MapExportEndpoints();
 app.MapSweepsEndpoints();
 app.MapArchitecturesEndpoints();
 app.MapWorkersEndpoints();
 app.MapHealthEndpoints();
+app.MapMonitoringEndpoints();
 app.MapJobQueueDashboard();
 
 await app.PrepareStorageAsync();

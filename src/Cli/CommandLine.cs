@@ -52,7 +52,9 @@ internal sealed record TrainCommand(
             Seed = Long(Take("seed"), "seed") ?? h.Seed,
             Device = Take("device") ?? h.Device,
             TrainSubset = Int(Take("train-subset"), "train-subset") ?? h.TrainSubset,
+            Normalization = Enum<NormalizationKind>(Take("normalization"), "normalization") ?? h.Normalization,
         };
+        h = architecture.WithNormalizationNamed(h);
         var errors = HyperparameterValidator.Validate(h);
         if (errors.Count > 0)
             throw new UsageException(string.Join(Environment.NewLine, errors.Select(e => $"--{Kebab(e.Key)}: {string.Join(" ", e.Value)}")));

@@ -4,6 +4,7 @@ using TrainingService.Cli;
 using TrainingService.Models.Architectures;
 using TrainingService.Models.Checkpoints;
 using TrainingService.Models.Data;
+using TrainingService.Models.TensorBoard;
 using TrainingService.Models.Training;
 using static TorchSharp.torch;
 
@@ -16,7 +17,8 @@ const string Usage = """
           [--epochs N] [--batch-size N] [--learning-rate X] [--optimizer adam|adamw|sgd]
           [--weight-decay X] [--momentum X] [--lr-schedule constant|step|cosine|onecycle]
           [--step-epochs N] [--step-gamma X] [--seed N] [--device auto|cpu|cuda|cuda:N]
-          [--train-subset N] [--data DIR] [--run-dir DIR] [--threads N] [--no-download] [--json]
+          [--train-subset N] [--normalization batch|layer|group|none]
+          [--data DIR] [--run-dir DIR] [--threads N] [--no-download] [--json]
       trainingservice download [--data DIR]
       trainingservice architectures
       trainingservice keys create --name NAME [--admin]   (prints the new API key once)
@@ -79,9 +81,15 @@ static async Task<int> TrainAsync(TrainCommand command, CancellationToken cancel
     using var train = MnistTensors.Load(command.DataDirectory, MnistSplit.Train, device, h.TrainSubset);
     using var test = MnistTensors.Load(command.DataDirectory, MnistSplit.Test, device);
     var clock = System.Diagnostics.Stopwatch.StartNew();
+    var checkpoints = new CheckpointStore(command.RunDirectory);
+    // The TensorBoard file gets each epoch once its checkpoint is written; a resumed run first
+    // adds checkpointed epochs the file lacks (it skips those it has).
+    using var tensorBoard = TensorBoardEventFile.OpenInFolder(command.RunDirectory, DateTimeOffset.UtcNow);
+    foreach (var manifest in checkpoints.List())
+        if (manifest.Metrics is { } metrics) tensorBoard.WriteEpoch(metrics, manifest.CreatedAt);
     var outcome = CheckpointedTraining.Run(
-        new TrainingPlan(command.Architecture, h, device), train, test, new CheckpointStore(command.RunDirectory),
-        new ConsoleReporter(command.Json), cancellationToken);
+        new TrainingPlan(command.Architecture, h, device), train, test, checkpoints,
+        new ConsoleReporter(command.Json, checkpoints, tensorBoard), cancellationToken);
 
     var best = outcome.Best;
     Console.Error.WriteLine(
@@ -122,7 +130,7 @@ static int ListArchitectures()
     return 0;
 }
 
-internal sealed class ConsoleReporter(bool json) : ITrainingObserver
+internal sealed class ConsoleReporter(bool json, CheckpointStore checkpoints, TensorBoardEventFile tensorBoard) : ITrainingObserver
 {
     private static readonly JsonSerializerOptions JsonLines = new(JsonSerializerDefaults.Web)
     {
@@ -140,6 +148,8 @@ internal sealed class ConsoleReporter(bool json) : ITrainingObserver
     public void OnEpochCompleted(CompletedEpoch epoch)
     {
         var m = epoch.Metrics;
+        // CheckpointedTraining has saved the epoch's checkpoint before calling observers: its time is the epoch's end.
+        tensorBoard.WriteEpoch(m, checkpoints.Resolve(m.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture))?.CreatedAt ?? DateTimeOffset.UtcNow);
         if (interactive) Console.Error.Write("\r" + new string(' ', 100) + "\r");
         Console.WriteLine(json
             ? JsonSerializer.Serialize(m, JsonLines)

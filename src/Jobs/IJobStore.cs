@@ -21,6 +21,9 @@ public interface IJobStore
 
     Task<JobRecord?> GetAsync(Guid id, CancellationToken cancellationToken);
 
+    /// <summary>How many jobs are in each status now (statuses with none are left out); for monitoring.</summary>
+    Task<IReadOnlyDictionary<JobStatus, long>> CountByStatusAsync(CancellationToken cancellationToken);
+
     /// <summary>Newest first (CreatedAt, then Id, descending), filtered, at most <see cref="JobQuery.Limit"/>.</summary>
     Task<IReadOnlyList<JobRecord>> ListAsync(JobQuery query, CancellationToken cancellationToken);
 

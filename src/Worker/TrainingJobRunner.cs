@@ -6,6 +6,7 @@ using Serilog.Context;
 using TrainingService.Jobs;
 using TrainingService.Models.Architectures;
 using TrainingService.Models.Checkpoints;
+using TrainingService.Models.TensorBoard;
 using TrainingService.Models.Data;
 using TrainingService.Models.Training;
 using TrainingService.Worker.Hosting;
@@ -187,14 +188,19 @@ public sealed class TrainingJobRunner(
         checkpoints.CleanUpIncompleteWrites();
         // Epochs checkpointed by an earlier attempt may not have reached the database before it
         // died: record them again (the writes are idempotent) so the history has no holes.
+        // The TensorBoard file is backfilled from the checkpoints the same way (it skips epochs it has).
+        using var tensorBoard = OpenTensorBoard(job, checkpoints);
         var saved = checkpoints.List();
         foreach (var manifest in saved)
+        {
             RecordEpoch(writer, job.Id, manifest);
+            WriteTensorBoard(tensorBoard, job.Id, manifest);
+        }
         if (saved.Count > 0)
             logger.LogInformation("Job {JobId} attempt {Attempt} resumes after epoch {Epoch}, its last checkpoint", job.Id, job.Attempt, saved[^1].Epoch);
 
         using var train = MnistDataCache.View(fullTrain, job.Hyperparameters.TrainSubset);
-        var observer = new RecordingObserver(this, writer, job, checkpoints, time, logger);
+        var observer = new RecordingObserver(this, writer, job, checkpoints, tensorBoard, time, logger);
         var outcome = CheckpointedTraining.Run(
             new TrainingPlan(ArchitectureCatalog.Get(job.Architecture), job.Hyperparameters, device), train, test, checkpoints, observer, cancellationToken);
         var best = outcome.Best;
@@ -206,11 +212,42 @@ public sealed class TrainingJobRunner(
     {
         var source = job.Source ?? throw new TrainingException(TrainingFailureKind.InvalidInput, "An eval job needs a source.");
         var architecture = ArchitectureCatalog.Get(job.Architecture);
-        using var model = architecture.Create();
-        new CheckpointStore(checkpointOptions.Value.JobDirectory(source.JobId)).Load(source.Checkpoint, architecture.Name, model, null);
+        // The eval job carries its source's hyperparameters, so this builds the variant that was trained.
+        using var model = architecture.Create(job.Hyperparameters);
+        new CheckpointStore(checkpointOptions.Value.JobDirectory(source.JobId))
+            .Load(source.Checkpoint, architecture.Name, model, null, architecture.NormalizationOf(job.Hyperparameters));
         model.to(device);
         var evaluation = TrainingEngine.Evaluate(model, test);
         return new JobResult(evaluation.Accuracy, evaluation.Loss, null, null, null, evaluation.ConfusionMatrix, evaluation.PerClassAccuracy);
+    }
+
+    /// <summary>The job's TensorBoard event file in its checkpoint folder, or null (logged) if it cannot be opened: the scalars are a convenience, never a reason to fail a run.</summary>
+    private TensorBoardEventFile? OpenTensorBoard(JobRecord job, CheckpointStore checkpoints)
+    {
+        try
+        {
+            return TensorBoardEventFile.Open(Path.Combine(checkpoints.StoreDirectory, TensorBoardEventFile.FileNameFor(job.CreatedAt)), time.GetUtcNow());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            logger.LogWarning(e, "Job {JobId}: cannot open its TensorBoard event file; training goes on without it", job.Id);
+            return null;
+        }
+    }
+
+    /// <summary>The epoch's scalars, stamped with its checkpoint's time (when the epoch ended).</summary>
+    private void WriteTensorBoard(TensorBoardEventFile? tensorBoard, Guid jobId, CheckpointManifest manifest)
+    {
+        if (tensorBoard is null || manifest.Metrics is not { } metrics)
+            return;
+        try
+        {
+            tensorBoard.WriteEpoch(metrics, manifest.CreatedAt);
+        }
+        catch (IOException e)
+        {
+            logger.LogWarning(e, "Job {JobId}: writing epoch {Epoch} to its TensorBoard event file failed", jobId, metrics.Epoch);
+        }
     }
 
     private void RecordEpoch(AttemptWriter writer, Guid jobId, CheckpointManifest manifest)
@@ -249,7 +286,8 @@ public sealed class TrainingJobRunner(
 
     /// <summary>Turns the engine's callbacks into records: progress with the heartbeat, and per epoch a checkpoint record then the metrics.</summary>
     private sealed class RecordingObserver(
-        TrainingJobRunner runner, AttemptWriter writer, JobRecord job, CheckpointStore checkpoints, TimeProvider time, ILogger logger)
+        TrainingJobRunner runner, AttemptWriter writer, JobRecord job, CheckpointStore checkpoints, TensorBoardEventFile? tensorBoard,
+        TimeProvider time, ILogger logger)
         : ITrainingObserver
     {
         public void OnProgress(TrainingProgress p) => writer.ReportProgress(new JobProgress(
@@ -260,7 +298,9 @@ public sealed class TrainingJobRunner(
         {
             var m = epoch.Metrics;
             // CheckpointedTraining has saved this epoch's checkpoint before calling us.
-            runner.RecordEpoch(writer, job.Id, checkpoints.Resolve(m.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture))!);
+            var manifest = checkpoints.Resolve(m.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture))!;
+            runner.RecordEpoch(writer, job.Id, manifest);
+            runner.WriteTensorBoard(tensorBoard, job.Id, manifest);
             logger.LogInformation("Job {JobId} epoch {Epoch}/{Epochs}: train loss {TrainLoss:F4}, test accuracy {TestAccuracy:P2}, {SamplesPerSecond:F0} images/s",
                 job.Id, m.Epoch, job.Hyperparameters.Epochs, m.TrainLoss, m.TestAccuracy, m.SamplesPerSecond);
         }

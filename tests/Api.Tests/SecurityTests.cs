@@ -79,6 +79,7 @@ public abstract class SecurityTests(ApiFactory factory)
             (HttpMethod.Post, $"/jobs/{job}/cancel"), (HttpMethod.Get, $"/jobs/{job}/metrics"),
             (HttpMethod.Get, $"/jobs/{job}/checkpoints"), (HttpMethod.Get, $"/jobs/{job}/checkpoints/final"),
             (HttpMethod.Get, $"/jobs/{job}/checkpoints/final/manifest"), (HttpMethod.Get, $"/jobs/{job}/logs"),
+            (HttpMethod.Get, $"/jobs/{job}/plot.png"), (HttpMethod.Get, "/metrics"),
         ];
         foreach (var (method, url) in endpoints)
         {
@@ -107,6 +108,22 @@ public abstract class SecurityTests(ApiFactory factory)
         Assert.True(bootstrap.IsAdmin);
         Assert.Equal(ApiKeys.Hash(BootstrapAdminKey), bootstrap.KeySha256);
         Assert.DoesNotContain(keys, k => k.KeySha256.Contains(BootstrapAdminKey, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_jobs_plot_is_its_owners_and_the_service_metrics_need_an_admin_key()
+    {
+        var (owner, _) = await NewKeyAsync("owner");
+        var (other, _) = await NewKeyAsync("other");
+        var (admin, _) = await NewKeyAsync("admin", admin: true);
+        var job = await SubmitAsync(owner);
+
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, $"/jobs/{job}/plot.png", owner)).StatusCode);
+        await (await SendAsync(HttpMethod.Get, $"/jobs/{job}/plot.png", other)).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await SendAsync(HttpMethod.Get, "/metrics", owner)).AssertProblemAsync(HttpStatusCode.Forbidden);
+        var scrape = await SendAsync(HttpMethod.Get, "/metrics", admin);
+        Assert.Equal(HttpStatusCode.OK, scrape.StatusCode);
+        Assert.Contains("trainingservice_jobs{status=\"queued\"}", await scrape.Content.ReadAsStringAsync());
     }
 
     [Fact]

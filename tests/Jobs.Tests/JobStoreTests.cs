@@ -996,4 +996,33 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         Assert.True(await Store.PingAsync(None));
         Assert.False(await Track(OpenUnreachableStore()).PingAsync(None));
     }
+
+    // ---- Monitoring counts and the normalization hyperparameter.
+
+    [Fact]
+    public async Task CountsJobsByStatusLeavingOutStatusesWithNone()
+    {
+        Assert.Empty(await Store.CountByStatusAsync(None));
+        await CreateAsync(NewJob());
+        await CreateAsync(NewJob());
+        await CreateRunningAsync();
+        var cancelled = await CreateAsync(NewJob());
+        Assert.Equal(CancelOutcome.CancelledBeforeStart, await Store.RequestCancelAsync(cancelled.Id, T0, None));
+
+        var counts = await Store.CountByStatusAsync(None);
+
+        Assert.Equal(new Dictionary<JobStatus, long> { [JobStatus.Queued] = 2, [JobStatus.Running] = 1, [JobStatus.Cancelled] = 1 },
+            counts.OrderBy(c => c.Key).ToDictionary());
+    }
+
+    [Fact]
+    public async Task StoresTheNormalizationWithTheHyperparametersAndReadsOldRecordsWithoutOne()
+    {
+        var named = await CreateAsync(NewJob() with { Hyperparameters = new Hyperparameters { Epochs = 2, Normalization = NormalizationKind.Group } });
+        var unnamed = await CreateAsync(NewJob());
+
+        Assert.Equal(NormalizationKind.Group, (await GetAsync(named.Id)).Hyperparameters.Normalization);
+        Assert.Null((await GetAsync(unnamed.Id)).Hyperparameters.Normalization);
+        Assert.Equal(named.Hyperparameters, (await GetAsync(named.Id)).Hyperparameters);
+    }
 }

@@ -17,7 +17,8 @@ public static class ArchitecturesEndpoints
             .WithSummary("List the architectures")
             .WithDescription("""
                 The three architectures a job can train — the exercise's convnet, resnet18 and attention — with
-                their parameter counts and the hyperparameters a job gets when it overrides none.
+                their parameter counts, the hyperparameters a job gets when it overrides none, and the values the
+                normalization hyperparameter takes (batch, layer, group, none) with each one's parameter count.
                 """);
 
         group.MapGet("/{name}", Get)

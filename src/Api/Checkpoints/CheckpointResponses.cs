@@ -107,7 +107,7 @@ public sealed record CheckpointManifestResponse : IOpenApiExample<CheckpointMani
     {
         FormatVersion = manifest.FormatVersion,
         Architecture = manifest.Architecture,
-        Hyperparameters = HyperparameterValues.From(manifest.Hyperparameters),
+        Hyperparameters = HyperparameterValues.From(manifest.Hyperparameters, manifest.Architecture),
         Epoch = manifest.Epoch,
         Metrics = manifest.Metrics is { } m ? EpochMetricsResponse.From(m, manifest.CreatedAt) : null,
         Files = [.. manifest.Files.Select(f => new CheckpointFileResponse { Name = f.Name, SizeBytes = f.SizeBytes, Sha256 = f.Sha256 })],

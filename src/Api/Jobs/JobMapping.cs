@@ -16,7 +16,7 @@ public static class JobMapping
         Status = job.Status,
         Name = job.Name,
         Tags = job.Tags,
-        Hyperparameters = HyperparameterValues.From(job.Hyperparameters),
+        Hyperparameters = HyperparameterValues.From(job.Hyperparameters, job.Architecture),
         Source = job.Source is { } source ? new EvalSourceResponse { JobId = source.JobId, Checkpoint = source.Checkpoint } : null,
         CreatedAt = job.CreatedAt,
         StartedAt = job.StartedAt,

@@ -76,6 +76,9 @@ public sealed class HyperparametersRequest : IOpenApiExample<HyperparametersRequ
     /// <summary>Train on only the first N of the 60,000 training images (1–60,000); omit for all.</summary>
     public int? TrainSubset { get; init; }
 
+    /// <summary><c>batch</c>, <c>layer</c>, <c>group</c> or <c>none</c>: the architecture's normalization layers (README, "Architectures", says where each goes). Defaults to the notebook's: none for convnet, batch for resnet18, layer for attention.</summary>
+    public string? Normalization { get; init; }
+
     public static HyperparametersRequest Example { get; } = new() { Epochs = 5, BatchSize = 256, LearningRate = 0.003, LrSchedule = "cosine", Device = "cuda" };
 }
 

@@ -123,9 +123,16 @@ public sealed record HyperparameterValues : IOpenApiExample<HyperparameterValues
     /// <summary>Training images used (the first N); null for all 60,000.</summary>
     public required int? TrainSubset { get; init; }
 
-    public static HyperparameterValues Example { get; } = From(Models.Architectures.ArchitectureCatalog.ConvNet.Defaults);
+    /// <summary>The architecture's normalization layers: batch, layer, group or none (README, "Architectures", says where each goes).</summary>
+    public required NormalizationKind Normalization { get; init; }
 
-    public static HyperparameterValues From(Hyperparameters h) => new()
+    public static HyperparameterValues Example { get; } = From(Models.Architectures.ArchitectureCatalog.ConvNet.Defaults, Models.Architectures.ArchitectureCatalog.ConvNetName);
+
+    /// <summary>
+    /// The values as <paramref name="architecture"/> uses them: jobs and checkpoints stored before
+    /// normalization was a hyperparameter name none, and ran with the architecture's default.
+    /// </summary>
+    public static HyperparameterValues From(Hyperparameters h, string architecture) => new()
     {
         Epochs = h.Epochs,
         BatchSize = h.BatchSize,
@@ -139,6 +146,8 @@ public sealed record HyperparameterValues : IOpenApiExample<HyperparameterValues
         Seed = h.Seed,
         Device = h.Device,
         TrainSubset = h.TrainSubset,
+        // A manifest on the volume could name an architecture this build lacks; say what it records, not fail.
+        Normalization = Models.Architectures.ArchitectureCatalog.Find(architecture)?.NormalizationOf(h) ?? h.Normalization ?? NormalizationKind.None,
     };
 }
 

@@ -44,6 +44,9 @@ public static class JobSubmission
                 errors.Add("source", "Only an eval job has a source; a training job starts from its architecture's initial weights.");
             architecture = ParseArchitecture(request.Architecture, required: true, errors);
             hyperparameters = ApplyOverrides(architecture?.Defaults ?? new Hyperparameters(), request.Hyperparameters, errors);
+            // The defaults name the normalization already; this keeps every stored job explicit.
+            if (architecture is not null)
+                hyperparameters = architecture.WithNormalizationNamed(hyperparameters);
         }
         else if (kind == JobKind.Eval)
         {
@@ -92,10 +95,14 @@ public static class JobSubmission
     public static bool IsSameRequest(JobRecord existing, JobRecord requested) =>
         existing.Kind == requested.Kind
         && existing.Architecture == requested.Architecture
-        && existing.Hyperparameters == requested.Hyperparameters
+        && Named(existing) == Named(requested)
         && existing.Source == requested.Source
         && existing.Name == requested.Name
         && existing.Tags.SequenceEqual(requested.Tags, StringComparer.Ordinal);
+
+    /// <summary>A job stored before normalization was a hyperparameter names none; it had its architecture's default.</summary>
+    private static Hyperparameters Named(JobRecord job) =>
+        ArchitectureCatalog.Find(job.Architecture)?.WithNormalizationNamed(job.Hyperparameters) ?? job.Hyperparameters;
 
     /// <summary>The Hangfire queue: GPU jobs go where GPU workers listen, CPU jobs where CPU workers do, <c>auto</c> to anyone.</summary>
     public static string QueueFor(string device) =>
@@ -189,6 +196,7 @@ public static class JobSubmission
             Seed = request.Seed ?? defaults.Seed,
             Device = request.Device ?? defaults.Device,
             TrainSubset = request.TrainSubset ?? defaults.TrainSubset,
+            Normalization = ParseName(request.Normalization, defaults.Normalization, "hyperparameters.normalization", errors),
         };
         foreach (var (field, messages) in HyperparameterValidator.Validate(h))
             errors.Add($"hyperparameters.{field}", messages);
@@ -223,23 +231,28 @@ public static class JobSubmission
         if (r.Seed is not null) yield return "seed";
         if (r.Device is not null) yield return "device";
         if (r.TrainSubset is not null) yield return "trainSubset";
+        if (r.Normalization is not null) yield return "normalization";
     }
 
     /// <summary>
     /// An enum by its lowercase wire name, case-insensitively. Not Enum.TryParse: that also takes
     /// numbers ("1") and comma lists ("adam,sgd"), which are not names.
     /// </summary>
-    private static TEnum ParseName<TEnum>(string? value, TEnum fallback, string field, Errors errors) where TEnum : struct, Enum
+    private static TEnum ParseName<TEnum>(string? value, TEnum fallback, string field, Errors errors) where TEnum : struct, Enum =>
+        value is null ? fallback : TryParseName<TEnum>(value, field, errors) ?? fallback;
+
+    private static TEnum? ParseName<TEnum>(string? value, TEnum? fallback, string field, Errors errors) where TEnum : struct, Enum =>
+        value is null ? fallback : TryParseName<TEnum>(value, field, errors) ?? fallback;
+
+    private static TEnum? TryParseName<TEnum>(string value, string field, Errors errors) where TEnum : struct, Enum
     {
-        if (value is null)
-            return fallback;
         foreach (var candidate in Enum.GetValues<TEnum>())
         {
             if (string.Equals(candidate.ToString(), value, StringComparison.OrdinalIgnoreCase))
                 return candidate;
         }
         errors.Add(field, $"Must be one of: {string.Join(", ", Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()))}; got '{Shorten(value)}'.");
-        return fallback;
+        return null;
     }
 
     /// <summary>The source job and the normalised checkpoint reference, or null with the reasons added to <paramref name="errors"/>.</summary>

@@ -395,6 +395,13 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
         }
     }
 
+    public async Task<IReadOnlyDictionary<JobStatus, long>> CountByStatusAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var rows = await QueryRowsAsync(connection, "SELECT status, COUNT(*) AS jobs FROM jobs GROUP BY status", new { }, null, cancellationToken);
+        return rows.ToDictionary(r => ParseStatus((string)r["status"]!), r => Convert.ToInt64(r["jobs"], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     // ---- Dispatch: the outbox that makes "stored" imply "enqueued, eventually".
 
     public Task<bool> FailUnstartedAsync(Guid id, JobError error, DateTimeOffset now, CancellationToken cancellationToken)

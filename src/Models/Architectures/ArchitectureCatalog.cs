@@ -3,13 +3,41 @@ using static TorchSharp.torch;
 
 namespace TrainingService.Models.Architectures;
 
-/// <summary>What the service knows about one architecture it can train.</summary>
+/// <summary>
+/// What the service knows about one architecture it can train. <see cref="Defaults"/> always
+/// names a normalization: the architecture's default, which a hyperparameter set without one gets.
+/// </summary>
 public sealed record ArchitectureInfo(
     string Name,
     string Description,
-    long ParameterCount,
+    IReadOnlyDictionary<NormalizationKind, long> ParameterCounts,
     Hyperparameters Defaults,
-    Func<nn.Module<Tensor, Tensor>> Create);
+    Func<NormalizationKind, nn.Module<Tensor, Tensor>> Build)
+{
+    /// <summary>The normalization the notebook gives this architecture.</summary>
+    public NormalizationKind DefaultNormalization =>
+        Defaults.Normalization ?? throw new InvalidOperationException($"{Name}'s defaults name no normalization.");
+
+    /// <summary>Trainable parameters with the default normalization.</summary>
+    public long ParameterCount => ParameterCounts[DefaultNormalization];
+
+    /// <summary>The normalization a run with these hyperparameters uses: theirs, or this architecture's default.</summary>
+    public NormalizationKind NormalizationOf(Hyperparameters hyperparameters) =>
+        hyperparameters.Normalization ?? DefaultNormalization;
+
+    /// <summary>The hyperparameters with the normalization named, so what is stored says what was built.</summary>
+    public Hyperparameters WithNormalizationNamed(Hyperparameters hyperparameters) =>
+        hyperparameters with { Normalization = NormalizationOf(hyperparameters) };
+
+    /// <summary>A new model with the default normalization, on the CPU.</summary>
+    public nn.Module<Tensor, Tensor> Create() => Build(DefaultNormalization);
+
+    /// <summary>A new model with the given normalization, on the CPU.</summary>
+    public nn.Module<Tensor, Tensor> Create(NormalizationKind normalization) => Build(normalization);
+
+    /// <summary>A new model as these hyperparameters describe it, on the CPU.</summary>
+    public nn.Module<Tensor, Tensor> Create(Hyperparameters hyperparameters) => Build(NormalizationOf(hyperparameters));
+}
 
 /// <summary>The three architectures, by the names jobs use: <c>convnet</c>, <c>resnet18</c>, <c>attention</c>.</summary>
 public static class ArchitectureCatalog
@@ -23,23 +51,45 @@ public static class ArchitectureCatalog
     public static readonly ArchitectureInfo ConvNet = new(
         ConvNetName,
         "The notebook's simple CNN: three Conv3x3-ReLU-MaxPool blocks (32, 64, 128 channels), then Linear(1152, 256), ReLU, Dropout(0.5), Linear(256, 10).",
-        390_410,
-        new Hyperparameters { Epochs = 3, BatchSize = 128, LearningRate = 0.002, Optimizer = OptimizerKind.Adam, LrSchedule = LearningRateSchedule.OneCycle },
-        () => new ConvNet());
+        Counts(none: 390_410, batch: 390_858, layer: 390_858, group: 390_858),
+        new Hyperparameters
+        {
+            Epochs = 3, BatchSize = 128, LearningRate = 0.002, Optimizer = OptimizerKind.Adam, LrSchedule = LearningRateSchedule.OneCycle,
+            Normalization = NormalizationKind.None,
+        },
+        normalization => new ConvNet(normalization));
 
     public static readonly ArchitectureInfo ResNet18 = new(
         ResNet18Name,
         "The notebook's ResNet18 (BasicBlock, [2, 2, 2, 2]) with BatchNorm, a 7x7 stride-2 stem taking 1 channel, and a 10-class head.",
-        11_175_434,
-        new Hyperparameters { Epochs = 2, BatchSize = 128, LearningRate = 0.002, Optimizer = OptimizerKind.Adam, LrSchedule = LearningRateSchedule.OneCycle },
-        () => ResNet.ResNet18());
+        Counts(none: 11_165_834, batch: 11_175_434, layer: 11_175_434, group: 11_175_434),
+        new Hyperparameters
+        {
+            Epochs = 2, BatchSize = 128, LearningRate = 0.002, Optimizer = OptimizerKind.Adam, LrSchedule = LearningRateSchedule.OneCycle,
+            Normalization = NormalizationKind.Batch,
+        },
+        normalization => ResNet.ResNet18(normalization: normalization));
 
     public static readonly ArchitectureInfo Attention = new(
         AttentionName,
         "The notebook's single-head self-attention in a small classifier: 16 patches of 7x7 embedded to 128, learned positions, one pre-norm attention + MLP block with LayerNorm, mean pooling, linear head.",
-        191_754,
-        new Hyperparameters { Epochs = 10, BatchSize = 128, LearningRate = 0.002, Optimizer = OptimizerKind.AdamW, WeightDecay = 0.05, LrSchedule = LearningRateSchedule.OneCycle },
-        () => new AttentionClassifier());
+        Counts(none: 190_986, batch: 191_754, layer: 191_754, group: 191_754),
+        new Hyperparameters
+        {
+            Epochs = 10, BatchSize = 128, LearningRate = 0.002, Optimizer = OptimizerKind.AdamW, WeightDecay = 0.05, LrSchedule = LearningRateSchedule.OneCycle,
+            Normalization = NormalizationKind.Layer,
+        },
+        normalization => new AttentionClassifier(normalization: normalization));
+
+    // Pinned by ArchitectureTests: a normalization changes only the norms' weights and biases
+    // (running statistics are buffers, not parameters).
+    private static Dictionary<NormalizationKind, long> Counts(long none, long batch, long layer, long group) => new()
+    {
+        [NormalizationKind.None] = none,
+        [NormalizationKind.Batch] = batch,
+        [NormalizationKind.Layer] = layer,
+        [NormalizationKind.Group] = group,
+    };
 
     public static IReadOnlyList<ArchitectureInfo> All { get; } = [ConvNet, ResNet18, Attention];
 
@@ -50,7 +100,10 @@ public static class ArchitectureCatalog
         Find(name) ?? throw new ArgumentException(
             $"Unknown architecture '{name}'; expected one of: {string.Join(", ", All.Select(a => a.Name))}.", nameof(name));
 
-    /// <summary>The notebook's own training settings for the CNN: Adam at lr 0.01, batch 64, 20 epochs, no schedule.</summary>
+    /// <summary>
+    /// The notebook's own training settings for the CNN: Adam at lr 0.01, batch 64, 20 epochs, no
+    /// schedule. It names no normalization, so each architecture keeps the notebook's own.
+    /// </summary>
     public static Hyperparameters NotebookPreset { get; } = new()
     {
         Epochs = 20, BatchSize = 64, LearningRate = 0.01, Optimizer = OptimizerKind.Adam, LrSchedule = LearningRateSchedule.Constant,

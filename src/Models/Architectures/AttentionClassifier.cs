@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using TrainingService.Models.Training;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -49,6 +50,9 @@ public sealed class SingleHeadSelfAttention : Module<Tensor, Tensor>
 /// State-dict keys: <c>patch_embed.*</c>, <c>pos_embed</c>, <c>norm1.*</c>, <c>attention.query.*</c>,
 /// <c>attention.key.*</c>, <c>attention.value.*</c>, <c>norm2.*</c>, <c>mlp.0.*</c>, <c>mlp.2.*</c>,
 /// <c>norm.*</c>, <c>head.*</c>.
+/// The three norms (<c>norm1</c>, <c>norm2</c>, <c>norm</c>) are LayerNorm by default; the
+/// normalization hyperparameter swaps all three for BatchNorm over batch × tokens per channel
+/// (<see cref="TokenBatchNorm"/>), per-token GroupNorm (<see cref="TokenGroupNorm"/>) or Identity.
 /// </summary>
 public sealed class AttentionClassifier : Module<Tensor, Tensor>
 {
@@ -58,23 +62,24 @@ public sealed class AttentionClassifier : Module<Tensor, Tensor>
 
     private readonly Linear patch_embed;
     private readonly Parameter pos_embed;
-    private readonly LayerNorm norm1;
+    private readonly Module<Tensor, Tensor> norm1;
     private readonly SingleHeadSelfAttention attention;
-    private readonly LayerNorm norm2;
+    private readonly Module<Tensor, Tensor> norm2;
     private readonly Sequential mlp;
-    private readonly LayerNorm norm;
+    private readonly Module<Tensor, Tensor> norm;
     private readonly Linear head;
 
-    public AttentionClassifier(int numClasses = 10) : base(nameof(AttentionClassifier))
+    public AttentionClassifier(int numClasses = 10, NormalizationKind normalization = NormalizationKind.Layer)
+        : base(nameof(AttentionClassifier))
     {
         patch_embed = Linear(PatchSize * PatchSize, EmbedDim);
         // Small random positions, as ViT initialises them: zeros would make all tokens start alike.
         pos_embed = Parameter(randn(1, Tokens, EmbedDim) * 0.02);
-        norm1 = LayerNorm(EmbedDim);
+        norm1 = NormalizationLayers.ForTokens(normalization, EmbedDim);
         attention = new SingleHeadSelfAttention(EmbedDim);
-        norm2 = LayerNorm(EmbedDim);
+        norm2 = NormalizationLayers.ForTokens(normalization, EmbedDim);
         mlp = Sequential(Linear(EmbedDim, 4 * EmbedDim), GELU(), Linear(4 * EmbedDim, EmbedDim));
-        norm = LayerNorm(EmbedDim);
+        norm = NormalizationLayers.ForTokens(normalization, EmbedDim);
         head = Linear(EmbedDim, numClasses);
         RegisterComponents();
     }

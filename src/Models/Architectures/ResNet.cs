@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using TrainingService.Models.Training;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -8,27 +9,29 @@ namespace TrainingService.Models.Architectures;
 /// <summary>
 /// The notebook's <c>BasicBlock</c> with its forward completed the standard way:
 /// conv1 → bn1 → relu → conv2 → bn2, plus the identity (or <c>downsample(x)</c> when the shape
-/// changes), then relu.
+/// changes), then relu. <c>bn1</c> and <c>bn2</c> keep torchvision's names whatever the
+/// normalization (torchvision's <c>norm_layer</c> does the same); with none they are Identity.
 /// </summary>
 public sealed class BasicBlock : Module<Tensor, Tensor>
 {
     public const int Expansion = 1;
 
     private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
+    private readonly Module<Tensor, Tensor> bn1;
     private readonly ReLU relu;
     private readonly Conv2d conv2;
-    private readonly BatchNorm2d bn2;
+    private readonly Module<Tensor, Tensor> bn2;
     private readonly Sequential? downsample;
 
-    public BasicBlock(long inChannels, long outChannels, long stride = 1, Sequential? downsample = null)
+    public BasicBlock(long inChannels, long outChannels, long stride = 1, Sequential? downsample = null,
+        NormalizationKind normalization = NormalizationKind.Batch)
         : base(nameof(BasicBlock))
     {
         conv1 = Conv2d(inChannels, outChannels, kernel_size: 3, stride: stride, padding: 1, bias: false);
-        bn1 = BatchNorm2d(outChannels);
+        bn1 = NormalizationLayers.ForFeatureMapsOrIdentity(normalization, outChannels);
         relu = ReLU(inplace: true);
         conv2 = Conv2d(outChannels, outChannels, kernel_size: 3, stride: 1, padding: 1, bias: false);
-        bn2 = BatchNorm2d(outChannels);
+        bn2 = NormalizationLayers.ForFeatureMapsOrIdentity(normalization, outChannels);
         this.downsample = downsample;
         RegisterComponents();
     }
@@ -45,12 +48,14 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
 
 /// <summary>
 /// The notebook's <c>ResNet(BasicBlock, [2, 2, 2, 2])</c> — ResNet18 — for MNIST: the 7×7 stride-2
-/// stem keeps the notebook's bias but takes 1 input channel; 10 classes.
+/// stem keeps the notebook's bias but takes 1 input channel; 10 classes. The normalization
+/// (BatchNorm in the notebook) is used at every place the notebook has a BatchNorm2d: <c>bn1</c>
+/// after the stem, <c>bn1</c>/<c>bn2</c> in each block and <c>downsample.1</c>.
 /// </summary>
 public sealed class ResNet : Module<Tensor, Tensor>
 {
     private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
+    private readonly Module<Tensor, Tensor> bn1;
     private readonly ReLU relu;
     private readonly MaxPool2d maxpool;
     private readonly Sequential layer1;
@@ -60,14 +65,18 @@ public sealed class ResNet : Module<Tensor, Tensor>
     private readonly AdaptiveAvgPool2d avgpool;
     private readonly Linear fc;
 
+    private readonly NormalizationKind normalization;
     private long inChannels = 64;
 
-    public static ResNet ResNet18(int numClasses = 10, int inputChannels = 1) => new([2, 2, 2, 2], numClasses, inputChannels);
+    public static ResNet ResNet18(int numClasses = 10, int inputChannels = 1, NormalizationKind normalization = NormalizationKind.Batch) =>
+        new([2, 2, 2, 2], numClasses, inputChannels, normalization);
 
-    public ResNet(IReadOnlyList<int> layers, int numClasses = 10, int inputChannels = 1) : base(nameof(ResNet))
+    public ResNet(IReadOnlyList<int> layers, int numClasses = 10, int inputChannels = 1, NormalizationKind normalization = NormalizationKind.Batch)
+        : base(nameof(ResNet))
     {
+        this.normalization = normalization;
         conv1 = Conv2d(inputChannels, 64, kernel_size: 7, stride: 2, padding: 3);
-        bn1 = BatchNorm2d(64);
+        bn1 = NormalizationLayers.ForFeatureMapsOrIdentity(normalization, 64);
         relu = ReLU(inplace: true);
         maxpool = MaxPool2d(kernel_size: 3, stride: 2, padding: 1);
         layer1 = MakeLayer(64, layers[0]);
@@ -86,13 +95,13 @@ public sealed class ResNet : Module<Tensor, Tensor>
         {
             downsample = Sequential(
                 Conv2d(inChannels, outChannels * BasicBlock.Expansion, kernel_size: 1, stride: stride, bias: false),
-                BatchNorm2d(outChannels * BasicBlock.Expansion));
+                NormalizationLayers.ForFeatureMapsOrIdentity(normalization, outChannels * BasicBlock.Expansion));
         }
 
-        var stage = new List<Module<Tensor, Tensor>> { new BasicBlock(inChannels, outChannels, stride, downsample) };
+        var stage = new List<Module<Tensor, Tensor>> { new BasicBlock(inChannels, outChannels, stride, downsample, normalization) };
         inChannels = outChannels * BasicBlock.Expansion;
         for (var i = 1; i < blocks; i++)
-            stage.Add(new BasicBlock(inChannels, outChannels));
+            stage.Add(new BasicBlock(inChannels, outChannels, normalization: normalization));
         return Sequential(stage);
     }
 

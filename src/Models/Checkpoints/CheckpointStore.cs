@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using TorchSharp.Modules;
 using TorchSharp.PyBridge;
+using TrainingService.Models.Architectures;
 using TrainingService.Models.Training;
 using static TorchSharp.torch;
 
@@ -239,15 +240,22 @@ public sealed class CheckpointStore(string directory)
     /// Loads the checkpoint that <paramref name="reference"/> names (see <see cref="Resolve"/>)
     /// into <paramref name="model"/>, on the model's device, and into <paramref name="optimizer"/>
     /// when given. Before anything is changed it checks the manifest (format version,
-    /// architecture), each file's size and SHA-256, and the safetensors header against the model;
-    /// any failure throws <see cref="CheckpointException"/> naming the checkpoint and the problem.
+    /// architecture and, when <paramref name="expectedNormalization"/> is given, normalization),
+    /// each file's size and SHA-256, and the safetensors header against the model; any failure
+    /// throws <see cref="CheckpointException"/> naming the checkpoint and the problem.
     /// </summary>
     /// <remarks>
     /// The optimizer's format can only be checked as it is read; it is loaded before the model so
     /// that, if it turns out unreadable, the model is still untouched. The optimizer itself may
     /// then be partly overwritten, and should be discarded.
     /// </remarks>
-    public LoadedCheckpoint Load(string reference, string expectedArchitecture, nn.Module model, OptimizerHelper? optimizer)
+    /// <remarks>
+    /// The normalization must be checked from the manifest: layer and group variants have the same
+    /// state-dict keys and shapes, so the safetensors check alone would let one load into the other.
+    /// </remarks>
+    public LoadedCheckpoint Load(
+        string reference, string expectedArchitecture, nn.Module model, OptimizerHelper? optimizer,
+        NormalizationKind? expectedNormalization = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(expectedArchitecture);
         ArgumentNullException.ThrowIfNull(model);
@@ -262,6 +270,9 @@ public sealed class CheckpointStore(string directory)
         if (!string.Equals(manifest.Architecture, expectedArchitecture, StringComparison.Ordinal))
             throw new CheckpointException(
                 $"{label}: architecture {manifest.Architecture} does not match {expectedArchitecture}, the architecture being loaded.");
+        if (expectedNormalization is { } expected && NormalizationOf(manifest) is { } saved && saved != expected)
+            throw new CheckpointException(
+                $"{label}: holds a {manifest.Architecture} with {Lower(saved)} normalization; the model being loaded has {Lower(expected)} normalization.");
 
         var modelEntry = manifest.Files.FirstOrDefault(f => f.Name == ModelFileName)
             ?? throw new CheckpointException($"{label}: the manifest lists no {ModelFileName}.");
@@ -292,6 +303,16 @@ public sealed class CheckpointStore(string directory)
 
         return new LoadedCheckpoint(label, manifest, optimizer is not null);
     }
+
+    /// <summary>
+    /// The normalization a checkpoint's model was built with. Manifests written before
+    /// normalization was a hyperparameter name none, and those models had their architecture's
+    /// default. Null for an architecture this build does not know.
+    /// </summary>
+    public static NormalizationKind? NormalizationOf(CheckpointManifest manifest) =>
+        manifest.Hyperparameters.Normalization ?? ArchitectureCatalog.Find(manifest.Architecture)?.DefaultNormalization;
+
+    private static string Lower(NormalizationKind kind) => kind.ToString().ToLowerInvariant();
 
     private static void LoadOptimizerState(FileStream stream, string label, OptimizerHelper optimizer)
     {

@@ -16,18 +16,21 @@ public static class CheckpointedTraining
         TrainingPlan plan, MnistTensors train, MnistTensors test, CheckpointStore store,
         ITrainingObserver observer, CancellationToken cancellationToken, TrainingEngine? engine = null)
     {
+        // Checkpoints record the normalization by name, so a manifest says what was built.
+        plan = plan with { Hyperparameters = plan.Architecture.WithNormalizationNamed(plan.Hyperparameters) };
         var architecture = plan.Architecture.Name;
+        var normalization = plan.Architecture.NormalizationOf(plan.Hyperparameters);
         store.CleanUpIncompleteWrites();
         var saved = store.List();
         var latest = saved.LastOrDefault();
-        if (latest is not null && (latest.Architecture != architecture || !SameTraining(latest.Hyperparameters, plan.Hyperparameters)))
+        if (latest is not null && (latest.Architecture != architecture || !SameTraining(latest, plan.Hyperparameters)))
             throw new TrainingException(TrainingFailureKind.InvalidInput,
                 $"The folder {store.StoreDirectory} holds checkpoints of a different run ({latest.Architecture}, {latest.Hyperparameters}); " +
                 "resume needs the same architecture and hyperparameters.");
 
         var resume = latest is null ? null : new ResumeState(
             saved.Where(m => m.Metrics is not null && m.Epoch <= latest.Epoch).Select(m => m.Metrics!).ToList(),
-            (model, optimizer) => store.Load(latest.Label, architecture, model, optimizer));
+            (model, optimizer) => store.Load(latest.Label, architecture, model, optimizer, normalization));
 
         var best = resume?.CompletedEpochs.MaxBy(e => e.TestAccuracy);
         var checkpointing = new CheckpointingObserver(store, plan, observer, best);
@@ -37,8 +40,13 @@ public static class CheckpointedTraining
         return outcome;
     }
 
-    /// <summary>The device may differ between attempts (a GPU run resumed on another GPU); nothing else may.</summary>
-    private static bool SameTraining(Hyperparameters a, Hyperparameters b) => a with { Device = b.Device } == b;
+    /// <summary>
+    /// The device may differ between attempts (a GPU run resumed on another GPU); nothing else may.
+    /// A manifest that names no normalization (written before it was a hyperparameter) had its
+    /// architecture's default.
+    /// </summary>
+    private static bool SameTraining(CheckpointManifest saved, Hyperparameters planned) =>
+        saved.Hyperparameters with { Device = planned.Device, Normalization = CheckpointStore.NormalizationOf(saved) } == planned;
 
     private sealed class CheckpointingObserver(CheckpointStore store, TrainingPlan plan, ITrainingObserver inner, EpochMetrics? best)
         : ITrainingObserver

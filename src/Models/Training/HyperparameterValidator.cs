@@ -37,6 +37,8 @@ public static class HyperparameterValidator
             Fail("seed", $"Must be 0 or more; got {h.Seed}.");
         if (!Devices.TryParse(h.Device, out _))
             Fail("device", $"Must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got '{h.Device}'.");
+        if (h.Normalization is { } normalization && !Enum.IsDefined(normalization))
+            Fail("normalization", "Must be one of: batch, layer, group, none.");
         if (h.TrainSubset is < 1 or > MnistSizes.TrainImages)
             Fail("trainSubset", $"Must be between 1 and {MnistSizes.TrainImages}, or omitted for the whole set; got {h.TrainSubset}.");
 

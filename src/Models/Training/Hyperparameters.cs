@@ -27,6 +27,23 @@ public enum LearningRateSchedule
 }
 
 /// <summary>
+/// Which normalization layers an architecture uses, and where (README, "Architectures"). Every
+/// architecture takes every kind; each has a default — the notebook's choice for it.
+/// </summary>
+[JsonConverter(typeof(JsonStringEnumConverter<NormalizationKind>))]
+public enum NormalizationKind
+{
+    /// <summary>BatchNorm: each channel normalized over the batch (and its positions), with running statistics for evaluation.</summary>
+    Batch,
+    /// <summary>Each sample normalized on its own: over channels × height × width for feature maps, over the embedding for a token.</summary>
+    Layer,
+    /// <summary>GroupNorm with <c>NormalizationLayers.GroupCount</c> groups of channels, per sample (per token for attention).</summary>
+    Group,
+    /// <summary>No normalization layers.</summary>
+    None,
+}
+
+/// <summary>
 /// Everything that decides how a run trains. Immutable: a run's effective hyperparameters are
 /// stored with its checkpoints and must not change under it.
 /// </summary>
@@ -47,6 +64,12 @@ public sealed record Hyperparameters
     public long Seed { get; init; } = 42;
     /// <summary><c>auto</c> (CUDA when available, else CPU), <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
     public string Device { get; init; } = "auto";
+    /// <summary>
+    /// The architecture's normalization layers. Null means the architecture's default (what the
+    /// notebook does: none for convnet, batch for resnet18, layer for attention); the catalog's
+    /// defaults, and so every job the API creates, name it explicitly.
+    /// </summary>
+    public NormalizationKind? Normalization { get; init; }
     /// <summary>Train on only the first N training images (quick runs); null trains on all 60,000.</summary>
     public int? TrainSubset { get; init; }
 

@@ -78,7 +78,7 @@ public sealed class TrainingEngine
         // Same seed → same initial weights on any device: build on the CPU, then move to the
         // device, then create the optimizer (which binds to the moved parameters).
         torch.manual_seed(h.Seed);
-        using var model = plan.Architecture.Create();
+        using var model = plan.Architecture.Create(h);
         model.to(device);
         using var optimizer = CreateOptimizer(h, model.parameters());
         plan.Resume?.Restore(model, optimizer);

@@ -45,6 +45,9 @@ public sealed class CountingJobStore(IJobStore inner) : IJobStore
             ? throw new InvalidOperationException("Simulated database failure at /var/lib/secret/db.sock")
             : inner.ListAsync(query, cancellationToken);
 
+    public Task<IReadOnlyDictionary<JobStatus, long>> CountByStatusAsync(CancellationToken cancellationToken) =>
+        inner.CountByStatusAsync(cancellationToken);
+
     public Task<JobRecord?> TryStartAttemptAsync(Guid id, Guid leaseToken, string worker, string device, DateTimeOffset now, DateTimeOffset staleBefore, CancellationToken cancellationToken) =>
         inner.TryStartAttemptAsync(id, leaseToken, worker, device, now, staleBefore, cancellationToken);
 

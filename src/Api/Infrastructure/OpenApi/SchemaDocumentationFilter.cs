@@ -27,6 +27,9 @@ public sealed class SchemaDocumentationFilter(IOptions<JsonOptions> jsonOptions)
         [typeof(JobErrorKind)] = "user: the job's own inputs made it fail (not retried). infrastructure: the machinery failed (retried). "
             + "timeout: it ran past its maximum run time.",
         [typeof(OptimizerKind)] = "adam, adamw (decoupled weight decay) or sgd (with momentum).",
+        [typeof(NormalizationKind)] = "batch (BatchNorm: each channel over the batch, running statistics in evaluation), layer (each "
+            + "sample over channels × height × width; LayerNorm per token for attention), group (GroupNorm, 8 groups, per sample or "
+            + "token) or none. Defaults: none for convnet, batch for resnet18, layer for attention.",
         [typeof(LearningRateSchedule)] = "constant; step (× stepGamma every stepEpochs); cosine (to 0 over the run); "
             + "onecycle (linear warm-up over 30 % of steps, then cosine to 0).",
         [typeof(Microsoft.AspNetCore.Mvc.ProblemDetails)] = "An RFC 7807 error: what went wrong (title, detail), the status, the "
