@@ -56,7 +56,7 @@ public static class ServiceHosting
         {
             var store = storage.UsesPostgres ? "PostgreSQL" : $"the embedded store {Path.GetFullPath(storage.SqlitePath)}";
             foreach (var url in app.Urls)
-                app.Logger.LogInformation("TrainingService listening on {Url}; Swagger UI at {Url}/swagger", url, url.TrimEnd('/'));
+                app.Logger.LogInformation("TrainingService listening on {Url}; dashboard at {Url}/, Swagger UI at {Url}/swagger", url, url.TrimEnd('/'), url.TrimEnd('/'));
             app.Logger.LogInformation("Jobs are stored in {Store}; checkpoints under {Checkpoints}", store, Path.GetFullPath(checkpoints.Root));
         });
     }
