@@ -84,7 +84,7 @@ static async Task<int> TrainAsync(TrainCommand command, CancellationToken cancel
     var checkpoints = new CheckpointStore(command.RunDirectory);
     // The TensorBoard file gets each epoch once its checkpoint is written; a resumed run first
     // adds checkpointed epochs the file lacks (it skips those it has).
-    using var tensorBoard = TensorBoardEventFile.OpenInFolder(command.RunDirectory, DateTimeOffset.UtcNow);
+    var tensorBoard = TensorBoardEventFile.OpenInFolder(command.RunDirectory, DateTimeOffset.UtcNow);
     foreach (var manifest in checkpoints.List())
         if (manifest.Metrics is { } metrics) tensorBoard.WriteEpoch(metrics, manifest.CreatedAt);
     var outcome = CheckpointedTraining.Run(

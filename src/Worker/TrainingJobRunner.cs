@@ -189,7 +189,7 @@ public sealed class TrainingJobRunner(
         // Epochs checkpointed by an earlier attempt may not have reached the database before it
         // died: record them again (the writes are idempotent) so the history has no holes.
         // The TensorBoard file is backfilled from the checkpoints the same way (it skips epochs it has).
-        using var tensorBoard = OpenTensorBoard(job, checkpoints);
+        var tensorBoard = OpenTensorBoard(job, checkpoints);
         var saved = checkpoints.List();
         foreach (var manifest in saved)
         {

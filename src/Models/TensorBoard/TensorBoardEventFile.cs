@@ -7,16 +7,17 @@ namespace TrainingService.Models.TensorBoard;
 /// A run's TensorBoard event file: per-epoch scalars, appended as epochs finish, one file per run
 /// kept across attempts. Opening an existing file reads it back, drops a record torn by a crash,
 /// and remembers which epochs it holds, so writing an epoch twice (a resumed attempt backfilling
-/// from its checkpoints) adds nothing. Not thread-safe: one attempt writes at a time.
+/// from its checkpoints) adds nothing. Not thread-safe: one attempt writes at a time. No handle is
+/// held between appends: an open file would keep a checkpoint volume busy (it could not be
+/// remounted or unmounted) for as long as a run lasts.
 /// </summary>
-public sealed class TensorBoardEventFile : IDisposable
+public sealed class TensorBoardEventFile
 {
     public const string FileVersion = "brain.Event:2";
 
-    private readonly FileStream stream;
     private readonly HashSet<long> steps = [];
 
-    private TensorBoardEventFile(FileStream stream) => this.stream = stream;
+    private TensorBoardEventFile(string path) => Path = path;
 
     /// <summary>
     /// TensorBoard finds event files by <c>tfevents</c> in the name; the run's creation time keeps
@@ -38,7 +39,7 @@ public sealed class TensorBoardEventFile : IDisposable
         return Open(existing ?? System.IO.Path.Combine(folder, FileNameFor(now)), now);
     }
 
-    public string Path => stream.Name;
+    public string Path { get; }
 
     /// <summary>The epochs (steps) the file holds scalars for.</summary>
     public IReadOnlySet<long> Epochs => steps;
@@ -46,10 +47,10 @@ public sealed class TensorBoardEventFile : IDisposable
     public static TensorBoardEventFile Open(string path, DateTimeOffset now)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
-        var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
-        try
+        var file = new TensorBoardEventFile(System.IO.Path.GetFullPath(path));
+        bool empty;
+        using (var stream = new FileStream(file.Path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read))
         {
-            var file = new TensorBoardEventFile(stream);
             var (records, intact) = TfRecord.ReadAll(stream);
             foreach (var record in records)
             {
@@ -57,16 +58,11 @@ public sealed class TensorBoardEventFile : IDisposable
                 if (e.Scalars.Count > 0) file.steps.Add(e.Step);
             }
             stream.SetLength(intact);
-            stream.Position = intact;
-            if (records.Count == 0)
-                file.Append(new TensorBoardEvent(WallTime(now), 0, FileVersion, []));
-            return file;
+            empty = records.Count == 0;
         }
-        catch
-        {
-            stream.Dispose();
-            throw;
-        }
+        if (empty)
+            file.Append(new TensorBoardEvent(WallTime(now), 0, FileVersion, []));
+        return file;
     }
 
     /// <summary>Appends the epoch's scalars at step = epoch, stamped <paramref name="finishedAt"/>, unless the file has them already.</summary>
@@ -96,12 +92,10 @@ public sealed class TensorBoardEventFile : IDisposable
 
     private void Append(TensorBoardEvent e)
     {
+        // Closed at once, so TensorBoard, reading the file as it grows, sees each epoch as it ends.
+        using var stream = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read);
         TfRecord.Write(stream, EventProto.Encode(e));
-        // To the OS at once, so TensorBoard, reading the file as it grows, sees each epoch as it ends.
-        stream.Flush();
     }
 
     private static double WallTime(DateTimeOffset time) => time.ToUnixTimeMilliseconds() / 1000.0;
-
-    public void Dispose() => stream.Dispose();
 }

@@ -86,10 +86,12 @@ public sealed class TensorBoardEventFileTests : IDisposable
         var opened = new DateTimeOffset(2026, 1, 2, 3, 4, 5, 250, TimeSpan.Zero);
         var first = opened.AddSeconds(41.5);
         var second = first.AddSeconds(39.125);
-        using (var file = TensorBoardEventFile.Open(EventPath, opened))
         {
+            var file = TensorBoardEventFile.Open(EventPath, opened);
             file.WriteEpoch(Metrics(1), first);
             file.WriteEpoch(Metrics(2), second);
+            // Nothing stays open between appends: an open file would keep the checkpoint volume busy.
+            Assert.DoesNotContain(Path.GetFullPath(EventPath), OpenFilesOfThisProcess());
         }
 
         Assert.Contains("tfevents", Path.GetFileName(EventPath));
@@ -117,8 +119,8 @@ public sealed class TensorBoardEventFileTests : IDisposable
     public void ALaterAttemptAppendsOnlyNewEpochsAfterDroppingATornRecord()
     {
         var start = DateTimeOffset.UtcNow;
-        using (var file = TensorBoardEventFile.Open(EventPath, start))
         {
+            var file = TensorBoardEventFile.Open(EventPath, start);
             file.WriteEpoch(Metrics(1), start.AddSeconds(1));
             file.WriteEpoch(Metrics(2), start.AddSeconds(2));
         }
@@ -131,8 +133,8 @@ public sealed class TensorBoardEventFileTests : IDisposable
             stream.Write(torn.ToArray().AsSpan(0, (int)torn.Length - 7));
         }
 
-        using (var file = TensorBoardEventFile.Open(EventPath, start.AddSeconds(10)))
         {
+            var file = TensorBoardEventFile.Open(EventPath, start.AddSeconds(10));
             Assert.Equal([1L, 2L], file.Epochs.Order());
             file.WriteEpoch(Metrics(2), start.AddSeconds(11)); // backfilled from a checkpoint: already there
             file.WriteEpoch(Metrics(3), start.AddSeconds(12));
@@ -151,14 +153,14 @@ public sealed class TensorBoardEventFileTests : IDisposable
     {
         var start = DateTimeOffset.UtcNow;
         string firstPath;
-        using (var file = TensorBoardEventFile.OpenInFolder(folder, start))
         {
+            var file = TensorBoardEventFile.OpenInFolder(folder, start);
             firstPath = file.Path;
             file.WriteEpoch(Metrics(1), start);
         }
 
-        using (var again = TensorBoardEventFile.OpenInFolder(folder, start.AddHours(1)))
         {
+            var again = TensorBoardEventFile.OpenInFolder(folder, start.AddHours(1));
             Assert.Equal(firstPath, again.Path);
             Assert.Equal([1L], again.Epochs);
         }
@@ -172,4 +174,8 @@ public sealed class TensorBoardEventFileTests : IDisposable
 
         public int GetHashCode(TensorBoardEvent e) => e.Step.GetHashCode();
     }
+
+    /// <summary>What this process's file descriptors point at (Linux: /proc/self/fd).</summary>
+    private static List<string> OpenFilesOfThisProcess() =>
+        [.. new DirectoryInfo("/proc/self/fd").EnumerateFileSystemInfos().Select(fd => fd.LinkTarget).OfType<string>()];
 }
