@@ -45,7 +45,8 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output)
                         : await rig.Http.PostAsJsonAsync(path, new { kind = "train", architecture = "convnet", hyperparameters = new { epochs = 1 } });
                     answers.Add(response.StatusCode);
                     var body = await response.Content.ReadAsStringAsync();
-                    Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"{method} {path} answered {(int)response.StatusCode} while the database was away: {body}");
+                    Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable,
+                        $"{method} {path} answered {(int)response.StatusCode} while the database was away: {body}\n--- the API's log:\n{Tail(rig.Api.Output)}");
                     Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
                     var problem = JsonNode.Parse(body)!.AsObject();
                     Assert.Equal(503, (int)problem["status"]!);
@@ -86,4 +87,6 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output)
             ["attempt"] = 1,
         });
     }
+
+    private static string Tail(string log) => log.Length <= 6000 ? log : log[^6000..];
 }
