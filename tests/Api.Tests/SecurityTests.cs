@@ -273,6 +273,18 @@ public abstract class SecurityTests(ApiFactory factory)
     }
 
     [Fact]
+    public async Task Sweeps_count_against_the_same_submission_rate_as_jobs()
+    {
+        var (admin, _) = await NewKeyAsync("sweeper", admin: true);
+        for (var i = 0; i < RateLimit; i++)
+            await (await SendAsync(HttpMethod.Post, "/sweeps", admin, "{}")).AssertValidationProblemAsync();
+
+        var problem = await (await SendAsync(HttpMethod.Post, "/sweeps", admin, "{}")).AssertProblemAsync(HttpStatusCode.TooManyRequests);
+        Assert.Equal("Limits:SubmissionsPerWindow", problem["limit"]!.GetValue<string>());
+        await (await SendAsync(HttpMethod.Post, "/jobs", admin, TrainBody())).AssertProblemAsync(HttpStatusCode.TooManyRequests);
+    }
+
+    [Fact]
     public async Task Answers_carry_security_headers_and_swagger_ui_still_gets_a_policy_that_lets_it_run()
     {
         var (key, _) = await NewKeyAsync("headers");

@@ -9,7 +9,8 @@ namespace TrainingService.Api.Jobs;
 /// or the process killed between the two steps — the job stays in the store marked undispatched,
 /// and the sweep here hands it over later. So a stored job is never left queued forever; at worst
 /// it is enqueued twice, which is harmless because a run claims its job with a lease and a second
-/// run of the same job finds it taken or finished.
+/// run of the same job finds it taken or finished. The same sweep fails never-started jobs that no
+/// live worker will take (<see cref="FailUnservedAsync"/>).
 /// </summary>
 public sealed class JobOutbox(
     IJobStore store, IJobDispatcher dispatcher, IOptions<JobsApiOptions> options, TimeProvider time, ILogger<JobOutbox> logger)

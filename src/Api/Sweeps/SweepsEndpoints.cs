@@ -39,7 +39,9 @@ public static class SweepsEndpoints
             .WithMetadata(new JsonRequestBodyDocumentation(typeof(CreateSweepRequest),
                 "The sweep: a base training job, the grid, and how many of its jobs may run at once. Unknown fields are rejected."))
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            // A sweep submits many jobs: it counts against the caller's submission rate like a job does.
+            .RequireSubmissionRateLimit();
 
         group.MapGet("/", ListAsync)
             .WithName("ListSweeps")
