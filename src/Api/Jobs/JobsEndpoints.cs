@@ -8,6 +8,7 @@ using TrainingService.Api.Logs;
 using TrainingService.Api.Metrics;
 using TrainingService.Api.Security;
 using TrainingService.Jobs;
+using TrainingService.Jobs.Storage;
 using TrainingService.Models.Architectures;
 
 namespace TrainingService.Api.Jobs;
@@ -178,8 +179,7 @@ public static class JobsEndpoints
 
             // PostgreSQL keeps microseconds: a creation time cut to them up front makes this
             // answer identical to every later read of the job (and its paging cursor exact).
-            var now = time.GetUtcNow();
-            now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
+            var now = StoredTime.Truncate(time.GetUtcNow());
             var caller = Caller.Of(context);
             var submission = await JobSubmission.BuildAsync(body.Value!, idempotencyKey, store, now, cancellationToken, caller.CanSee);
             if (submission.Job is null)

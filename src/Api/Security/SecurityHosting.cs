@@ -11,6 +11,7 @@ using Swashbuckle.AspNetCore.SwaggerGen;
 using TrainingService.Api.Infrastructure;
 using TrainingService.Api.Jobs;
 using TrainingService.Jobs;
+using TrainingService.Jobs.Storage;
 using TrainingService.Jobs.Access;
 
 namespace TrainingService.Api.Security;
@@ -192,11 +193,7 @@ public static class SecurityHosting
         }
     }
 
-    private static DateTimeOffset StoredNow(TimeProvider time)
-    {
-        var now = time.GetUtcNow();
-        return now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
-    }
+    private static DateTimeOffset StoredNow(TimeProvider time) => StoredTime.Truncate(time.GetUtcNow());
 
     /// <summary>
     /// The jobs API's access rules: a key when authentication is on, and a job of another owner

@@ -131,8 +131,7 @@ public static class SweepPlanner
         var tags = baseJob["tags"]?.AsArray() ?? new JsonArray();
         tags.Add(Tag(sweep.Id));
         baseJob["tags"] = JsonNode.Parse(tags.ToJsonString());
-        var outcome = await BuildPointAsync(baseJob, values, store, now, cancellationToken, IdempotencyKey(sweep.Id, point));
-        return outcome;
+        return await BuildPointAsync(baseJob, values, store, now, cancellationToken, IdempotencyKey(sweep.Id, point));
     }
 
     /// <summary>The tag every job of a sweep carries: <c>GET /jobs?tag=sweep-{id}</c> lists them.</summary>

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using TrainingService.Api.Jobs;
 using TrainingService.Jobs;
+using TrainingService.Jobs.Storage;
 
 namespace TrainingService.Api.Sweeps;
 
@@ -33,8 +34,7 @@ public sealed class SweepScheduler(
             var created = 0;
             foreach (var point in Enumerable.Range(0, sweep.Points.Count).Where(p => !taken.Contains(p)).Take(Math.Max(0, free)))
             {
-                var now = time.GetUtcNow();
-                now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond)); // what PostgreSQL keeps
+                var now = StoredTime.Truncate(time.GetUtcNow()); // what the stores keep
                 var outcome = await SweepPlanner.BuildPointJobAsync(sweep, point, store, now, cancellationToken);
                 if (outcome.Job is null)
                 {

@@ -5,6 +5,7 @@ using TrainingService.Api.Infrastructure.OpenApi;
 using TrainingService.Api.Jobs;
 using TrainingService.Api.Security;
 using TrainingService.Jobs;
+using TrainingService.Jobs.Storage;
 
 namespace TrainingService.Api.Sweeps;
 
@@ -83,8 +84,7 @@ public static class SweepsEndpoints
         if (body.Errors is not null)
             return TypedResults.ValidationProblem(body.Errors);
 
-        var now = time.GetUtcNow();
-        now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond)); // what PostgreSQL keeps
+        var now = StoredTime.Truncate(time.GetUtcNow()); // what the stores keep
         var plan = await SweepPlanner.BuildAsync(body.Value!, store, now, cancellationToken);
         if (plan.Sweep is null)
             return TypedResults.ValidationProblem(plan.Errors);

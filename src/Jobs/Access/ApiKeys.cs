@@ -45,7 +45,7 @@ public static class ApiKeys
         if (trimmed.Length is 0 or > MaxNameLength || trimmed.Any(char.IsControl))
             throw new ArgumentException($"A key's name is 1 to {MaxNameLength} printable characters.", nameof(name));
         var key = Generate();
-        var truncated = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond)).ToUniversalTime();
+        var truncated = Storage.StoredTime.Truncate(now);
         return (new ApiKeyRecord(Guid.NewGuid(), trimmed, isAdmin, Hash(key), truncated, null), key);
     }
 }
