@@ -30,7 +30,7 @@ const string Usage = """
 using var cancellation = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
-    e.Cancel = true; // stop at the next step boundary instead of dying mid-write
+    e.Cancel = true; // stop at the next step boundary, checkpointed there, instead of dying mid-write
     cancellation.Cancel();
 };
 
@@ -89,7 +89,9 @@ static async Task<int> TrainAsync(TrainCommand command, CancellationToken cancel
         if (manifest.Metrics is { } metrics) tensorBoard.WriteEpoch(metrics, manifest.CreatedAt);
     var outcome = CheckpointedTraining.Run(
         new TrainingPlan(command.Architecture, h, device), train, test, checkpoints,
-        new ConsoleReporter(command.Json, checkpoints, tensorBoard), cancellationToken);
+        new ConsoleReporter(command.Json, checkpoints, tensorBoard), cancellationToken,
+        // Ctrl+C suspends: the same command run again continues at the step it stopped at.
+        suspend: cancellationToken);
 
     var best = outcome.Best;
     Console.Error.WriteLine(

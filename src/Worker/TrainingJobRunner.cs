@@ -74,7 +74,7 @@ public sealed class TrainingJobRunner(
             logger.LogInformation("Job {JobId} attempt {Attempt} started on {Worker}: {Kind} {Architecture}",
                 jobId, attempt.Attempt, worker.Name, attempt.Kind, attempt.Architecture);
             stop.Token.ThrowIfCancellationRequested();
-            var result = await RunAttemptAsync(attempt, writer, stop.Token);
+            var result = await RunAttemptAsync(attempt, writer, stop.Token, shutdown: cancellationToken);
             await FinishAsync(writer, JobStatus.Succeeded, result, null, cancellationToken);
             logger.LogInformation("Job {JobId} succeeded: test accuracy {TestAccuracy:P2}", jobId, result.FinalTestAccuracy);
         }
@@ -172,17 +172,19 @@ public sealed class TrainingJobRunner(
     private static string DeviceLabel(string requested) =>
         Devices.TryParse(requested, out var parsed) && parsed.Auto ? Devices.Describe(Devices.Resolve(requested)) : requested;
 
-    private async Task<JobResult> RunAttemptAsync(JobRecord job, AttemptWriter writer, CancellationToken cancellationToken)
+    /// <param name="shutdown">The worker stopping: a training job then checkpoints the epoch in progress before it stops.</param>
+    private async Task<JobResult> RunAttemptAsync(JobRecord job, AttemptWriter writer, CancellationToken cancellationToken, CancellationToken shutdown)
     {
         var device = Devices.Resolve(job.Hyperparameters.Device);
         var (train, test) = await data.GetAsync(device, cancellationToken);
         // The step loop must own its thread (TorchSharp's dispose scopes are per thread): one of
         // the worker's long-lived training threads.
         return await trainingThreads.RunAsync(() =>
-            job.Kind == JobKind.Train ? Train(job, device, train, test, writer, cancellationToken) : Evaluate(job, device, test));
+            job.Kind == JobKind.Train ? Train(job, device, train, test, writer, cancellationToken, shutdown) : Evaluate(job, device, test));
     }
 
-    private JobResult Train(JobRecord job, Device device, MnistTensors fullTrain, MnistTensors test, AttemptWriter writer, CancellationToken cancellationToken)
+    private JobResult Train(
+        JobRecord job, Device device, MnistTensors fullTrain, MnistTensors test, AttemptWriter writer, CancellationToken cancellationToken, CancellationToken shutdown)
     {
         var checkpoints = new CheckpointStore(checkpointOptions.Value.JobDirectory(job.Id));
         checkpoints.CleanUpIncompleteWrites();
@@ -190,19 +192,17 @@ public sealed class TrainingJobRunner(
         // died: record them again (the writes are idempotent) so the history has no holes.
         // The TensorBoard file is backfilled from the checkpoints the same way (it skips epochs it has).
         var tensorBoard = OpenTensorBoard(job, checkpoints);
-        var saved = checkpoints.List();
-        foreach (var manifest in saved)
+        foreach (var manifest in checkpoints.List())
         {
             RecordEpoch(writer, job.Id, manifest);
             WriteTensorBoard(tensorBoard, job.Id, manifest);
         }
-        if (saved.Count > 0)
-            logger.LogInformation("Job {JobId} attempt {Attempt} resumes after epoch {Epoch}, its last checkpoint", job.Id, job.Attempt, saved[^1].Epoch);
 
         using var train = MnistDataCache.View(fullTrain, job.Hyperparameters.TrainSubset);
-        var observer = new RecordingObserver(this, writer, job, checkpoints, tensorBoard, time, logger);
+        var observer = new RecordingObserver(this, writer, job, checkpoints, tensorBoard, time, logger, shutdown);
         var outcome = CheckpointedTraining.Run(
-            new TrainingPlan(ArchitectureCatalog.Get(job.Architecture), job.Hyperparameters, device), train, test, checkpoints, observer, cancellationToken);
+            new TrainingPlan(ArchitectureCatalog.Get(job.Architecture), job.Hyperparameters, device), train, test, checkpoints, observer, cancellationToken,
+            suspend: shutdown);
         var best = outcome.Best;
         var final = outcome.FinalEvaluation;
         return new JobResult(final.Accuracy, final.Loss, best.TestAccuracy, best.TestLoss, best.Epoch, final.ConfusionMatrix, final.PerClassAccuracy);
@@ -287,9 +287,25 @@ public sealed class TrainingJobRunner(
     /// <summary>Turns the engine's callbacks into records: progress with the heartbeat, and per epoch a checkpoint record then the metrics.</summary>
     private sealed class RecordingObserver(
         TrainingJobRunner runner, AttemptWriter writer, JobRecord job, CheckpointStore checkpoints, TensorBoardEventFile? tensorBoard,
-        TimeProvider time, ILogger logger)
+        TimeProvider time, ILogger logger, CancellationToken shutdown)
         : ITrainingObserver
     {
+        public void OnResumed(int completedEpochs, EpochPosition? midEpoch)
+        {
+            if (midEpoch is { } at)
+                logger.LogInformation("Job {JobId} attempt {Attempt} resumes epoch {Epoch} at step {Step}, where the last attempt checkpointed it on stopping",
+                    job.Id, job.Attempt, at.Epoch, at.StepsDone + 1);
+            else
+                logger.LogInformation("Job {JobId} attempt {Attempt} resumes after epoch {Epoch}, its last checkpoint", job.Id, job.Attempt, completedEpochs);
+        }
+
+        public void OnInterrupted(InterruptedEpoch epoch)
+        {
+            if (shutdown.IsCancellationRequested)
+                logger.LogInformation("Job {JobId} stopped in epoch {Epoch} after step {Step} and checkpointed there for the next attempt",
+                    job.Id, epoch.Position.Epoch, epoch.Position.StepsDone);
+        }
+
         public void OnProgress(TrainingProgress p) => writer.ReportProgress(new JobProgress(
             p.Epoch, p.Epochs, p.Step, p.StepsPerEpoch, p.SamplesPerSecond, p.EstimatedRemaining.TotalSeconds,
             p.RunningLoss, p.RunningAccuracy, time.GetUtcNow()));

@@ -1,26 +1,32 @@
+using System.Text.RegularExpressions;
 using TrainingService.Faults.Tests.Infrastructure;
 
 namespace TrainingService.Faults.Tests;
 
 /// <summary>
 /// SIGTERM, as a container runtime or systemd stops a worker: the running job stops at the next
-/// step boundary, is handed back for resumption (interrupted, then queued again), and the process
-/// exits 0 within the grace period (Worker:ShutdownTimeout). Shutdown is not cancellation: the job
-/// never ends cancelled or failed, and the next worker resumes it from its last checkpoint.
+/// step boundary, checkpoints the epoch in progress there, is handed back for resumption
+/// (interrupted, then queued again), and the process exits 0 within the grace period
+/// (Worker:ShutdownTimeout). Shutdown is not cancellation: the job never ends cancelled or failed,
+/// and the next worker resumes it at the step it stopped at, not at the epoch's start.
 /// </summary>
-public sealed class GracefulShutdownTests(ITestOutputHelper output)
+public sealed partial class GracefulShutdownTests(ITestOutputHelper output)
 {
-    // Three, so a SIGTERM that lands in epoch 2's evaluation (no step boundary there) still
-    // finds one in epoch 3 and the job is handed back rather than finishing.
     private const int Epochs = 3;
+    // 200 steps of 100 images per epoch: long enough for the signal to land well inside one.
+    private const int TrainSubset = 20_000;
+    private const int StepsPerEpoch = TrainSubset / 100;
 
     [Fact]
-    public async Task AWorkerStoppedWithSigtermHandsItsJobBackAndExitsZeroAndTheNextWorkerResumesIt()
+    public async Task AWorkerStoppedWithSigtermCheckpointsMidEpochHandsItsJobBackAndExitsZeroAndTheNextWorkerResumesAtThatStep()
     {
         await using var rig = await FaultRig.StartOnPostgresAsync(output);
         var first = rig.StartWorker("worker-stopping");
-        var id = await rig.SubmitAsync("sigterm", Epochs);
-        await rig.WaitForSecondEpochAsync(id);
+        var id = await rig.SubmitAsync("sigterm", Epochs, TrainSubset);
+        // Mid-epoch for sure: epoch 2 or 3 with steps done and many still to go (progress lags the
+        // loop by a second or two, hence the margin at the end).
+        await rig.WaitForJobAsync(id, j => (string)j["status"]! == "running" && j["progress"] is { } p
+            && (int)p["epoch"]! >= 2 && (long)p["step"]! is >= 2 and <= StepsPerEpoch / 2, "mid-way through epoch 2 or 3");
 
         first.Signal("TERM");
         // The grace period is 30 s here (Worker__ShutdownTimeout); the bound below only keeps a
@@ -28,9 +34,13 @@ public sealed class GracefulShutdownTests(ITestOutputHelper output)
         Assert.True(await first.WaitForExitAsync(TimeSpan.FromMinutes(2)), "the worker did not exit after SIGTERM:\n" + first.Output);
         Assert.Equal(0, first.ExitCode);
         Assert.True(first.Output.Contains($"Job {id} interrupted by the worker stopping"), "the job was not handed back:\n" + rig.Diagnostics());
-        // What the stopped worker left: epoch 1's checkpoint, and epoch 2's if it ended before the stop.
+        var stopped = StoppedAt().Match(first.Output);
+        Assert.True(stopped.Success, "the worker did not checkpoint the epoch in progress:\n" + first.Output);
+        var (epoch, stepsDone) = (int.Parse(stopped.Groups["epoch"].Value), int.Parse(stopped.Groups["steps"].Value));
+        Assert.InRange(stepsDone, 1, StepsPerEpoch - 1);
+        // The epochs before it are checkpointed as usual; the mid-epoch one is not listed as a checkpoint.
         var checkpointsBefore = await rig.CheckpointsAsync(id);
-        Assert.InRange(checkpointsBefore.Count, 1, Epochs - 1);
+        Assert.Equal(Enumerable.Range(1, epoch - 1), checkpointsBefore.Select(c => (int)c!["epoch"]!));
 
         var handedBack = await rig.JobAsync(id);
         Assert.Contains((string)handedBack["status"]!, new[] { "interrupted", "queued" });
@@ -42,17 +52,32 @@ public sealed class GracefulShutdownTests(ITestOutputHelper output)
         var finished = await rig.WaitForJobAsync(id, FaultRig.IsTerminal, "finished");
         Assert.Equal("succeeded", (string)finished["status"]!);
         Assert.Equal(2, (int)finished["attempt"]!);
-        Assert.Contains($"resumes after epoch {checkpointsBefore.Count}", second.Output);
+        Assert.Contains($"resumes epoch {epoch} at step {stepsDone + 1},", second.Output);
         var checkpointsAfter = await rig.CheckpointsAsync(id);
         foreach (var before in checkpointsBefore)
             Assert.Equal((string)before!["createdAt"]!, (string)checkpointsAfter.Single(c => (int)c!["epoch"]! == (int)before["epoch"]!)!["createdAt"]!);
-        Assert.Equal(Enumerable.Range(1, Epochs), (await rig.MetricsAsync(id)).Select(m => (int)m!["epoch"]!));
 
-        await rig.ReportAsync("worker SIGTERM mid-epoch", [(id, Epochs)], new Dictionary<string, object>
+        // One record per epoch, and the same figures as a run never stopped: the resumed epoch's
+        // train loss and accuracy add up the steps of both attempts exactly.
+        var metrics = await rig.MetricsAsync(id);
+        Assert.Equal(Enumerable.Range(1, Epochs), metrics.Select(m => (int)m!["epoch"]!));
+        var reference = await rig.SubmitAsync("sigterm-reference", Epochs, TrainSubset);
+        var referenceJob = await rig.WaitForJobAsync(reference, FaultRig.IsTerminal, "finished");
+        Assert.Equal("succeeded", (string)referenceJob["status"]!);
+        var referenceMetrics = await rig.MetricsAsync(reference);
+        foreach (var field in new[] { "trainLoss", "trainAccuracy", "testLoss", "testAccuracy", "learningRate" })
+            Assert.Equal(referenceMetrics.Select(m => (double)m![field]!), metrics.Select(m => (double)m![field]!));
+
+        await rig.ReportAsync("worker SIGTERM mid-epoch", [(id, Epochs), (reference, Epochs)], new Dictionary<string, object>
         {
             ["exitCode"] = first.ExitCode,
             ["attempt"] = 2,
-            ["resumedAfterEpoch"] = checkpointsBefore.Count,
+            ["resumedAtEpoch"] = epoch,
+            ["resumedAtStep"] = stepsDone + 1,
+            ["finalMetricsEqualUninterrupted"] = true,
         });
     }
+
+    [GeneratedRegex(@"stopped in epoch (?<epoch>\d+) after step (?<steps>\d+) and checkpointed there")]
+    private static partial Regex StoppedAt();
 }

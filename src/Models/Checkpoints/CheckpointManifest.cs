@@ -17,6 +17,9 @@ public sealed record CheckpointManifest
     public required Hyperparameters Hyperparameters { get; init; }
     public required int Epoch { get; init; }
     public EpochMetrics? Metrics { get; init; }
+
+    /// <summary>For a checkpoint taken part-way through an epoch (a worker stopping): how far it had got. Null at an epoch's end.</summary>
+    public EpochPosition? MidEpoch { get; init; }
     public required IReadOnlyList<CheckpointFile> Files { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
 

@@ -76,7 +76,8 @@ public sealed class CheckpointStore(string directory)
     /// <summary>
     /// Saves the model (and the optimizer, when given) as the checkpoint of <paramref name="epoch"/>,
     /// replacing any earlier checkpoint of that epoch (a re-run epoch after a resume). The model
-    /// and optimizer are left as they were, on their devices.
+    /// and optimizer are left as they were, on their devices. <paramref name="midEpoch"/> marks a
+    /// checkpoint taken part-way through the epoch.
     /// </summary>
     public CheckpointManifest Save(
         int epoch,
@@ -84,7 +85,8 @@ public sealed class CheckpointStore(string directory)
         Hyperparameters hyperparameters,
         EpochMetrics? metrics,
         nn.Module model,
-        OptimizerHelper? optimizer)
+        OptimizerHelper? optimizer,
+        EpochPosition? midEpoch = null)
     {
         var label = LabelFor(epoch);
         ArgumentException.ThrowIfNullOrWhiteSpace(architecture);
@@ -129,6 +131,7 @@ public sealed class CheckpointStore(string directory)
                     Hyperparameters = hyperparameters,
                     Epoch = epoch,
                     Metrics = metrics,
+                    MidEpoch = midEpoch,
                     Files = files,
                     CreatedAt = DateTimeOffset.UtcNow,
                 };
@@ -183,6 +186,10 @@ public sealed class CheckpointStore(string directory)
         }
         return [.. manifests.OrderBy(m => m.Epoch)];
     }
+
+    /// <summary>Whether <paramref name="manifest"/>'s files are all there with the sizes and SHA-256s it lists.</summary>
+    public bool IsIntact(CheckpointManifest manifest) =>
+        TryReadIntact(Path.Combine(StoreDirectory, manifest.Label), manifest.Label) is not null;
 
     /// <summary>The complete checkpoint with the highest epoch, or null when there is none.</summary>
     public CheckpointManifest? Latest() => List().LastOrDefault();

@@ -16,13 +16,30 @@ public sealed record TrainingPlan(ArchitectureInfo Architecture, Hyperparameters
 }
 
 /// <summary>
-/// Where a resumed run picks up: the epochs already done, and a callback that loads the last
-/// one's checkpoint into the model (already on its device; loading copies into the existing
-/// parameters, so the optimizer stays bound to them) and into the optimizer.
+/// Where a resumed run picks up: the epochs already done, and a callback that loads the saved
+/// state into the model (already on its device; loading copies into the existing parameters, so
+/// the optimizer stays bound to them) and into the optimizer. That state is the last epoch's
+/// checkpoint, or, when <see cref="MidEpoch"/> is set, the one taken part-way through the next epoch.
 /// </summary>
 public sealed record ResumeState(
     IReadOnlyList<EpochMetrics> CompletedEpochs,
-    Action<Module<Tensor, Tensor>, OptimizerHelper> Restore);
+    Action<Module<Tensor, Tensor>, OptimizerHelper> Restore)
+{
+    /// <summary>How far the epoch after <see cref="CompletedEpochs"/> had got (null: resume at its start).</summary>
+    public EpochPosition? MidEpoch { get; init; }
+}
+
+/// <summary>
+/// A point between two steps of an epoch: the steps done, and the running sums the epoch's train
+/// metrics are made of, so an epoch continued from here reports what it would have uninterrupted.
+/// </summary>
+public sealed record EpochPosition(int Epoch, int StepsDone, double TrainLossSum, long TrainCorrect, double TrainSeconds);
+
+/// <summary>A run stopped between two steps of an epoch: where, and the state to checkpoint to resume there.</summary>
+public sealed record InterruptedEpoch(
+    EpochPosition Position,
+    Module<Tensor, Tensor> Model,
+    OptimizerHelper Optimizer);
 
 /// <summary>A snapshot of a running epoch, for progress displays.</summary>
 public sealed record TrainingProgress(
@@ -46,8 +63,17 @@ public sealed record CompletedEpoch(
 /// <summary>Receives a run's progress. Called on the training thread: keep it quick.</summary>
 public interface ITrainingObserver
 {
+    /// <summary>A resumed run has restored its state and goes on after <paramref name="completedEpochs"/> epochs, or at <paramref name="midEpoch"/>.</summary>
+    void OnResumed(int completedEpochs, EpochPosition? midEpoch) { }
     void OnProgress(TrainingProgress progress) { }
     void OnEpochCompleted(CompletedEpoch epoch) { }
+
+    /// <summary>
+    /// The run is stopping, on cancellation, part-way through an epoch; called at the step boundary
+    /// before the <see cref="OperationCanceledException"/> is thrown, while the state is still there
+    /// to checkpoint. Not called when nothing was trained since the last epoch ended or the run resumed.
+    /// </summary>
+    void OnInterrupted(InterruptedEpoch epoch) { }
 }
 
 public sealed record TrainingOutcome(IReadOnlyList<EpochMetrics> Epochs, EvaluationResult FinalEvaluation)
@@ -59,7 +85,8 @@ public sealed record TrainingOutcome(IReadOnlyList<EpochMetrics> Epochs, Evaluat
 /// Trains one architecture on MNIST tensors that already live on the device. The loop is
 /// synchronous on the calling thread (dispose scopes are per thread), uses one dispose scope per
 /// step, keeps running sums on the device so nothing forces a device sync per step, and derives
-/// everything random from (seed, epoch) so a resumed run repeats an uninterrupted one exactly.
+/// everything random from (seed, epoch, step) so a run resumed at an epoch's start or part-way
+/// through repeats an uninterrupted one exactly.
 /// </summary>
 public sealed class TrainingEngine
 {
@@ -81,29 +108,46 @@ public sealed class TrainingEngine
         using var model = plan.Architecture.Create(h);
         model.to(device);
         using var optimizer = CreateOptimizer(h, model.parameters());
-        plan.Resume?.Restore(model, optimizer);
+        var firstEpoch = history.Count + 1;
+        var resumeAt = plan.Resume?.MidEpoch is { } position && position.Epoch == firstEpoch ? position : null;
+        if (plan.Resume is { } resume)
+        {
+            resume.Restore(model, optimizer);
+            observer.OnResumed(history.Count, resumeAt);
+        }
 
         var trainCount = train.Count;
         var stepsPerEpoch = (trainCount + h.BatchSize - 1) / h.BatchSize;
         EvaluationResult? lastEvaluation = null;
 
-        for (var epoch = history.Count + 1; epoch <= h.Epochs; epoch++)
+        for (var epoch = firstEpoch; epoch <= h.Epochs; epoch++)
         {
+            // A resumed epoch carries on from its saved position: steps, sums and time so far.
+            var startAt = epoch == firstEpoch ? resumeAt : null;
+            var firstStep = startAt?.StepsDone ?? 0;
+            var earlierSeconds = startAt?.TrainSeconds ?? 0;
             var clock = Stopwatch.StartNew();
-            SeedEpoch(h.Seed, epoch, device);
             model.train();
 
             using var order = ShuffledOrder(trainCount, h.Seed, epoch, device);
-            using var lossSum = zeros(1, dtype: ScalarType.Float64, device: device);
-            using var correctSum = zeros(1, dtype: ScalarType.Int64, device: device);
+            using var lossSum = full(1, startAt?.TrainLossSum ?? 0.0, dtype: ScalarType.Float64, device: device);
+            using var correctSum = full(1, startAt?.TrainCorrect ?? 0L, dtype: ScalarType.Int64, device: device);
             var lastReport = clock.Elapsed;
             var learningRate = 0.0;
 
-            for (var step = 0; step < stepsPerEpoch; step++)
+            for (var step = firstStep; step < stepsPerEpoch; step++)
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    if (step > firstStep)
+                        observer.OnInterrupted(new InterruptedEpoch(
+                            new EpochPosition(epoch, step, lossSum.item<double>(), correctSum.item<long>(), earlierSeconds + clock.Elapsed.TotalSeconds),
+                            model, optimizer));
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
                 learningRate = LearningRates.At(h, (long)(epoch - 1) * stepsPerEpoch + step, stepsPerEpoch);
                 foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
+                SeedStep(h.Seed, epoch, step, device);
 
                 using (NewDisposeScope())
                 {
@@ -131,21 +175,21 @@ public sealed class TrainingEngine
                     var seen = Math.Min((long)(step + 1) * h.BatchSize, trainCount);
                     var runningLoss = lossSum.item<double>() / seen;
                     EnsureFinite(runningLoss, epoch, step);
-                    var rate = seen / clock.Elapsed.TotalSeconds;
+                    var rate = (seen - (long)firstStep * h.BatchSize) / clock.Elapsed.TotalSeconds;
                     var remainingImages = (long)(h.Epochs - epoch) * trainCount + (trainCount - seen);
                     observer.OnProgress(new TrainingProgress(epoch, h.Epochs, step + 1, stepsPerEpoch, runningLoss,
                         (double)correctSum.item<long>() / seen, learningRate, rate, TimeSpan.FromSeconds(remainingImages / rate)));
                 }
             }
 
-            var trainSeconds = clock.Elapsed.TotalSeconds;
+            var trainSeconds = earlierSeconds + clock.Elapsed.TotalSeconds;
             var trainLoss = lossSum.item<double>() / trainCount;
             EnsureFinite(trainLoss, epoch, stepsPerEpoch - 1);
             var trainAccuracy = (double)correctSum.item<long>() / trainCount;
 
             lastEvaluation = Evaluate(model, test);
             var metrics = new EpochMetrics(epoch, trainLoss, trainAccuracy, lastEvaluation.Loss, lastEvaluation.Accuracy,
-                learningRate, clock.Elapsed.TotalSeconds, trainCount / trainSeconds);
+                learningRate, earlierSeconds + clock.Elapsed.TotalSeconds, trainCount / trainSeconds);
             history.Add(metrics);
             observer.OnEpochCompleted(new CompletedEpoch(metrics, lastEvaluation, model, optimizer));
         }
@@ -193,14 +237,31 @@ public sealed class TrainingEngine
     };
 
     /// <summary>
-    /// Dropout draws from the global generator: reseeding it from (seed, epoch) at each epoch's
-    /// start makes epoch k the same whether the run got there directly or through a resume.
+    /// Dropout draws from the global generator: reseeding it from (seed, epoch, step) before each
+    /// step makes that step's masks the same whether the run got there directly or through a
+    /// resume, at an epoch's start or part-way through.
     /// </summary>
-    private static void SeedEpoch(long seed, int epoch, Device device)
+    private static void SeedStep(long seed, int epoch, int step, Device device)
     {
-        var epochSeed = EpochSeed(seed, epoch, stream: 1);
-        torch.manual_seed(epochSeed);
-        if (device.type == DeviceType.CUDA) cuda.manual_seed_all(epochSeed);
+        var stepSeed = StepSeed(seed, epoch, step);
+        torch.manual_seed(stepSeed);
+        if (device.type == DeviceType.CUDA) cuda.manual_seed_all(stepSeed);
+    }
+
+    /// <summary>
+    /// Well-spread seeds for neighbouring (epoch, step) pairs. The CPU generator keeps only the
+    /// seed's low 32 bits, so a plain sum of the parts would give different steps equal masks.
+    /// </summary>
+    private static long StepSeed(long seed, int epoch, int step) =>
+        (long)(Scramble(Scramble(Scramble((ulong)seed) ^ (uint)epoch) ^ (uint)step) & 0x7FFF_FFFF_FFFF_FFFFUL);
+
+    /// <summary>SplitMix64's output function: every input bit reaches every output bit.</summary>
+    private static ulong Scramble(ulong z)
+    {
+        z += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
     }
 
     private static Tensor ShuffledOrder(int count, long seed, int epoch, Device device)

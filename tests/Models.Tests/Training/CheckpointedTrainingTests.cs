@@ -10,12 +10,25 @@ public class CheckpointedTrainingTests
 {
     private static readonly Hyperparameters Quick = ArchitectureCatalog.ConvNet.Defaults with { Epochs = 3, BatchSize = 64, Seed = 5, TrainSubset = 640 };
 
-    private static TrainingOutcome Run(CheckpointStore store, ITrainingObserver observer, CancellationToken cancellationToken = default)
+    private static TrainingOutcome Run(
+        CheckpointStore store, ITrainingObserver observer, CancellationToken cancellationToken = default, CancellationToken suspend = default)
     {
         using var train = RealData.Train(Quick.TrainSubset!.Value);
         using var test = RealData.Test(500);
-        return CheckpointedTraining.Run(new TrainingPlan(ArchitectureCatalog.ConvNet, Quick, CPU), train, test, store, observer, cancellationToken);
+        // Progress after every step, so a test can stop the run at the step it chooses.
+        return CheckpointedTraining.Run(new TrainingPlan(ArchitectureCatalog.ConvNet, Quick, CPU), train, test, store, observer, cancellationToken,
+            new TrainingEngine { ProgressInterval = TimeSpan.Zero }, suspend);
     }
+
+    /// <summary>A first attempt stopped by <paramref name="stop"/> during epoch 2, after its 4th of 10 steps.</summary>
+    private static void RunUntilEpoch2Step4(CheckpointStore store, CancellationTokenSource stop, bool suspend)
+    {
+        var firstAttempt = new TrainingEngineTests.Recorder { Progress = p => { if (p is { Epoch: 2, Step: 4 }) stop.Cancel(); } };
+        Assert.Throws<OperationCanceledException>(() => Run(store, firstAttempt, stop.Token, suspend ? stop.Token : default));
+        Assert.Equal([1], store.List().Select(m => m.Epoch));
+    }
+
+    private static string MidEpochFolder(CheckpointStore store) => Path.Combine(store.StoreDirectory, CheckpointedTraining.MidEpochFolder);
 
     [Fact]
     public void ARunStoppedAfterAnEpochResumesFromItsCheckpointAndEndsExactlyLikeAnUninterruptedOne()
@@ -40,6 +53,66 @@ public class CheckpointedTrainingTests
         Assert.Equal(Sha256Of(uninterruptedStore, "final"), Sha256Of(store, "final"));
         Assert.Equal([1, 2, 3], store.List().Select(m => m.Epoch));
         Assert.Equal(resumed.Best.Epoch, store.Resolve("best")!.Epoch);
+    }
+
+    [Fact]
+    public void ARunSuspendedMidEpochResumesAtTheStepItStoppedAtAndEndsExactlyLikeAnUninterruptedOne()
+    {
+        var uninterruptedStore = new CheckpointStore(TestPaths.NewTempDirectory());
+        var uninterrupted = Run(uninterruptedStore, new TrainingEngineTests.Recorder());
+
+        var store = new CheckpointStore(TestPaths.NewTempDirectory());
+        using var stop = new CancellationTokenSource();
+        RunUntilEpoch2Step4(store, stop, suspend: true);
+        // The mid-epoch checkpoint is kept apart: it is not one of the run's checkpoints.
+        Assert.True(Directory.Exists(MidEpochFolder(store)));
+        Assert.Null(store.Resolve("2"));
+
+        var secondAttempt = new TrainingEngineTests.Recorder();
+        var resumed = Run(store, secondAttempt);
+
+        // Steps 1–4 of epoch 2 were not trained again: the first step reported is the 5th.
+        Assert.Equal(1, secondAttempt.ResumedAt!.Value.CompletedEpochs);
+        Assert.Equal((2, 4), (secondAttempt.ResumedAt.Value.MidEpoch!.Epoch, secondAttempt.ResumedAt.Value.MidEpoch.StepsDone));
+        Assert.Equal((2, 5), (secondAttempt.Reports[0].Epoch, (int)secondAttempt.Reports[0].Step));
+        Assert.Equal([2, 3], secondAttempt.Epochs.Select(e => e.Epoch));
+        // Epoch 2's train loss and accuracy, summed over both attempts' steps, and everything after, are exact.
+        Assert.Equal(uninterrupted.Epochs.Select(Comparable), resumed.Epochs.Select(Comparable));
+        Assert.Equal(Sha256Of(uninterruptedStore, "final"), Sha256Of(store, "final"));
+        Assert.False(Directory.Exists(MidEpochFolder(store)), "the mid-epoch checkpoint is deleted once its epoch is checkpointed");
+    }
+
+    [Fact]
+    public void ARunCancelledRatherThanSuspendedKeepsNoMidEpochCheckpointAndResumesAtTheEpochsStart()
+    {
+        var store = new CheckpointStore(TestPaths.NewTempDirectory());
+        using var stop = new CancellationTokenSource();
+        RunUntilEpoch2Step4(store, stop, suspend: false);
+        Assert.False(Directory.Exists(MidEpochFolder(store)));
+
+        var secondAttempt = new TrainingEngineTests.Recorder();
+        Run(store, secondAttempt);
+
+        Assert.Equal((1, (EpochPosition?)null), secondAttempt.ResumedAt);
+        Assert.Equal((2, 1), (secondAttempt.Reports[0].Epoch, (int)secondAttempt.Reports[0].Step));
+    }
+
+    [Fact]
+    public void ADamagedMidEpochCheckpointIsPassedOverForTheLastEpochsAndTheRunStillEndsExactlyRight()
+    {
+        var uninterrupted = Run(new CheckpointStore(TestPaths.NewTempDirectory()), new TrainingEngineTests.Recorder());
+        var store = new CheckpointStore(TestPaths.NewTempDirectory());
+        using var stop = new CancellationTokenSource();
+        RunUntilEpoch2Step4(store, stop, suspend: true);
+        var weights = Path.Combine(MidEpochFolder(store), CheckpointStore.LabelFor(2), CheckpointStore.ModelFileName);
+        using (var file = File.OpenWrite(weights))
+            file.SetLength(file.Length / 2);
+
+        var secondAttempt = new TrainingEngineTests.Recorder();
+        var resumed = Run(store, secondAttempt);
+
+        Assert.Equal((1, (EpochPosition?)null), secondAttempt.ResumedAt);
+        Assert.Equal(uninterrupted.Epochs.Select(Comparable), resumed.Epochs.Select(Comparable));
     }
 
     [Fact]

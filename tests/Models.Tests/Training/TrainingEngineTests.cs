@@ -186,10 +186,18 @@ public class TrainingEngineTests
     internal sealed class Recorder : ITrainingObserver
     {
         public List<EpochMetrics> Epochs { get; } = [];
+        public List<TrainingProgress> Reports { get; } = [];
+        public (int CompletedEpochs, EpochPosition? MidEpoch)? ResumedAt { get; private set; }
         public Action<TrainingProgress>? Progress { get; init; }
         public Action<CompletedEpoch>? EpochCompleted { get; init; }
 
-        public void OnProgress(TrainingProgress progress) => Progress?.Invoke(progress);
+        public void OnResumed(int completedEpochs, EpochPosition? midEpoch) => ResumedAt = (completedEpochs, midEpoch);
+
+        public void OnProgress(TrainingProgress progress)
+        {
+            Reports.Add(progress);
+            Progress?.Invoke(progress);
+        }
 
         public void OnEpochCompleted(CompletedEpoch epoch)
         {
