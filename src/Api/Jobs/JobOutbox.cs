@@ -1,13 +1,14 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using TrainingService.Jobs;
 
 namespace TrainingService.Api.Jobs;
 
 /// <summary>
-/// Hands stored jobs to the queue. A submission stores the job first and then hands it over at
-/// once (<see cref="HandOverAsync"/>); should that fail — the queue's storage away for a moment,
-/// or the process killed between the two steps — the job stays in the store marked undispatched,
-/// and the sweep here hands it over later. So a stored job is never left queued forever; at worst
+/// Hands stored jobs to the queue. A submission stores the job first and then passes it here
+/// (<see cref="Post"/>), to be handed over at once in the background; should that fail — the
+/// queue's storage away for a moment, or the process killed before it happened — the job stays in
+/// the store marked undispatched, and the sweep here hands it over later. So a stored job is never left queued forever; at worst
 /// it is enqueued twice, which is harmless because a run claims its job with a lease and a second
 /// run of the same job finds it taken or finished. The same sweep fails never-started jobs that no
 /// live worker will take (<see cref="FailUnservedAsync"/>).
@@ -18,6 +19,18 @@ public sealed class JobOutbox(
 {
     private const int SweepBatch = 100;
     private long completedSweeps;
+
+    // Hangfire's storage API is synchronous: enqueuing in the request would block a thread-pool
+    // thread per submission, and a burst of submissions would starve the pool and stall every
+    // other request. One background reader does it instead.
+    private readonly Channel<JobRecord> handOvers = Channel.CreateUnbounded<JobRecord>(new UnboundedChannelOptions { SingleReader = true });
+
+    /// <summary>Queues a just-stored job for hand-over in the background and returns at once.</summary>
+    public void Post(JobRecord job)
+    {
+        if (!handOvers.Writer.TryWrite(job))
+            logger.LogWarning("Job {JobId} is stored but the service is stopping; the dispatch sweep enqueues it after the restart", job.Id);
+    }
 
     /// <summary>Sweeps finished since start, failed ones included.</summary>
     public long CompletedSweeps => Interlocked.Read(ref completedSweeps);
@@ -116,7 +129,26 @@ public sealed class JobOutbox(
         return jobs;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(HandOverPostedAsync(stoppingToken), SweepPeriodicallyAsync(stoppingToken));
+
+    private async Task HandOverPostedAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var job in handOvers.Reader.ReadAllAsync(stoppingToken))
+                await HandOverAsync(job, CancellationToken.None);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        // Stopping: what was posted is handed over now rather than a sweep interval after the restart.
+        handOvers.Writer.TryComplete();
+        while (handOvers.Reader.TryRead(out var job))
+            await HandOverAsync(job, CancellationToken.None);
+    }
+
+    private async Task SweepPeriodicallyAsync(CancellationToken stoppingToken)
     {
         var interval = options.Value.DispatchSweepInterval;
         while (!stoppingToken.IsCancellationRequested)

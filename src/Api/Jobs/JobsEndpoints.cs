@@ -206,8 +206,9 @@ public static class JobsEndpoints
                 return TypedResults.Ok(job.ToResponse());
             }
 
-            // Stored is what counts: should the hand-over fail, the outbox's sweep enqueues the job later.
-            await outbox.HandOverAsync(job, CancellationToken.None);
+            // Stored is what counts: the outbox enqueues the job in the background, and should that
+            // fail, its sweep enqueues the job later.
+            outbox.Post(job);
             return TypedResults.Accepted(JobIds.Location(job.Id), job.ToResponse());
         }
     }
