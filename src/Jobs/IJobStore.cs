@@ -91,8 +91,8 @@ public interface IJobStore
 
     Task<SweepRecord?> GetSweepAsync(Guid id, CancellationToken cancellationToken);
 
-    /// <summary>Newest first, at most <paramref name="limit"/>.</summary>
-    Task<IReadOnlyList<SweepRecord>> ListSweepsAsync(int limit, CancellationToken cancellationToken);
+    /// <summary>Newest first (CreatedAt, then Id, descending), filtered by owner when the query says so.</summary>
+    Task<IReadOnlyList<SweepRecord>> ListSweepsAsync(SweepQuery query, CancellationToken cancellationToken);
 
     /// <summary>Sweeps not cancelled that still have points without a job.</summary>
     Task<IReadOnlyList<SweepRecord>> ListOpenSweepsAsync(CancellationToken cancellationToken);

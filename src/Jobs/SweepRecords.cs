@@ -33,7 +33,19 @@ public sealed record SweepRecord
     public bool CancelRequested { get; init; }
 
     public DateTimeOffset? CancelledAt { get; init; }
+
+    /// <summary>
+    /// The name of the API key that created it, which its jobs carry too; null when authentication was
+    /// off (such sweeps are visible to everyone while it stays off, and to admins only once it is on).
+    /// </summary>
+    public string? Owner { get; init; }
 }
+
+/// <summary>
+/// A page of <see cref="IJobStore.ListSweepsAsync"/>: newest first, at most <see cref="Limit"/>;
+/// <see cref="Owner"/>, when set, keeps only that owner's sweeps.
+/// </summary>
+public sealed record SweepQuery(int Limit = 50, string? Owner = null);
 
 /// <summary>The job that runs point <see cref="Point"/> (0-based) of a sweep.</summary>
 public sealed record SweepJob(int Point, JobRecord Job);

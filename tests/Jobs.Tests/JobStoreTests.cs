@@ -729,7 +729,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         var other = NewSweep(T0.AddSeconds(1));
         await Store.CreateSweepAsync(sweep, None);
         await Store.CreateSweepAsync(other, None);
-        Assert.Equal([other.Id, sweep.Id], (await Store.ListSweepsAsync(10, None)).Select(s => s.Id));
+        Assert.Equal([other.Id, sweep.Id], (await Store.ListSweepsAsync(new SweepQuery(Limit: 10), None)).Select(s => s.Id));
 
         var jobs = new List<JobRecord>();
         for (var point = 0; point < 4; point++)

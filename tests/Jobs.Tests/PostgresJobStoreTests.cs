@@ -46,6 +46,17 @@ public sealed class PostgresJobStoreTests : JobStoreTests
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
+    protected override async Task ExecuteSqlAsync(string database, string sql)
+    {
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database) { Pooling = false }.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    protected override string TimeLiteral(DateTimeOffset time) =>
+        $"TIMESTAMPTZ '{time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", System.Globalization.CultureInfo.InvariantCulture)}+00'";
+
     protected override IJobStore OpenUnreachableStore() =>
         // Nothing listens on port 1: the connection is refused at once.
         new PostgresJobStore("Host=127.0.0.1;Port=1;Username=nobody;Password=none;Database=none;Timeout=5");

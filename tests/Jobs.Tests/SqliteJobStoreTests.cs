@@ -25,6 +25,18 @@ public sealed class SqliteJobStoreTests : JobStoreTests
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
+    protected override async Task ExecuteSqlAsync(string database, string sql)
+    {
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Pooling = false }.ToString());
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    protected override string TimeLiteral(DateTimeOffset time) =>
+        StoredTime.ToUnixMicroseconds(time).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     protected override IJobStore OpenUnreachableStore()
     {
         // Its folder cannot be created: a file is in the way.

@@ -15,6 +15,9 @@ public static class Problems
     public static ProblemHttpResult JobNotFound(string id) =>
         NotFound($"There is no job '{Shorten(id)}'.");
 
+    public static ProblemHttpResult SweepNotFound(string id) =>
+        NotFound($"There is no sweep {Shorten(id)}.");
+
     public static ProblemHttpResult Conflict(string title, string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status409Conflict, title: title);
 

@@ -5,19 +5,24 @@ using TrainingService.Jobs;
 namespace TrainingService.Api.Security;
 
 /// <summary>
-/// Who is asking, as far as jobs are concerned. With authentication off everyone sees everything
-/// and submitted jobs have no owner; with it on, a key's holder sees the jobs of the key's name,
-/// and an admin sees every job (including the owner-less ones submitted while it was off).
+/// Who is asking, as far as jobs and sweeps are concerned. With authentication off everyone sees
+/// everything and what is submitted has no owner; with it on, a key's holder sees the jobs and sweeps
+/// of the key's name, and an admin sees all of them (including the owner-less ones submitted while it was off).
 /// </summary>
 public sealed record Caller(bool AuthEnabled, string? Owner, bool IsAdmin, string? KeyId)
 {
-    public bool CanSee(JobRecord job) =>
-        !AuthEnabled || IsAdmin || (Owner is not null && string.Equals(job.Owner, Owner, StringComparison.Ordinal));
+    public bool CanSee(JobRecord job) => CanSeeOwnedBy(job.Owner);
 
-    /// <summary>The owner a listing is restricted to, or null for every job.</summary>
+    /// <summary>A sweep follows the same rule as a job: its jobs carry its owner.</summary>
+    public bool CanSee(SweepRecord sweep) => CanSeeOwnedBy(sweep.Owner);
+
+    /// <summary>The owner a listing is restricted to, or null for everything.</summary>
     public string? ListingOwner =>
         !AuthEnabled || IsAdmin ? null
-        : Owner ?? throw new InvalidOperationException("An unauthenticated caller reached a job listing; /jobs requires a key when authentication is on.");
+        : Owner ?? throw new InvalidOperationException("An unauthenticated caller reached a listing; /jobs and /sweeps require a key when authentication is on.");
+
+    private bool CanSeeOwnedBy(string? owner) =>
+        !AuthEnabled || IsAdmin || (Owner is not null && string.Equals(owner, Owner, StringComparison.Ordinal));
 
     public static Caller Of(HttpContext context)
     {

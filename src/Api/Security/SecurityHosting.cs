@@ -19,17 +19,18 @@ namespace TrainingService.Api.Security;
 /// <summary>
 /// Authentication (API keys), who may see which job, the limits on submission, and the security
 /// headers: registered by <see cref="AddApiSecurity"/>, put in the pipeline by <see cref="UseApiSecurity"/>,
-/// and applied to the jobs API by <see cref="RequireJobAccess"/> and <see cref="RequireSubmissionRateLimit"/>.
+/// and applied to the jobs and sweeps APIs by <see cref="RequireJobAccess"/>, <see cref="RequireSweepAccess"/> and
+/// <see cref="RequireSubmissionRateLimit"/>.
 /// </summary>
 public static class SecurityHosting
 {
-    /// <summary>The authorization policy on <c>/jobs</c>: an authenticated key when authentication is on, nothing when off.</summary>
+    /// <summary>The authorization policy on <c>/jobs</c> and <c>/sweeps</c>: an authenticated key when authentication is on, nothing when off.</summary>
     public const string JobsPolicy = "jobs";
 
-    /// <summary>The authorization policy on <c>/sweeps</c>: an admin key when authentication is on, nothing when off.</summary>
+    /// <summary>The authorization policy on the service's own <c>/metrics</c>: an admin key when authentication is on, nothing when off.</summary>
     public const string AdminPolicy = "admin";
 
-    /// <summary>The rate-limiter policy on <c>POST /jobs</c>.</summary>
+    /// <summary>The rate-limiter policy on <c>POST /jobs</c> and <c>POST /sweeps</c>.</summary>
     public const string SubmissionRateLimitPolicy = "job-submissions";
 
     public static IServiceCollection AddApiSecurity(this IServiceCollection services, IConfiguration configuration)
@@ -117,7 +118,7 @@ public static class SecurityHosting
                 In = ParameterLocation.Header,
                 Name = ApiKeyAuthenticationHandler.ApiKeyHeader,
                 Description = "An API key (made with `trainingservice keys create --name NAME`), sent as `X-Api-Key`; "
-                    + "`Authorization: Bearer <key>` works too. Needed for every /jobs operation when authentication is on (Auth:Enabled).",
+                    + "`Authorization: Bearer <key>` works too. Needed for every /jobs and /sweeps operation when authentication is on (Auth:Enabled).",
             });
             options.OperationFilter<ApiKeySecurityFilter>();
         });
@@ -151,7 +152,7 @@ public static class SecurityHosting
 
         if (app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.IsEnabled)
             app.Logger.LogInformation(
-                "Authentication is ON: every /jobs request needs an API key (Authorization: Bearer <key> or {Header}); make keys with 'trainingservice keys create --name NAME'.",
+                "Authentication is ON: every /jobs and /sweeps request needs an API key (Authorization: Bearer <key> or {Header}); make keys with 'trainingservice keys create --name NAME'.",
                 ApiKeyAuthenticationHandler.ApiKeyHeader);
         else
             app.Logger.LogWarning(
@@ -219,10 +220,30 @@ public static class SecurityHosting
     }
 
     /// <summary>
-    /// Sweeps, with authentication on, are for admin keys: a sweep and the jobs it makes have no
-    /// owner yet (that needs an owner column on sweeps, a later migration), so they are shared, and
-    /// only admins may see or start shared things. Another key gets 403, none 401.
+    /// The sweeps API's access rules, the jobs API's: a key when authentication is on, and a sweep of
+    /// another owner (or one created while authentication was off, to a non-admin) answers 404 exactly
+    /// as a sweep that does not exist would.
     /// </summary>
+    public static RouteGroupBuilder RequireSweepAccess(this RouteGroupBuilder sweeps)
+    {
+        sweeps.RequireAuthorization(JobsPolicy);
+        sweeps.AddEndpointFilter(async (invocation, next) =>
+        {
+            var context = invocation.HttpContext;
+            var caller = Caller.Of(context);
+            if (caller.AuthEnabled && !caller.IsAdmin
+                && context.Request.RouteValues.TryGetValue("id", out var value) && value is string id && JobIds.TryParse(id, out var sweepId))
+            {
+                var sweep = await context.RequestServices.GetRequiredService<IJobStore>().GetSweepAsync(sweepId, context.RequestAborted);
+                if (sweep is not null && !caller.CanSee(sweep))
+                    return Problems.SweepNotFound(id);
+            }
+            return await next(invocation);
+        });
+        return sweeps;
+    }
+
+    /// <summary>For admin keys only when authentication is on (the service's own metrics span every owner): another key gets 403, none 401.</summary>
     public static RouteGroupBuilder RequireAdminAccess(this RouteGroupBuilder group) =>
         group.RequireAuthorization(AdminPolicy);
 

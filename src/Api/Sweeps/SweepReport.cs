@@ -54,6 +54,7 @@ public static class SweepReport
             FinishedAt = finishedAt,
             JobsTag = SweepPlanner.Tag(sweep.Id),
             Base = sweep.BaseJob,
+            Owner = sweep.Owner,
             Grid = sweep.Grid.Select(a => new SweepAxisResponse { Name = a.Name, Values = a.Values }).ToList(),
             Points = points,
             Comparison = Compare(sweep, points),

@@ -28,6 +28,9 @@ public sealed record SweepResponse : IOpenApiExample<SweepResponse>
     /// <summary>The base job, as given.</summary>
     public required JsonElement Base { get; init; }
 
+    /// <summary>The name of the API key that created it (its jobs carry it too); null when it was created with authentication off.</summary>
+    public required string? Owner { get; init; }
+
     public required IReadOnlyList<SweepAxisResponse> Grid { get; init; }
 
     /// <summary>Every point in grid order (the last axis varies fastest), with its job once created.</summary>
@@ -46,6 +49,7 @@ public sealed record SweepResponse : IOpenApiExample<SweepResponse>
         FinishedAt = null,
         JobsTag = "sweep-0197a1f2-7d4e-7a1b-8c2d-3e4f5a6b7c8d",
         Base = JsonSerializer.SerializeToElement(new { kind = "train", architecture = "convnet", hyperparameters = new { epochs = 3 } }),
+        Owner = "alice",
         Grid = [SweepAxisResponse.Example],
         Points = [SweepPointResponse.Example],
         Comparison = [SweepComparisonRow.Example],
@@ -180,6 +184,9 @@ public sealed record SweepSummaryResponse : IOpenApiExample<SweepSummaryResponse
 
     public required DateTimeOffset CreatedAt { get; init; }
 
+    /// <summary>The name of the API key that created it; null when it was created with authentication off.</summary>
+    public required string? Owner { get; init; }
+
     public static SweepSummaryResponse Example { get; } = new()
     {
         Id = Guid.Parse("0197a1f2-7d4e-7a1b-8c2d-3e4f5a6b7c8d"),
@@ -188,5 +195,6 @@ public sealed record SweepSummaryResponse : IOpenApiExample<SweepSummaryResponse
         PointCount = 4,
         Axes = ["batchSize", "seed"],
         CreatedAt = new DateTimeOffset(2026, 11, 26, 9, 0, 0, TimeSpan.Zero),
+        Owner = "alice",
     };
 }

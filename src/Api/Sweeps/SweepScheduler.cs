@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Options;
 using TrainingService.Api.Jobs;
+using TrainingService.Api.Security;
 using TrainingService.Jobs;
+using TrainingService.Jobs.Access;
 using TrainingService.Jobs.Storage;
 
 namespace TrainingService.Api.Sweeps;
@@ -12,8 +14,22 @@ namespace TrainingService.Api.Sweeps;
 /// <c>JobsApi:SweepSchedulerInterval</c> and right after a sweep is created. Safe to run in every
 /// API process at once: a point's job has an idempotency key, and a point takes one job.
 /// </summary>
+/// <remarks>
+/// A sweep's jobs carry the sweep's owner, so with authentication on they count toward the owner's
+/// cap on unfinished jobs (<c>Limits:MaxUnfinishedJobsPerKey</c>), and a pass never creates more than
+/// the owner has room for: points wait, they do not fail, until the owner's jobs end. Passes in one
+/// process take turns, so there the cap holds exactly; API processes running passes at the same time
+/// (or a submission racing a pass) may pass it together by a few, as concurrent submissions may.
+/// </remarks>
 public sealed class SweepScheduler(
-    IJobStore store, JobOutbox outbox, IOptions<JobsApiOptions> options, TimeProvider time, ILogger<SweepScheduler> logger)
+    IJobStore store,
+    IApiKeyStore owners,
+    JobOutbox outbox,
+    IOptions<JobsApiOptions> options,
+    IOptions<AuthOptions> auth,
+    IOptions<LimitsOptions> limits,
+    TimeProvider time,
+    ILogger<SweepScheduler> logger)
     : BackgroundService
 {
     // One pass at a time in this process, so a pass and a cancellation don't interleave.
@@ -29,8 +45,12 @@ public sealed class SweepScheduler(
             if (sweep is null || sweep.CancelRequested)
                 return 0;
             var jobs = await store.GetSweepJobsAsync(sweep.Id, cancellationToken);
-            var free = sweep.MaxConcurrent - jobs.Count(j => !j.Job.Status.IsTerminal());
             var taken = jobs.Select(j => j.Point).ToHashSet();
+            if (taken.Count == sweep.Points.Count)
+                return 0;
+            var free = sweep.MaxConcurrent - jobs.Count(j => !j.Job.Status.IsTerminal());
+            if (free > 0)
+                free = Math.Min(free, await OwnerRoomAsync(sweep, cancellationToken));
             var created = 0;
             foreach (var point in Enumerable.Range(0, sweep.Points.Count).Where(p => !taken.Contains(p)).Take(Math.Max(0, free)))
             {
@@ -43,7 +63,7 @@ public sealed class SweepScheduler(
                         sweep.Id, point, string.Join("; ", outcome.Errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")));
                     continue;
                 }
-                var (job, isNew) = await store.CreateAsync(outcome.Job, cancellationToken);
+                var (job, isNew) = await store.CreateAsync(outcome.Job with { Owner = sweep.Owner }, cancellationToken);
                 await store.AddSweepJobAsync(sweep.Id, point, job.Id, cancellationToken);
                 if (isNew)
                     await outbox.HandOverAsync(job, CancellationToken.None);
@@ -57,6 +77,23 @@ public sealed class SweepScheduler(
         {
             gate.Release();
         }
+    }
+
+    /// <summary>
+    /// How many more unfinished jobs the sweep's owner may have: the cap less those they have now, or
+    /// no bound for a sweep without an owner, with authentication off, or with the cap off (0), as for
+    /// <c>POST /jobs</c>.
+    /// </summary>
+    private async Task<int> OwnerRoomAsync(SweepRecord sweep, CancellationToken cancellationToken)
+    {
+        var cap = limits.Value.MaxUnfinishedJobsPerKey;
+        if (!auth.Value.IsEnabled || sweep.Owner is null || cap == 0)
+            return int.MaxValue;
+        var unfinished = await owners.CountUnfinishedJobsAsync(sweep.Owner, cancellationToken);
+        if (unfinished >= cap)
+            logger.LogDebug("Sweep {SweepId} waits: its owner '{Owner}' has {Unfinished} unfinished jobs, the cap (Limits:MaxUnfinishedJobsPerKey) is {Cap}",
+                sweep.Id, sweep.Owner, unfinished, cap);
+        return Math.Max(0, cap - unfinished);
     }
 
     /// <summary>Stops the sweep creating jobs and cancels those not finished; false when there is no such sweep.</summary>

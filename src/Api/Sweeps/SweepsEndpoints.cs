@@ -24,7 +24,7 @@ public static class SweepsEndpoints
 
     public static IEndpointRouteBuilder MapSweepsEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/sweeps").WithTags("Sweeps").RequireAdminAccess();
+        var group = app.MapGroup("/sweeps").WithTags("Sweeps").RequireSweepAccess();
 
         group.MapPost("/", CreateAsync)
             .WithName("CreateSweep")
@@ -36,6 +36,13 @@ public static class SweepsEndpoints
                 (`grid.batchSize[1]`), and nothing is stored. At most `maxConcurrent` of the sweep's jobs (default 2) are
                 queued or running at a time; the others are created, in grid order, as earlier ones finish. Answers 202
                 with the sweep and its `Location`.
+
+                With authentication on, any key may start a sweep: the sweep and its jobs belong to the key's name, like a
+                job submitted with it. Its jobs count toward the owner's cap on unfinished jobs
+                (`Limits:MaxUnfinishedJobsPerKey`), and the sweep never takes the owner past it: while the owner is at the
+                cap, its next points wait (they do not fail) and become jobs as the owner's jobs end. So a `maxConcurrent`
+                above the cap is accepted, and the sweep simply runs fewer at a time; a sweep is accepted even while the
+                owner is at the cap. `POST /sweeps` counts against the submission rate limit as `POST /jobs` does.
                 """)
             .WithMetadata(new JsonRequestBodyDocumentation(typeof(CreateSweepRequest),
                 "The sweep: a base training job, the grid, and how many of its jobs may run at once. Unknown fields are rejected."))
@@ -47,7 +54,10 @@ public static class SweepsEndpoints
         group.MapGet("/", ListAsync)
             .WithName("ListSweeps")
             .WithSummary("List sweeps, newest first")
-            .WithDescription("At most `limit` sweeps (1–200, default 50); `GET /sweeps/{id}` has each one's jobs and comparison.");
+            .WithDescription("""
+                At most `limit` sweeps (1–200, default 50); `GET /sweeps/{id}` has each one's jobs and comparison. With
+                authentication on, only the caller's own sweeps, unless the key is an admin's.
+                """);
 
         group.MapGet("/{id}", GetAsync)
             .WithName("GetSweep")
@@ -55,7 +65,8 @@ public static class SweepsEndpoints
             .WithDescription("""
                 Each point with its job's status, final and best test accuracy, the first epoch that reached 99 % test
                 accuracy, and wall time. The comparison has a row per combination of the axes other than `seed`, with the
-                mean and sample standard deviation of those figures over the row's succeeded runs.
+                mean and sample standard deviation of those figures over the row's succeeded runs. With authentication on,
+                another owner's sweep answers 404, as one that does not exist would (admins see every sweep).
                 """)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
@@ -64,7 +75,8 @@ public static class SweepsEndpoints
             .WithSummary("Cancel a sweep")
             .WithDescription("""
                 No further jobs are created, and the sweep's queued and running jobs are cancelled (running ones stop at
-                their next step boundary). 200 with the sweep, now `cancelled`; 409 if it had already finished.
+                their next step boundary). 200 with the sweep, now `cancelled`; 409 if it had already finished. With
+                authentication on, only its owner or an admin may cancel it; another owner's sweep answers 404.
                 """)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
@@ -89,21 +101,24 @@ public static class SweepsEndpoints
         if (plan.Sweep is null)
             return TypedResults.ValidationProblem(plan.Errors);
 
-        await store.CreateSweepAsync(plan.Sweep, cancellationToken);
+        // The sweep is the caller's, as a submitted job is; the scheduler gives its jobs the same owner.
+        var sweep = plan.Sweep with { Owner = Caller.Of(context).Owner };
+        await store.CreateSweepAsync(sweep, cancellationToken);
         // Its first jobs now rather than at the next scheduler pass; should this fail, that pass does it.
         try
         {
-            await scheduler.AdvanceAsync(plan.Sweep.Id, CancellationToken.None);
+            await scheduler.AdvanceAsync(sweep.Id, CancellationToken.None);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             context.RequestServices.GetRequiredService<ILogger<SweepScheduler>>()
-                .LogWarning(e, "Sweep {SweepId} is stored; its first jobs come with the next scheduler pass", plan.Sweep.Id);
+                .LogWarning(e, "Sweep {SweepId} is stored; its first jobs come with the next scheduler pass", sweep.Id);
         }
-        return TypedResults.Accepted($"/sweeps/{plan.Sweep.Id:D}", await SweepReport.BuildAsync(plan.Sweep, store, time.GetUtcNow(), cancellationToken));
+        return TypedResults.Accepted($"/sweeps/{sweep.Id:D}", await SweepReport.BuildAsync(sweep, store, time.GetUtcNow(), cancellationToken));
     }
 
     private static async Task<Results<Ok<SweepListResponse>, ValidationProblem>> ListAsync(
+        HttpContext context,
         [ParameterSchema(Type = "integer", Minimum = 1, Maximum = 200, Default = "50", Description = "Page size.")] string? limit,
         [FromServices] IJobStore store,
         CancellationToken cancellationToken)
@@ -112,7 +127,7 @@ public static class SweepsEndpoints
         var size = Query.ParseInt("limit", limit, 1, 200, 50, errors);
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);
-        var sweeps = await store.ListSweepsAsync(size, cancellationToken);
+        var sweeps = await store.ListSweepsAsync(new SweepQuery(size, Caller.Of(context).ListingOwner), cancellationToken);
         return TypedResults.Ok(new SweepListResponse
         {
             Items = sweeps.Select(s => new SweepSummaryResponse
@@ -123,6 +138,7 @@ public static class SweepsEndpoints
                 PointCount = s.Points.Count,
                 Axes = s.Grid.Select(a => a.Name).ToList(),
                 CreatedAt = s.CreatedAt,
+                Owner = s.Owner,
             }).ToList(),
         });
     }
@@ -134,7 +150,7 @@ public static class SweepsEndpoints
         CancellationToken cancellationToken)
     {
         if (!JobIds.TryParse(id, out var sweepId) || await store.GetSweepAsync(sweepId, cancellationToken) is not { } sweep)
-            return SweepNotFound(id);
+            return Problems.SweepNotFound(id);
         return TypedResults.Ok(await SweepReport.BuildAsync(sweep, store, time.GetUtcNow(), cancellationToken));
     }
 
@@ -146,7 +162,7 @@ public static class SweepsEndpoints
         CancellationToken cancellationToken)
     {
         if (!JobIds.TryParse(id, out var sweepId) || await store.GetSweepAsync(sweepId, cancellationToken) is not { } sweep)
-            return SweepNotFound(id);
+            return Problems.SweepNotFound(id);
         var before = await SweepReport.BuildAsync(sweep, store, time.GetUtcNow(), cancellationToken);
         if (before.Status is "succeeded" or "failed")
             return Problems.Conflict("Sweep already finished", $"Sweep {sweepId} ended {before.Status}; there is nothing left to cancel.");
@@ -154,9 +170,6 @@ public static class SweepsEndpoints
         var after = await store.GetSweepAsync(sweepId, cancellationToken);
         return TypedResults.Ok(await SweepReport.BuildAsync(after!, store, time.GetUtcNow(), cancellationToken));
     }
-
-    private static ProblemHttpResult SweepNotFound(string id) =>
-        Problems.NotFound($"There is no sweep {Problems.Shorten(id)}.");
 
     private static readonly System.Text.Json.JsonSerializerOptions RequestJson = ApiJson.CreateStrictRequestOptions();
 }

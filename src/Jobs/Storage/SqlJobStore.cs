@@ -99,7 +99,13 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
 
     // ---- Schema.
 
-    public async Task MigrateAsync(CancellationToken cancellationToken)
+    public Task MigrateAsync(CancellationToken cancellationToken) => MigrateAsync(int.MaxValue, cancellationToken);
+
+    /// <summary>
+    /// Applies the migrations up to and including <paramref name="throughVersion"/> only: how the tests
+    /// make a database as an older release of the service left it, to migrate it from there.
+    /// </summary>
+    internal async Task MigrateAsync(int throughVersion, CancellationToken cancellationToken)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);
         await PrepareForMigrationAsync(connection, cancellationToken);
@@ -109,7 +115,7 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
         var current = await connection.ExecuteScalarAsync<long?>(
             Command("SELECT MAX(version) FROM schema_version", null, transaction, cancellationToken)) ?? 0;
         // A database migrated by a newer version of the service is left as it is.
-        foreach (var migration in Migrations.Where(m => m.Version > current).OrderBy(m => m.Version))
+        foreach (var migration in Migrations.Where(m => m.Version > current && m.Version <= throughVersion).OrderBy(m => m.Version))
         {
             await connection.ExecuteAsync(Command(migration.Sql, null, transaction, cancellationToken));
             await connection.ExecuteAsync(Command(
@@ -431,7 +437,7 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
 
     // ---- Sweeps.
 
-    private const string SweepColumns = "id, name, tags, base_job, grid, points, point_count, max_concurrent, created_at, cancel_requested, cancelled_at";
+    private const string SweepColumns = "id, name, tags, base_job, grid, points, point_count, max_concurrent, created_at, cancel_requested, cancelled_at, owner";
 
     public async Task CreateSweepAsync(SweepRecord sweep, CancellationToken cancellationToken)
     {
@@ -439,7 +445,7 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
         var sql = $"""
             INSERT INTO sweeps ({SweepColumns})
             VALUES (@Id, @Name, {JsonParameter("@Tags")}, {JsonParameter("@BaseJob")}, {JsonParameter("@Grid")}, {JsonParameter("@Points")},
-                    @PointCount, @MaxConcurrent, @CreatedAt, @CancelRequested, @CancelledAt)
+                    @PointCount, @MaxConcurrent, @CreatedAt, @CancelRequested, @CancelledAt, @Owner)
             """;
         await using var connection = await OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(Command(sql, new
@@ -455,6 +461,7 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
             CreatedAt = DbTime(sweep.CreatedAt),
             sweep.CancelRequested,
             CancelledAt = DbTime(sweep.CancelledAt),
+            sweep.Owner,
         }, null, cancellationToken));
     }
 
@@ -465,12 +472,14 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
         return rows.Count == 0 ? null : ReadSweep(rows[0]);
     }
 
-    public async Task<IReadOnlyList<SweepRecord>> ListSweepsAsync(int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<SweepRecord>> ListSweepsAsync(SweepQuery query, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentOutOfRangeException.ThrowIfLessThan(query.Limit, 1);
+        var where = query.Owner is null ? "" : "WHERE owner = @Owner";
         await using var connection = await OpenConnectionAsync(cancellationToken);
-        var rows = await QueryRowsAsync(connection, $"SELECT {SweepColumns} FROM sweeps ORDER BY created_at DESC, id DESC LIMIT @Limit",
-            new { Limit = limit }, null, cancellationToken);
+        var rows = await QueryRowsAsync(connection, $"SELECT {SweepColumns} FROM sweeps {where} ORDER BY created_at DESC, id DESC LIMIT @Limit",
+            new { query.Limit, query.Owner }, null, cancellationToken);
         return rows.Select(ReadSweep).ToList();
     }
 
@@ -528,6 +537,7 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
         CreatedAt = ReadTime(r["created_at"]),
         CancelRequested = Convert.ToBoolean(r["cancel_requested"]),
         CancelledAt = r["cancelled_at"] is { } cancelled ? ReadTime(cancelled) : null,
+        Owner = (string?)r["owner"],
     };
 
     // ---- Epochs and checkpoints.

@@ -229,6 +229,12 @@ public sealed class SqliteJobStore : SqlJobStore
                 PRIMARY KEY (sweep_id, point)
             );
             """),
+        new(6, "sweep owners", """
+            -- Existing sweeps keep a NULL owner: created while authentication was off (or admin-only).
+            ALTER TABLE sweeps ADD COLUMN owner TEXT;
+            -- An owner's sweeps newest first (listing).
+            CREATE INDEX IF NOT EXISTS sweeps_owner_created ON sweeps (owner, created_at, id);
+            """),
     ];
 
     private protected override ValueTask DisposeAsyncCore()

@@ -79,7 +79,7 @@ public sealed class CountingJobStore(IJobStore inner) : IJobStore
 
     public Task<SweepRecord?> GetSweepAsync(Guid id, CancellationToken cancellationToken) => inner.GetSweepAsync(id, cancellationToken);
 
-    public Task<IReadOnlyList<SweepRecord>> ListSweepsAsync(int limit, CancellationToken cancellationToken) => inner.ListSweepsAsync(limit, cancellationToken);
+    public Task<IReadOnlyList<SweepRecord>> ListSweepsAsync(SweepQuery query, CancellationToken cancellationToken) => inner.ListSweepsAsync(query, cancellationToken);
 
     public Task<IReadOnlyList<SweepRecord>> ListOpenSweepsAsync(CancellationToken cancellationToken) => inner.ListOpenSweepsAsync(cancellationToken);
 

@@ -51,6 +51,8 @@ function summaryContent(sweep, onCancel) {
       h('dt', {}, 'Status'), h('dd', {}, statusBadge(sweep.status)),
       h('dt', {}, 'Points'), h('dd', {}, `${done} of ${sweep.points.length} finished`),
       h('dt', {}, 'At a time'), h('dd', {}, sweep.maxConcurrent),
+      // With authentication on, the key whose sweep it is (an admin sees everyone's).
+      ...(sweep.owner ? [h('dt', {}, 'Owner'), h('dd', {}, sweep.owner)] : []),
       h('dt', {}, 'Grid'), h('dd', {}, sweep.grid.map(a => h('span', { class: 'hp' }, `${a.name}: ${a.values.join(', ')}`)))),
   ];
 }
