@@ -24,12 +24,19 @@ public sealed class JobOutbox(
     // thread per submission, and a burst of submissions would starve the pool and stall every
     // other request. One background reader does it instead.
     private readonly Channel<JobRecord> handOvers = Channel.CreateUnbounded<JobRecord>(new UnboundedChannelOptions { SingleReader = true });
+    private long pendingHandOvers;
+
+    /// <summary>Jobs posted whose hand-over has not been tried yet.</summary>
+    public long PendingHandOvers => Interlocked.Read(ref pendingHandOvers);
 
     /// <summary>Queues a just-stored job for hand-over in the background and returns at once.</summary>
     public void Post(JobRecord job)
     {
-        if (!handOvers.Writer.TryWrite(job))
-            logger.LogWarning("Job {JobId} is stored but the service is stopping; the dispatch sweep enqueues it after the restart", job.Id);
+        Interlocked.Increment(ref pendingHandOvers);
+        if (handOvers.Writer.TryWrite(job))
+            return;
+        Interlocked.Decrement(ref pendingHandOvers);
+        logger.LogWarning("Job {JobId} is stored but the service is stopping; the dispatch sweep enqueues it after the restart", job.Id);
     }
 
     /// <summary>Sweeps finished since start, failed ones included.</summary>
@@ -137,7 +144,7 @@ public sealed class JobOutbox(
         try
         {
             await foreach (var job in handOvers.Reader.ReadAllAsync(stoppingToken))
-                await HandOverAsync(job, CancellationToken.None);
+                await HandOverPostedAsync(job);
         }
         catch (OperationCanceledException)
         {
@@ -145,7 +152,13 @@ public sealed class JobOutbox(
         // Stopping: what was posted is handed over now rather than a sweep interval after the restart.
         handOvers.Writer.TryComplete();
         while (handOvers.Reader.TryRead(out var job))
-            await HandOverAsync(job, CancellationToken.None);
+            await HandOverPostedAsync(job);
+    }
+
+    private async Task HandOverPostedAsync(JobRecord job)
+    {
+        await HandOverAsync(job, CancellationToken.None);
+        Interlocked.Decrement(ref pendingHandOvers);
     }
 
     private async Task SweepPeriodicallyAsync(CancellationToken stoppingToken)

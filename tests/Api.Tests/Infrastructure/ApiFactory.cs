@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using TrainingService.Api.Jobs;
 using TrainingService.Jobs;
 
 namespace TrainingService.Api.Tests.Infrastructure;
@@ -26,9 +27,16 @@ public abstract class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetim
 
     public CheckpointOptions CheckpointOptions => Services.GetRequiredService<IOptions<CheckpointOptions>>().Value;
 
-    /// <summary>Jobs waiting in the Hangfire queues (no worker takes them here): how tests see "nothing was enqueued".</summary>
+    /// <summary>
+    /// Jobs waiting in the Hangfire queues (no worker takes them here): how tests see "nothing was
+    /// enqueued". Counted once the outbox has tried every hand-over posted so far, which happens
+    /// just after the submission's answer.
+    /// </summary>
     public virtual long EnqueuedCount()
     {
+        var outbox = Services.GetRequiredService<JobOutbox>();
+        if (!SpinWait.SpinUntil(() => outbox.PendingHandOvers == 0, TimeSpan.FromMinutes(1)))
+            throw new TimeoutException($"The outbox still had {outbox.PendingHandOvers} hand-overs pending after a minute.");
         var monitoring = Services.GetRequiredService<JobStorage>().GetMonitoringApi();
         return new[] { "default", "cpu", "gpu" }.Sum(queue => monitoring.EnqueuedCount(queue));
     }
