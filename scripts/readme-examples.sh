@@ -6,26 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/prerequisites.sh
 
-work=$(mktemp -d)
-# A port nothing listens on: bash's /dev/tcp connect fails for a free one.
-for _ in $(seq 1 50); do
-    port=$(shuf -i 20000-60000 -n 1)
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
-done
-mnist=${Mnist__DataDirectory:-$(realpath ../shared/mnist)}
-
-dotnet build -c Release src/Api -v quiet -nologo -clp:ErrorsOnly
-Storage__SqlitePath="$work/trainingservice.db" Checkpoints__Root="$work/checkpoints" \
-    Mnist__DataDirectory="$mnist" Mnist__Download=false ASPNETCORE_ENVIRONMENT=Production \
-    dotnet src/Api/bin/Release/net10.0/TrainingService.Api.dll --urls "http://localhost:$port" > "$work/service.log" 2>&1 &
-service=$!
-trap 'kill $service 2>/dev/null; wait $service 2>/dev/null; rm -rf "$work"' EXIT
-
-for _ in $(seq 1 120); do
-    curl -fs "http://localhost:$port/health/ready" >/dev/null 2>&1 && break
-    kill -0 $service 2>/dev/null || { cat "$work/service.log"; exit 1; }
-    sleep 0.5
-done
+source scripts/embedded-service.sh
+start_embedded_service localhost || { echo "README examples: 0 passed, 1 failed"; exit 1; }
 
 # The examples are the ```sh blocks between the two markers, run in order in one shell so that
 # variables (JOB=...) carry from one to the next; the README's port 8080 becomes ours.
