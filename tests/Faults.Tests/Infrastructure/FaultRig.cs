@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -131,14 +132,15 @@ internal sealed class FaultRig : IAsyncDisposable
         return worker;
     }
 
-    /// <summary>Submits a CPU training job of the convnet (tiny unless told otherwise) and returns its id.</summary>
+    /// <summary>Submits a CPU training job (the convnet, tiny, unless told otherwise) and returns its id.</summary>
     public async Task<string> SubmitAsync(string name, int epochs, int trainSubset = 2000, double? learningRate = null,
-        string device = "cpu", string? optimizer = null, string? lrSchedule = null, int seed = 7)
+        string device = "cpu", string? optimizer = null, string? lrSchedule = null, int seed = 7,
+        string architecture = "convnet", int batchSize = 100)
     {
         var hyperparameters = new JsonObject
         {
             ["epochs"] = epochs,
-            ["batchSize"] = 100,
+            ["batchSize"] = batchSize,
             ["trainSubset"] = trainSubset,
             ["seed"] = seed,
             ["device"] = device,
@@ -149,7 +151,7 @@ internal sealed class FaultRig : IAsyncDisposable
         var request = new JsonObject
         {
             ["kind"] = "train",
-            ["architecture"] = "convnet",
+            ["architecture"] = architecture,
             ["name"] = name,
             ["tags"] = new JsonArray("faults"),
             ["hyperparameters"] = hyperparameters,
@@ -192,6 +194,49 @@ internal sealed class FaultRig : IAsyncDisposable
                 && (await MetricsAsync(id)).Count >= 1;
         }, $"job {id} to be training its second epoch", JobTimeout);
         return job!;
+    }
+
+    /// <summary>
+    /// Caps the process's address space (RLIMIT_AS, set on the running process with prlimit) at
+    /// what it has mapped now plus <paramref name="headroomBytes"/>, and returns the cap. Past it,
+    /// an allocation fails in the process itself — libtorch's CPU allocator answers "can't allocate
+    /// memory" — where a cgroup memory limit would have the kernel's OOM killer SIGKILL the whole
+    /// process instead. Measured on the running process rather than fixed at its start, the cap
+    /// needs no knowledge of what the runtime and libtorch reserve (tens of GB of address space,
+    /// mostly never touched, and different between the CPU and CUDA builds of libtorch).
+    /// </summary>
+    public static long LimitAddressSpace(ServiceProcess process, long headroomBytes)
+    {
+        var status = File.ReadAllLines($"/proc/{process.Id}/status");
+        var mappedKiB = long.Parse(status.Single(line => line.StartsWith("VmSize:", StringComparison.Ordinal))
+            .Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
+        var limit = mappedKiB * 1024 + headroomBytes;
+        var start = new ProcessStartInfo("prlimit") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { "--pid", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), $"--as={limit}:{limit}" })
+            start.ArgumentList.Add(argument);
+        using var prlimit = Process.Start(start)!;
+        var errors = prlimit.StandardError.ReadToEnd();
+        prlimit.WaitForExit();
+        if (prlimit.ExitCode != 0) throw new InvalidOperationException($"prlimit --pid {process.Id} --as={limit} failed ({prlimit.ExitCode}): {errors}");
+        return limit;
+    }
+
+    /// <summary>
+    /// The states Hangfire recorded, oldest first, for the queue entries that carry job
+    /// <paramref name="id"/> (read from its tables in the rig's PostgreSQL database; the API never
+    /// shows Hangfire's ids or states).
+    /// </summary>
+    public async Task<List<string>> HangfireStatesAsync(string id)
+    {
+        await using var connection = new NpgsqlConnection(Environment["Storage__PostgresConnectionString"]);
+        await connection.OpenAsync();
+        await using var query = new NpgsqlCommand(
+            "SELECT s.name FROM hangfire.state s JOIN hangfire.job j ON j.id = s.jobid WHERE j.arguments::text LIKE @id ORDER BY s.id", connection);
+        query.Parameters.AddWithValue("id", $"%{id}%");
+        var states = new List<string>();
+        await using var reader = await query.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) states.Add(reader.GetString(0));
+        return states;
     }
 
     public static bool IsTerminal(JsonObject job) => (string)job["status"]! is "succeeded" or "failed" or "cancelled";
