@@ -10,8 +10,9 @@ namespace TrainingService.Worker;
 /// Finds running jobs whose worker has stopped sending heartbeats, and hands them back to the
 /// queue: each is marked interrupted under its own (stale) lease — so if that worker is in fact
 /// alive, its next write is refused and it stops — and dispatched again, to resume from its last
-/// checkpoint. A job asked to cancel ends cancelled instead. Runs in the API, so no job is left
-/// "running" even when every worker is gone.
+/// checkpoint — or, when that was its last attempt (<see cref="WorkerOptions.MaxAttempts"/>), failed
+/// with <c>error.kind = infrastructure</c>. A job asked to cancel ends cancelled instead. Runs in the
+/// API, so no job is left "running" even when every worker is gone.
 /// </summary>
 /// <remarks>
 /// While the database is away no worker can write a heartbeat, so when it comes back every running
@@ -65,8 +66,16 @@ public sealed class JobReaper(
             {
                 if (job.LeaseToken is not { } lease || job.HeartbeatAt is { } beat && beat >= staleBefore)
                     continue;
-                var error = new JobError(JobErrorKind.Infrastructure, $"Worker {job.Worker} stopped sending heartbeats during attempt {job.Attempt}.");
-                if (!await store.FinishAttemptAsync(job.Id, lease, JobStatus.Interrupted, null, error, time.GetUtcNow(), cancellationToken))
+                // A lost worker counts against the job's attempts like any infrastructure failure:
+                // a job that gets its worker killed every time (the kernel's OOM killer, say) must
+                // not be handed back forever. (A cancelling job ends cancelled either way.)
+                var noAttemptsLeft = job.Status == JobStatus.Running && job.Attempt >= options.Value.MaxAttempts;
+                var error = new JobError(JobErrorKind.Infrastructure, noAttemptsLeft
+                    ? $"Attempt {job.Attempt} of {options.Value.MaxAttempts}: worker {job.Worker} stopped sending heartbeats — its process was " +
+                      "killed or crashed (the kernel's out-of-memory killer ends a process this way: try a smaller batchSize); no attempts left."
+                    : $"Worker {job.Worker} stopped sending heartbeats during attempt {job.Attempt}.");
+                var outcome = noAttemptsLeft ? JobStatus.Failed : JobStatus.Interrupted;
+                if (!await store.FinishAttemptAsync(job.Id, lease, outcome, null, error, time.GetUtcNow(), cancellationToken))
                     continue; // its worker wrote in the meantime, or another sweep got there first
                 reaped++;
                 var after = await store.GetAsync(job.Id, cancellationToken);

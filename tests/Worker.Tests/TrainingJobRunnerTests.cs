@@ -172,6 +172,27 @@ public sealed class TrainingJobRunnerTests(WorkerFixture fixture)
         Assert.DoesNotContain(alive.Id, fixture.Dispatched);
     }
 
+    [Fact]
+    public async Task AJobWhoseWorkerIsLostInItsLastAttemptFailsInsteadOfBeingHandedBackForever()
+    {
+        var job = await fixture.SubmitAsync(WorkerFixture.Quick);
+        var longAgo = DateTimeOffset.UtcNow.AddMinutes(-10);
+        for (var attempt = 1; attempt <= fixture.Options.MaxAttempts; attempt++)
+        {
+            Assert.NotNull(await fixture.Store.TryStartAttemptAsync(job.Id, Guid.NewGuid(), $"killed-worker-{attempt}", "cpu", longAgo, longAgo, CancellationToken.None));
+            await fixture.Reaper().SweepAsync(CancellationToken.None);
+        }
+
+        var failed = await GetAsync(job.Id);
+        Assert.Equal(JobStatus.Failed, failed.Status);
+        Assert.Equal(fixture.Options.MaxAttempts, failed.Attempt);
+        Assert.Equal(JobErrorKind.Infrastructure, failed.Error!.Kind);
+        Assert.Contains($"Attempt {fixture.Options.MaxAttempts} of {fixture.Options.MaxAttempts}", failed.Error.Message);
+        Assert.Contains("no attempts left", failed.Error.Message);
+        // Handed back after each earlier attempt, not after the last.
+        Assert.Equal(fixture.Options.MaxAttempts - 1, fixture.Dispatched.Count(id => id == job.Id));
+    }
+
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
