@@ -33,7 +33,7 @@ public static class JobsEndpoints
             .WithName("CreateJob")
             .WithSummary("Submit a training or eval job")
             .WithDescription("""
-                Validates the job, stores it and queues it for a worker; answers 202 with the job and its `Location`.
+                Validates the job, stores it and answers 202 with the job and its `Location`; the job reaches the workers' queue a moment later (should that fail, a sweep retries).
                 Omitted hyperparameters take the architecture's defaults (see `GET /architectures`), and the response
                 shows the effective values. An eval job names `source` (a training job and its checkpoint: `final`,
                 `best` or an epoch) and takes its architecture and hyperparameters from it; only `device` may be given.
