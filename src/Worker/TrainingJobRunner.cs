@@ -200,9 +200,11 @@ public sealed class TrainingJobRunner(
 
         using var train = MnistDataCache.View(fullTrain, job.Hyperparameters.TrainSubset);
         var observer = new RecordingObserver(this, writer, job, checkpoints, tensorBoard, time, logger, shutdown);
+        var interval = workerOptions.Value.MidEpochCheckpointInterval;
+        var engine = new TrainingEngine { MidEpochCheckpointInterval = interval > TimeSpan.Zero ? interval : null };
         var outcome = CheckpointedTraining.Run(
             new TrainingPlan(ArchitectureCatalog.Get(job.Architecture), job.Hyperparameters, device), train, test, checkpoints, observer, cancellationToken,
-            suspend: shutdown);
+            engine, suspend: shutdown);
         var best = outcome.Best;
         var final = outcome.FinalEvaluation;
         return new JobResult(final.Accuracy, final.Loss, best.TestAccuracy, best.TestLoss, best.Epoch, final.ConfusionMatrix, final.PerClassAccuracy);
@@ -299,12 +301,15 @@ public sealed class TrainingJobRunner(
                 logger.LogInformation("Job {JobId} attempt {Attempt} resumes after epoch {Epoch}, its last checkpoint", job.Id, job.Attempt, completedEpochs);
         }
 
-        public void OnInterrupted(InterruptedEpoch epoch)
+        public void OnInterrupted(EpochInProgress epoch)
         {
             if (shutdown.IsCancellationRequested)
                 logger.LogInformation("Job {JobId} stopped in epoch {Epoch} after step {Step} and checkpointed there for the next attempt",
                     job.Id, epoch.Position.Epoch, epoch.Position.StepsDone);
         }
+
+        public void OnCheckpointDue(EpochInProgress epoch) =>
+            logger.LogDebug("Job {JobId} checkpointed epoch {Epoch} after step {Step}", job.Id, epoch.Position.Epoch, epoch.Position.StepsDone);
 
         public void OnProgress(TrainingProgress p) => writer.ReportProgress(new JobProgress(
             p.Epoch, p.Epochs, p.Step, p.StepsPerEpoch, p.SamplesPerSecond, p.EstimatedRemaining.TotalSeconds,

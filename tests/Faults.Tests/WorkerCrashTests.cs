@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using TrainingService.Faults.Tests.Infrastructure;
 
 namespace TrainingService.Faults.Tests;
@@ -6,19 +7,29 @@ namespace TrainingService.Faults.Tests;
 /// <summary>
 /// A worker process killed with SIGKILL in the middle of an epoch: nothing in it gets to record
 /// anything. Its job must not stay "running": the reaper (in the API) sees its heartbeat go stale
-/// and hands it back to the queue, and the next worker resumes it from its last checkpoint.
+/// and hands it back to the queue, and the next worker resumes it from its last checkpoint — here
+/// a mid-epoch one, since the worker checkpoints the epoch in progress every second
+/// (Worker__MidEpochCheckpointInterval), so the kill costs at most that much training.
 /// </summary>
-public sealed class WorkerCrashTests(ITestOutputHelper output)
+public sealed partial class WorkerCrashTests(ITestOutputHelper output)
 {
     private const int Epochs = 2;
+    // 200 steps of 100 images per epoch (about 15 s on the rig's one thread): long enough for
+    // periodic checkpoints within one, and for the wait below to see the job inside its window.
+    private const int TrainSubset = 20_000;
+    private const int StepsPerEpoch = TrainSubset / 100;
+    private static readonly Dictionary<string, string> CheckpointEverySecond = new() { ["Worker__MidEpochCheckpointInterval"] = "00:00:01" };
 
     [Fact]
     public async Task AJobWhoseWorkerIsKilledMidEpochResumesFromItsLastCheckpointAndEndsAsAnUninterruptedRunWould()
     {
         await using var rig = await FaultRig.StartOnPostgresAsync(output);
-        var first = rig.StartWorker("worker-1");
-        var id = await rig.SubmitAsync("sigkill", Epochs);
-        await rig.WaitForSecondEpochAsync(id);
+        var first = rig.StartWorker("worker-1", CheckpointEverySecond);
+        var id = await rig.SubmitAsync("sigkill", Epochs, TrainSubset);
+        // Well into epoch 2 (seconds' worth of steps, so a mid-epoch checkpoint exists), with more
+        // steps still to go than the progress shown can lag behind (a couple of seconds).
+        await rig.WaitForJobAsync(id, j => (string)j["status"]! == "running" && j["progress"] is { } p
+            && (int)p["epoch"]! == 2 && (long)p["step"]! is >= 40 and <= StepsPerEpoch / 2, "well into epoch 2");
         var checkpointsBefore = await rig.CheckpointsAsync(id);
 
         await first.KillAsync();
@@ -33,7 +44,8 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
         Assert.Equal(2, (int)finished["attempt"]!);
         Assert.Equal("worker-2", (string?)resumed["worker"]);
 
-        // Resumed, not restarted: the checkpoints written before the kill are the same files, untouched.
+        // Resumed, not restarted: the checkpoints written before the kill are the same files,
+        // untouched, and the epoch the kill landed in continues after its last mid-epoch checkpoint.
         var checkpointsAfter = await rig.CheckpointsAsync(id);
         foreach (var before in checkpointsBefore)
         {
@@ -41,12 +53,16 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
             Assert.Equal((string)before!["createdAt"]!, (string)after["createdAt"]!);
             Assert.Equal((string)before["sha256"]!, (string)after["sha256"]!);
         }
-        Assert.Contains("resum", second.Output, StringComparison.OrdinalIgnoreCase);
+        var resumedAt = ResumedAt().Match(second.Output);
+        Assert.True(resumedAt.Success, "worker-2 did not resume mid-epoch:\n" + second.Output);
+        var (epoch, step) = (int.Parse(resumedAt.Groups["epoch"].Value), int.Parse(resumedAt.Groups["step"].Value));
+        Assert.Equal(checkpointsBefore.Count + 1, epoch);
+        Assert.InRange(step, 2, StepsPerEpoch);
 
         // Exactly one record per epoch, and with a fixed seed on the CPU the same figures as a run never interrupted.
         var metrics = await rig.MetricsAsync(id);
         Assert.Equal(Enumerable.Range(1, Epochs), metrics.Select(m => (int)m!["epoch"]!));
-        var reference = await rig.SubmitAsync("sigkill-reference", Epochs);
+        var reference = await rig.SubmitAsync("sigkill-reference", Epochs, TrainSubset);
         var referenceJob = await rig.WaitForJobAsync(reference, FaultRig.IsTerminal, "finished");
         Assert.Equal("succeeded", (string)referenceJob["status"]!);
         Assert.Equal(1, (int)referenceJob["attempt"]!);
@@ -58,10 +74,14 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
         await rig.ReportAsync("worker SIGKILL mid-epoch", [(id, Epochs), (reference, Epochs)], new Dictionary<string, object>
         {
             ["attempt"] = 2,
-            ["resumedAfterEpoch"] = checkpointsBefore.Count,
+            ["resumedAtEpoch"] = epoch,
+            ["resumedAtStep"] = step,
             ["finalMetricsEqualUninterrupted"] = true,
         });
     }
+
+    [GeneratedRegex(@"resumes epoch (?<epoch>\d+) at step (?<step>\d+),")]
+    private static partial Regex ResumedAt();
 
     [Fact]
     public async Task TheReaperHandsADeadWorkersJobBackInsteadOfLeavingItRunning()

@@ -12,8 +12,9 @@ namespace TrainingService.Models.Training;
 /// </summary>
 /// <remarks>
 /// A run suspended part-way through an epoch (see <c>suspend</c>) also leaves a mid-epoch
-/// checkpoint in the <see cref="MidEpochFolder"/> sub-folder, and the next run continues at that
-/// step rather than at the epoch's start. It is not one of the run's checkpoints (listings and
+/// checkpoint in the <see cref="MidEpochFolder"/> sub-folder, as does an engine with a
+/// <see cref="TrainingEngine.MidEpochCheckpointInterval"/> every so often, and the next run
+/// continues at that step rather than at the epoch's start. It is not one of the run's checkpoints (listings and
 /// downloads never see it) and is deleted once its epoch is checkpointed.
 /// </remarks>
 public static class CheckpointedTraining
@@ -108,12 +109,21 @@ public static class CheckpointedTraining
             inner.OnEpochCompleted(epoch);
         }
 
-        public void OnInterrupted(InterruptedEpoch epoch)
+        public void OnInterrupted(EpochInProgress epoch)
         {
             if (suspend.IsCancellationRequested)
-                midEpochStore.Save(epoch.Position.Epoch, plan.Architecture.Name, plan.Hyperparameters, null, epoch.Model, epoch.Optimizer, epoch.Position);
+                SaveMidEpoch(epoch);
             inner.OnInterrupted(epoch);
         }
+
+        public void OnCheckpointDue(EpochInProgress epoch)
+        {
+            SaveMidEpoch(epoch);
+            inner.OnCheckpointDue(epoch);
+        }
+
+        private void SaveMidEpoch(EpochInProgress epoch) =>
+            midEpochStore.Save(epoch.Position.Epoch, plan.Architecture.Name, plan.Hyperparameters, null, epoch.Model, epoch.Optimizer, epoch.Position);
 
         private void DeleteMidEpochCheckpoints()
         {

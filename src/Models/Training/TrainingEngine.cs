@@ -35,8 +35,8 @@ public sealed record ResumeState(
 /// </summary>
 public sealed record EpochPosition(int Epoch, int StepsDone, double TrainLossSum, long TrainCorrect, double TrainSeconds);
 
-/// <summary>A run stopped between two steps of an epoch: where, and the state to checkpoint to resume there.</summary>
-public sealed record InterruptedEpoch(
+/// <summary>An epoch between two of its steps: where, and the state to checkpoint to resume there.</summary>
+public sealed record EpochInProgress(
     EpochPosition Position,
     Module<Tensor, Tensor> Model,
     OptimizerHelper Optimizer);
@@ -73,7 +73,13 @@ public interface ITrainingObserver
     /// before the <see cref="OperationCanceledException"/> is thrown, while the state is still there
     /// to checkpoint. Not called when nothing was trained since the last epoch ended or the run resumed.
     /// </summary>
-    void OnInterrupted(InterruptedEpoch epoch) { }
+    void OnInterrupted(EpochInProgress epoch) { }
+
+    /// <summary>
+    /// <see cref="TrainingEngine.MidEpochCheckpointInterval"/> has passed since the epoch began or
+    /// was last checkpointed: the state to save, so a crash loses at most that much training.
+    /// </summary>
+    void OnCheckpointDue(EpochInProgress epoch) { }
 }
 
 public sealed record TrainingOutcome(IReadOnlyList<EpochMetrics> Epochs, EvaluationResult FinalEvaluation)
@@ -92,6 +98,9 @@ public sealed class TrainingEngine
 {
     /// <summary>How often <see cref="ITrainingObserver.OnProgress"/> is called.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often, within an epoch, <see cref="ITrainingObserver.OnCheckpointDue"/> is called (null: never).</summary>
+    public TimeSpan? MidEpochCheckpointInterval { get; init; }
 
     public const int EvaluationBatchSize = 1000;
 
@@ -133,16 +142,18 @@ public sealed class TrainingEngine
             using var lossSum = full(1, startAt?.TrainLossSum ?? 0.0, dtype: ScalarType.Float64, device: device);
             using var correctSum = full(1, startAt?.TrainCorrect ?? 0L, dtype: ScalarType.Int64, device: device);
             var lastReport = clock.Elapsed;
+            var lastCheckpoint = clock.Elapsed;
             var learningRate = 0.0;
+            EpochInProgress InProgress(int stepsDone) => new(
+                new EpochPosition(epoch, stepsDone, lossSum.item<double>(), correctSum.item<long>(), earlierSeconds + clock.Elapsed.TotalSeconds),
+                model, optimizer);
 
             for (var step = firstStep; step < stepsPerEpoch; step++)
             {
                 if (cancellationToken.IsCancellationRequested)
                 {
                     if (step > firstStep)
-                        observer.OnInterrupted(new InterruptedEpoch(
-                            new EpochPosition(epoch, step, lossSum.item<double>(), correctSum.item<long>(), earlierSeconds + clock.Elapsed.TotalSeconds),
-                            model, optimizer));
+                        observer.OnInterrupted(InProgress(step));
                     cancellationToken.ThrowIfCancellationRequested();
                 }
                 learningRate = LearningRates.At(h, (long)(epoch - 1) * stepsPerEpoch + step, stepsPerEpoch);
@@ -179,6 +190,13 @@ public sealed class TrainingEngine
                     var remainingImages = (long)(h.Epochs - epoch) * trainCount + (trainCount - seen);
                     observer.OnProgress(new TrainingProgress(epoch, h.Epochs, step + 1, stepsPerEpoch, runningLoss,
                         (double)correctSum.item<long>() / seen, learningRate, rate, TimeSpan.FromSeconds(remainingImages / rate)));
+                }
+
+                // The epoch's end has a checkpoint of its own.
+                if (MidEpochCheckpointInterval is { } interval && step + 1 < stepsPerEpoch && clock.Elapsed - lastCheckpoint >= interval)
+                {
+                    observer.OnCheckpointDue(InProgress(step + 1));
+                    lastCheckpoint = clock.Elapsed;
                 }
             }
 

@@ -35,6 +35,13 @@ public sealed class WorkerOptions
     public int MaxAttempts { get; set; } = 3;
 
     /// <summary>
+    /// How often a training job checkpoints the epoch in progress, so a worker that is killed or
+    /// crashes costs at most this much training (the next attempt resumes at that step); zero
+    /// turns it off. An epoch's end is always checkpointed, and so is a graceful stop.
+    /// </summary>
+    public TimeSpan MidEpochCheckpointInterval { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
     /// How long a stopping worker (SIGTERM, Ctrl+C) waits for its running job to reach a step
     /// boundary, record what it has and let go; the process exits within this plus a few seconds.
     /// </summary>
@@ -109,6 +116,8 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
             errors.Add($"Worker:StaleAfter ({o.StaleAfter}) must be at least twice Worker:HeartbeatInterval ({o.HeartbeatInterval}).");
         if (o.MaxRunTime > TimeSpan.FromDays(30)) errors.Add($"Worker:MaxRunTime must be at most 30 days (it is {o.MaxRunTime}).");
         if (o.MaxAttempts < 1) errors.Add($"Worker:MaxAttempts must be at least 1 (it is {o.MaxAttempts}).");
+        if (o.MidEpochCheckpointInterval < TimeSpan.Zero)
+            errors.Add($"Worker:MidEpochCheckpointInterval must be zero (off) or more (it is {o.MidEpochCheckpointInterval}).");
         if (o.Concurrency < 1) errors.Add($"Worker:Concurrency must be at least 1 (it is {o.Concurrency}).");
         if (o.Threads < 0) errors.Add($"Worker:Threads must be 0 (one per core) or more (it is {o.Threads}).");
         return errors.Count == 0

@@ -11,20 +11,21 @@ public class CheckpointedTrainingTests
     private static readonly Hyperparameters Quick = ArchitectureCatalog.ConvNet.Defaults with { Epochs = 3, BatchSize = 64, Seed = 5, TrainSubset = 640 };
 
     private static TrainingOutcome Run(
-        CheckpointStore store, ITrainingObserver observer, CancellationToken cancellationToken = default, CancellationToken suspend = default)
+        CheckpointStore store, ITrainingObserver observer, CancellationToken cancellationToken = default, CancellationToken suspend = default,
+        TimeSpan? midEpochCheckpointInterval = null)
     {
         using var train = RealData.Train(Quick.TrainSubset!.Value);
         using var test = RealData.Test(500);
         // Progress after every step, so a test can stop the run at the step it chooses.
         return CheckpointedTraining.Run(new TrainingPlan(ArchitectureCatalog.ConvNet, Quick, CPU), train, test, store, observer, cancellationToken,
-            new TrainingEngine { ProgressInterval = TimeSpan.Zero }, suspend);
+            new TrainingEngine { ProgressInterval = TimeSpan.Zero, MidEpochCheckpointInterval = midEpochCheckpointInterval }, suspend);
     }
 
     /// <summary>A first attempt stopped by <paramref name="stop"/> during epoch 2, after its 4th of 10 steps.</summary>
-    private static void RunUntilEpoch2Step4(CheckpointStore store, CancellationTokenSource stop, bool suspend)
+    private static void RunUntilEpoch2Step4(CheckpointStore store, CancellationTokenSource stop, bool suspend, TimeSpan? midEpochCheckpointInterval = null)
     {
         var firstAttempt = new TrainingEngineTests.Recorder { Progress = p => { if (p is { Epoch: 2, Step: 4 }) stop.Cancel(); } };
-        Assert.Throws<OperationCanceledException>(() => Run(store, firstAttempt, stop.Token, suspend ? stop.Token : default));
+        Assert.Throws<OperationCanceledException>(() => Run(store, firstAttempt, stop.Token, suspend ? stop.Token : default, midEpochCheckpointInterval));
         Assert.Equal([1], store.List().Select(m => m.Epoch));
     }
 
@@ -95,6 +96,23 @@ public class CheckpointedTrainingTests
 
         Assert.Equal((1, (EpochPosition?)null), secondAttempt.ResumedAt);
         Assert.Equal((2, 1), (secondAttempt.Reports[0].Epoch, (int)secondAttempt.Reports[0].Step));
+    }
+
+    [Fact]
+    public void ARunThatDiesMidEpochResumesFromItsLastPeriodicCheckpointAndEndsExactlyLikeAnUninterruptedOne()
+    {
+        var uninterrupted = Run(new CheckpointStore(TestPaths.NewTempDirectory()), new TrainingEngineTests.Recorder());
+        var store = new CheckpointStore(TestPaths.NewTempDirectory());
+        using var stop = new CancellationTokenSource();
+        // A checkpoint after every step, and a stop that saves nothing itself, as a crash would.
+        RunUntilEpoch2Step4(store, stop, suspend: false, midEpochCheckpointInterval: TimeSpan.Zero);
+
+        var secondAttempt = new TrainingEngineTests.Recorder();
+        var resumed = Run(store, secondAttempt);
+
+        Assert.Equal((2, 4), (secondAttempt.ResumedAt!.Value.MidEpoch!.Epoch, secondAttempt.ResumedAt.Value.MidEpoch.StepsDone));
+        Assert.Equal((2, 5), (secondAttempt.Reports[0].Epoch, (int)secondAttempt.Reports[0].Step));
+        Assert.Equal(uninterrupted.Epochs.Select(Comparable), resumed.Epochs.Select(Comparable));
     }
 
     [Fact]
