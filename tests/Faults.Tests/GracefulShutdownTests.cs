@@ -13,10 +13,8 @@ namespace TrainingService.Faults.Tests;
 public sealed partial class GracefulShutdownTests(ITestOutputHelper output)
 {
     private const int Epochs = 2;
-    // 200 steps of 100 images per epoch (about 15 s on the rig's one thread): long enough for the
-    // signal to land well inside one.
-    private const int TrainSubset = 20_000;
-    private const int StepsPerEpoch = TrainSubset / 100;
+    private const int TrainSubset = FaultRig.LongEpochTrainSubset;
+    private const int StepsPerEpoch = FaultRig.LongEpochSteps;
 
     [Fact]
     public async Task AWorkerStoppedWithSigtermCheckpointsMidEpochHandsItsJobBackAndExitsZeroAndTheNextWorkerResumesAtThatStep()
@@ -24,10 +22,8 @@ public sealed partial class GracefulShutdownTests(ITestOutputHelper output)
         await using var rig = await FaultRig.StartOnPostgresAsync(output);
         var first = rig.StartWorker("worker-stopping");
         var id = await rig.SubmitAsync("sigterm", Epochs, TrainSubset);
-        // Mid-epoch for sure: epoch 2 with steps done and many still to go (progress lags the loop
-        // by a second or two, hence the margin at the end).
-        await rig.WaitForJobAsync(id, j => (string)j["status"]! == "running" && j["progress"] is { } p
-            && (int)p["epoch"]! == 2 && (long)p["step"]! is >= 2 and <= StepsPerEpoch / 2, "mid-way through epoch 2");
+        // Mid-epoch for sure: epoch 2 with steps done and many still to go.
+        await rig.WaitForEpoch2StepsAsync(id, 2, StepsPerEpoch / 2);
 
         first.Signal("TERM");
         // The grace period is 30 s here (Worker__ShutdownTimeout); the bound below only keeps a
@@ -60,14 +56,8 @@ public sealed partial class GracefulShutdownTests(ITestOutputHelper output)
 
         // One record per epoch, and the same figures as a run never stopped: the resumed epoch's
         // train loss and accuracy add up the steps of both attempts exactly.
-        var metrics = await rig.MetricsAsync(id);
-        Assert.Equal(Enumerable.Range(1, Epochs), metrics.Select(m => (int)m!["epoch"]!));
-        var reference = await rig.SubmitAsync("sigterm-reference", Epochs, TrainSubset);
-        var referenceJob = await rig.WaitForJobAsync(reference, FaultRig.IsTerminal, "finished");
-        Assert.Equal("succeeded", (string)referenceJob["status"]!);
-        var referenceMetrics = await rig.MetricsAsync(reference);
-        foreach (var field in new[] { "trainLoss", "trainAccuracy", "testLoss", "testAccuracy", "learningRate" })
-            Assert.Equal(referenceMetrics.Select(m => (double)m![field]!), metrics.Select(m => (double)m![field]!));
+        Assert.Equal(Enumerable.Range(1, Epochs), (await rig.MetricsAsync(id)).Select(m => (int)m!["epoch"]!));
+        var (reference, _) = await rig.AssertSameMetricsAsAnUninterruptedRunAsync(id, "sigterm-reference", Epochs, TrainSubset);
 
         await rig.ReportAsync("worker SIGTERM mid-epoch", [(id, Epochs), (reference, Epochs)], new Dictionary<string, object>
         {

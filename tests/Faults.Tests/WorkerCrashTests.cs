@@ -14,10 +14,8 @@ namespace TrainingService.Faults.Tests;
 public sealed partial class WorkerCrashTests(ITestOutputHelper output)
 {
     private const int Epochs = 2;
-    // 200 steps of 100 images per epoch (about 15 s on the rig's one thread): long enough for
-    // periodic checkpoints within one, and for the wait below to see the job inside its window.
-    private const int TrainSubset = 20_000;
-    private const int StepsPerEpoch = TrainSubset / 100;
+    private const int TrainSubset = FaultRig.LongEpochTrainSubset;
+    private const int StepsPerEpoch = FaultRig.LongEpochSteps;
     private static readonly Dictionary<string, string> CheckpointEverySecond = new() { ["Worker__MidEpochCheckpointInterval"] = "00:00:01" };
 
     [Fact]
@@ -26,10 +24,8 @@ public sealed partial class WorkerCrashTests(ITestOutputHelper output)
         await using var rig = await FaultRig.StartOnPostgresAsync(output);
         var first = rig.StartWorker("worker-1", CheckpointEverySecond);
         var id = await rig.SubmitAsync("sigkill", Epochs, TrainSubset);
-        // Well into epoch 2 (seconds' worth of steps, so a mid-epoch checkpoint exists), with more
-        // steps still to go than the progress shown can lag behind (a couple of seconds).
-        await rig.WaitForJobAsync(id, j => (string)j["status"]! == "running" && j["progress"] is { } p
-            && (int)p["epoch"]! == 2 && (long)p["step"]! is >= 40 and <= StepsPerEpoch / 2, "well into epoch 2");
+        // Well into epoch 2: seconds' worth of steps, so a mid-epoch checkpoint exists.
+        await rig.WaitForEpoch2StepsAsync(id, 40, StepsPerEpoch / 2);
         var checkpointsBefore = await rig.CheckpointsAsync(id);
 
         await first.KillAsync();
@@ -60,15 +56,8 @@ public sealed partial class WorkerCrashTests(ITestOutputHelper output)
         Assert.InRange(step, 2, StepsPerEpoch);
 
         // Exactly one record per epoch, and with a fixed seed on the CPU the same figures as a run never interrupted.
-        var metrics = await rig.MetricsAsync(id);
-        Assert.Equal(Enumerable.Range(1, Epochs), metrics.Select(m => (int)m!["epoch"]!));
-        var reference = await rig.SubmitAsync("sigkill-reference", Epochs, TrainSubset);
-        var referenceJob = await rig.WaitForJobAsync(reference, FaultRig.IsTerminal, "finished");
-        Assert.Equal("succeeded", (string)referenceJob["status"]!);
-        Assert.Equal(1, (int)referenceJob["attempt"]!);
-        var referenceMetrics = await rig.MetricsAsync(reference);
-        foreach (var field in new[] { "trainLoss", "trainAccuracy", "testLoss", "testAccuracy", "learningRate" })
-            Assert.Equal(referenceMetrics.Select(m => (double)m![field]!), metrics.Select(m => (double)m![field]!));
+        Assert.Equal(Enumerable.Range(1, Epochs), (await rig.MetricsAsync(id)).Select(m => (int)m!["epoch"]!));
+        var (reference, referenceJob) = await rig.AssertSameMetricsAsAnUninterruptedRunAsync(id, "sigkill-reference", Epochs, TrainSubset);
         Assert.Equal((double)referenceJob["result"]!["finalTestAccuracy"]!, (double)finished["result"]!["finalTestAccuracy"]!);
 
         await rig.ReportAsync("worker SIGKILL mid-epoch", [(id, Epochs), (reference, Epochs)], new Dictionary<string, object>

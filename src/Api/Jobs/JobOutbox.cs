@@ -137,9 +137,9 @@ public sealed class JobOutbox(
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(HandOverPostedAsync(stoppingToken), SweepPeriodicallyAsync(stoppingToken));
+        Task.WhenAll(HandOverPostedJobsAsync(stoppingToken), SweepPeriodicallyAsync(stoppingToken));
 
-    private async Task HandOverPostedAsync(CancellationToken stoppingToken)
+    private async Task HandOverPostedJobsAsync(CancellationToken stoppingToken)
     {
         try
         {

@@ -21,7 +21,8 @@ public sealed record Caller(bool AuthEnabled, string? Owner, bool IsAdmin, strin
         !AuthEnabled || IsAdmin ? null
         : Owner ?? throw new InvalidOperationException("An unauthenticated caller reached a listing; /jobs and /sweeps require a key when authentication is on.");
 
-    private bool CanSeeOwnedBy(string? owner) =>
+    /// <summary>Whether this caller may see a job or sweep of <paramref name="owner"/> (null: created with authentication off).</summary>
+    public bool CanSeeOwnedBy(string? owner) =>
         !AuthEnabled || IsAdmin || (Owner is not null && string.Equals(owner, Owner, StringComparison.Ordinal));
 
     public static Caller Of(HttpContext context)

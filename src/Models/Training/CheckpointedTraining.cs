@@ -71,7 +71,7 @@ public static class CheckpointedTraining
     {
         midEpochStore.CleanUpIncompleteWrites();
         var candidate = midEpochStore.List().LastOrDefault(m => m.Epoch == epoch);
-        return candidate is { MidEpoch: { } position } && position.Epoch == epoch && candidate.Architecture == architecture
+        return candidate is { MidEpoch: not null } && candidate.Architecture == architecture
             && SameTraining(candidate, planned) && midEpochStore.IsIntact(candidate)
             ? candidate
             : null;

@@ -239,6 +239,40 @@ internal sealed class FaultRig : IAsyncDisposable
         return states;
     }
 
+    /// <summary>
+    /// The signal tests' job size: 200 steps of 100 images per epoch, about 15 s on the rig's one
+    /// thread — long enough for a signal or a kill to land well inside an epoch.
+    /// </summary>
+    public const int LongEpochTrainSubset = 20_000;
+
+    public const int LongEpochSteps = LongEpochTrainSubset / 100;
+
+    /// <summary>
+    /// Waits until the job is running in epoch 2 with its progress between the two steps. The
+    /// progress shown lags the loop by a second or two: leave room for that before the epoch's end.
+    /// </summary>
+    public Task<JsonObject> WaitForEpoch2StepsAsync(string id, int fromStep, int toStep) =>
+        WaitForJobAsync(id, j => (string)j["status"]! == "running" && j["progress"] is { } p
+            && (int)p["epoch"]! == 2 && (long)p["step"]! >= fromStep && (long)p["step"]! <= toStep,
+            $"in epoch 2 between steps {fromStep} and {toStep}");
+
+    /// <summary>
+    /// Runs the same job again, uninterrupted, and asserts that <paramref name="id"/>'s per-epoch
+    /// figures equal its own, bit for bit; returns the reference job.
+    /// </summary>
+    public async Task<(string Id, JsonObject Job)> AssertSameMetricsAsAnUninterruptedRunAsync(string id, string referenceName, int epochs, int trainSubset)
+    {
+        var reference = await SubmitAsync(referenceName, epochs, trainSubset);
+        var referenceJob = await WaitForJobAsync(reference, IsTerminal, "finished");
+        Assert.Equal("succeeded", (string)referenceJob["status"]!);
+        Assert.Equal(1, (int)referenceJob["attempt"]!);
+        var expected = await MetricsAsync(reference);
+        var actual = await MetricsAsync(id);
+        foreach (var field in new[] { "trainLoss", "trainAccuracy", "testLoss", "testAccuracy", "learningRate" })
+            Assert.Equal(expected.Select(m => (double)m![field]!), actual.Select(m => (double)m![field]!));
+        return (reference, referenceJob);
+    }
+
     public static bool IsTerminal(JsonObject job) => (string)job["status"]! is "succeeded" or "failed" or "cancelled";
 
     public async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout)
