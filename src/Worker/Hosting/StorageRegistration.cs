@@ -1,5 +1,6 @@
 using Hangfire;
 using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
 using Hangfire.Storage.SQLite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -36,40 +37,17 @@ public static class StorageRegistration
         var storage = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
         var worker = configuration.GetSection(WorkerOptions.SectionName).Get<WorkerOptions>() ?? new WorkerOptions();
 
-        services.AddHangfire(config =>
+        // This host's own storage, registered before AddHangfire so that its fallback — the
+        // process-wide JobStorage.Current, which the last host configured in the process wins —
+        // is never used: where several hosts share a process (the API tests run many at once),
+        // each must enqueue into, count and serve its own database.
+        services.AddSingleton<JobStorage>(_ => CreateQueueStorage(storage, worker));
+        services.AddHangfire((provider, config) =>
         {
             config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
                 .UseSimpleAssemblyNameTypeSerializer()
-                .UseRecommendedSerializerSettings();
-            if (storage.UsesPostgres)
-            {
-                config.UsePostgreSqlStorage(
-                    bootstrap => bootstrap.UseNpgsqlConnection(storage.PostgresConnectionString),
-                    new PostgreSqlStorageOptions
-                    {
-                        SchemaName = "hangfire",
-                        PrepareSchemaIfNecessary = true,
-                        // LISTEN/NOTIFY wakes a worker as soon as a job is queued; the poll is the fallback.
-                        EnableLongPolling = true,
-                        QueuePollInterval = TimeSpan.FromSeconds(1),
-                        // A training job can run for hours: keep its queue entry invisible for as
-                        // long as the worker is alive (sliding), not for a fixed span.
-                        UseSlidingInvisibilityTimeout = true,
-                        InvisibilityTimeout = worker.InvisibilityTimeout,
-                    });
-            }
-            else
-            {
-                var path = Path.GetFullPath(HangfireSqlitePath(storage));
-                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                config.UseSQLiteStorage(path, new SQLiteStorageOptions
-                {
-                    // A job should start within a blink of being queued: a second's wait is ~3 % of
-                    // a 30-second epoch. Polling a local file this often costs next to nothing.
-                    QueuePollInterval = TimeSpan.FromMilliseconds(200),
-                    InvisibilityTimeout = TimeSpan.FromHours(1),
-                });
-            }
+                .UseRecommendedSerializerSettings()
+                .UseStorage(provider.GetRequiredService<JobStorage>());
             // Replace Hangfire's global default (10 attempts) rather than stacking ours on top of it;
             // done here so a second configuration in the same process doesn't add another.
             GlobalJobFilters.Filters.Remove(typeof(AutomaticRetryAttribute));
@@ -82,6 +60,35 @@ public static class StorageRegistration
         });
         services.AddSingleton<IJobDispatcher, HangfireJobDispatcher>();
         return services;
+    }
+
+    private static JobStorage CreateQueueStorage(StorageOptions storage, WorkerOptions worker)
+    {
+        if (storage.UsesPostgres)
+        {
+            var options = new PostgreSqlStorageOptions
+            {
+                SchemaName = "hangfire",
+                PrepareSchemaIfNecessary = true,
+                // LISTEN/NOTIFY wakes a worker as soon as a job is queued; the poll is the fallback.
+                EnableLongPolling = true,
+                QueuePollInterval = TimeSpan.FromSeconds(1),
+                // A training job can run for hours: keep its queue entry invisible for as
+                // long as the worker is alive (sliding), not for a fixed span.
+                UseSlidingInvisibilityTimeout = true,
+                InvisibilityTimeout = worker.InvisibilityTimeout,
+            };
+            return new PostgreSqlStorage(new NpgsqlConnectionFactory(storage.PostgresConnectionString, options), options);
+        }
+        var path = Path.GetFullPath(HangfireSqlitePath(storage));
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        return new SQLiteStorage(path, new SQLiteStorageOptions
+        {
+            // A job should start within a blink of being queued: a second's wait is ~3 % of
+            // a 30-second epoch. Polling a local file this often costs next to nothing.
+            QueuePollInterval = TimeSpan.FromMilliseconds(200),
+            InvisibilityTimeout = TimeSpan.FromHours(1),
+        });
     }
 
     /// <summary>Hangfire's SQLite file sits beside the embedded job store: <c>trainingservice.db</c> → <c>trainingservice.hangfire.db</c>.</summary>
