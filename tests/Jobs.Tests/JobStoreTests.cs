@@ -242,6 +242,57 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         Assert.Equal(id, stored.Id);
     }
 
+    [Fact]
+    public async Task A_burst_through_two_stores_stores_each_job_once_and_answers_each_caller_with_its_own()
+    {
+        // Two stores on one database: two API processes, each committing its burst in batches.
+        var stores = new[] { Store, Track(OpenStore(_database)) };
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // 150 distinct jobs, and every tenth one with a key sent once more, through the other store.
+        var jobs = Enumerable.Range(0, 150).Select(i => NewJob(createdAt: T0.AddMilliseconds(i), tags: [$"n{i}"],
+            idempotencyKey: i % 3 == 0 ? null : $"burst-{i}")).ToList();
+        var repeats = jobs.Where(job => job.IdempotencyKey is not null).Where((_, i) => i % 10 == 1)
+            .Select(job => job with { Id = Guid.NewGuid() }).ToList();
+        var pending = jobs.Concat(repeats).Select((job, i) => Task.Run(async () =>
+        {
+            await go.Task;
+            return (Sent: job, Answer: await stores[i % 2].CreateAsync(job, None));
+        })).ToList();
+        go.SetResult();
+        var results = await Task.WhenAll(pending);
+
+        foreach (var (sent, (job, created)) in results.Where(r => r.Answer.Created))
+            AssertSameJob(sent, job);
+        Assert.Equal(jobs.Count, results.Count(r => r.Answer.Created));
+        // A repeat gets the job its key first made, whichever of the two requests stored it.
+        foreach (var (sent, (job, _)) in results.Where(r => r.Sent.IdempotencyKey is not null))
+            Assert.Equal(sent.Tags, job.Tags);
+        var stored = await Store.ListAsync(new JobQuery(Limit: 1000), None);
+        Assert.Equal(jobs.Count, stored.Count);
+        Assert.Equal(jobs.Select(j => j.Tags[0]).Order(), stored.Select(j => j.Tags[0]).Order());
+    }
+
+    [Fact]
+    public async Task A_job_the_database_refuses_fails_alone_while_the_jobs_submitted_with_it_are_stored()
+    {
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var jobs = Enumerable.Range(0, 40).Select(i => NewJob(createdAt: T0.AddMilliseconds(i))).ToList();
+        // The same id twice: the primary key refuses the second, whichever batch it lands in.
+        var clash = NewJob() with { Id = jobs[7].Id };
+        var pending = jobs.Append(clash).Select(job => Task.Run(async () =>
+        {
+            await go.Task;
+            return await Store.CreateAsync(job, None);
+        })).ToList();
+        go.SetResult();
+        await Task.WhenAll(pending.Select(task => task.ContinueWith(_ => { }, TaskScheduler.Default)));
+
+        Assert.Equal(1, pending.Count(task => task.IsFaulted));
+        Assert.Equal(jobs.Count, pending.Count(task => task.IsCompletedSuccessfully && task.Result.Created));
+        var stored = await Store.ListAsync(new JobQuery(Limit: 1000), None);
+        Assert.Equal(jobs.Select(j => j.Id).Order(), stored.Select(j => j.Id).Order());
+    }
+
     // ---- Listing.
 
     [Fact]

@@ -22,7 +22,7 @@ namespace TrainingService.Jobs.Storage;
 /// </remarks>
 public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, IDisposable
 {
-    private const string JobColumns =
+    private protected const string JobColumns =
         "id, kind, architecture, status, name, tags, hyperparameters, source, idempotency_key, queue, " +
         "created_at, started_at, finished_at, attempt, lease_token, worker, device, heartbeat_at, " +
         "cancel_requested, progress, result, error, owner";
@@ -39,8 +39,11 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
 
     private const string WorkerColumns = "id, host, queues, device, running_job_id, started_at, last_heartbeat";
 
+    private readonly GroupCommit<JobRecord, (JobRecord Job, bool Created)> jobCreations;
+
     private protected SqlJobStore()
     {
+        jobCreations = new(InsertJobsAsync, MaxJobsPerTransaction);
     }
 
     // ---- What each engine supplies.
@@ -95,7 +98,7 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
 
     private object? DbTime(DateTimeOffset? time) => time is { } value ? DbTime(value) : null;
 
-    private static string? Json<T>(T? value) where T : class => value is null ? null : JobStoreJson.Serialize(value);
+    private protected static string? Json<T>(T? value) where T : class => value is null ? null : JobStoreJson.Serialize(value);
 
     // ---- Schema.
 
@@ -128,9 +131,57 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
 
     // ---- Jobs.
 
-    public async Task<(JobRecord Job, bool Created)> CreateAsync(JobRecord job, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores a new job, or finds the one stored earlier under its idempotency key. Submissions that
+    /// arrive together are stored together, in one transaction (<see cref="GroupCommit{TItem,TResult}"/>).
+    /// </summary>
+    public Task<(JobRecord Job, bool Created)> CreateAsync(JobRecord job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
+        cancellationToken.ThrowIfCancellationRequested();
+        return jobCreations.CommitAsync(job);
+    }
+
+    /// <summary>The most jobs one creation transaction stores (23 parameters each).</summary>
+    private const int MaxJobsPerTransaction = 100;
+
+    private async Task<IReadOnlyList<(JobRecord Job, bool Created)>> InsertJobsAsync(IReadOnlyList<JobRecord> jobs, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var transaction = await BeginWriteTransactionAsync(connection, cancellationToken);
+        // In idempotency-key order: two processes' batches take the keys' index locks in the same
+        // order, so they wait for each other rather than deadlock.
+        var ordered = jobs.OrderBy(job => job.IdempotencyKey, StringComparer.Ordinal).ToList();
+        var stored = (await InsertNewJobsAsync(connection, transaction, ordered, cancellationToken)).ToDictionary(job => job.Id);
+        var results = new List<(JobRecord Job, bool Created)>(jobs.Count);
+        foreach (var job in jobs)
+        {
+            if (stored.TryGetValue(job.Id, out var inserted))
+            {
+                results.Add((inserted, true));
+                continue;
+            }
+            // The key is taken: the insert waited for the other one to commit (the unique index
+            // serialises them) or it came earlier in this transaction, so the job it stored is
+            // visible now, and jobs are never deleted.
+            var existing = await QueryJobsAsync(connection, $"SELECT {JobColumns} FROM jobs WHERE idempotency_key = @Key",
+                new { Key = job.IdempotencyKey }, cancellationToken, transaction);
+            results.Add(existing.Count == 1
+                ? (existing[0], false)
+                : throw new InvalidOperationException($"Job {job.Id} was not stored and no job has its idempotency key."));
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return results;
+    }
+
+    /// <summary>
+    /// Inserts, in their order, the jobs whose idempotency key is free (the others are left out,
+    /// <c>ON CONFLICT (idempotency_key) DO NOTHING</c>) and returns them as stored: here one
+    /// statement per job, in the caller's transaction.
+    /// </summary>
+    private protected virtual async Task<IReadOnlyList<JobRecord>> InsertNewJobsAsync(
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<JobRecord> jobs, CancellationToken cancellationToken)
+    {
         var sql = $"""
             INSERT INTO jobs ({JobColumns})
             VALUES (@Id, @Kind, @Architecture, @Status, @Name, {JsonParameter("@Tags")}, {JsonParameter("@Hyperparameters")},
@@ -140,44 +191,38 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING {JobColumns}
             """;
-        var parameters = new
+        var stored = new List<JobRecord>(jobs.Count);
+        foreach (var job in jobs)
         {
-            Id = DbId(job.Id),
-            Kind = Text(job.Kind),
-            job.Architecture,
-            Status = Text(job.Status),
-            job.Name,
-            Tags = JobStoreJson.Serialize(job.Tags),
-            Hyperparameters = JobStoreJson.Serialize(job.Hyperparameters),
-            Source = Json(job.Source),
-            job.IdempotencyKey,
-            job.Queue,
-            CreatedAt = DbTime(job.CreatedAt),
-            StartedAt = DbTime(job.StartedAt),
-            FinishedAt = DbTime(job.FinishedAt),
-            job.Attempt,
-            LeaseToken = DbId(job.LeaseToken),
-            job.Worker,
-            job.Device,
-            HeartbeatAt = DbTime(job.HeartbeatAt),
-            job.CancelRequested,
-            Progress = Json(job.Progress),
-            Result = Json(job.Result),
-            Error = Json(job.Error),
-            job.Owner,
-        };
-        await using var connection = await OpenConnectionAsync(cancellationToken);
-        var inserted = await QueryJobsAsync(connection, sql, parameters, cancellationToken);
-        if (inserted.Count == 1)
-            return (inserted[0], true);
-
-        // The key is taken: the statement waited for the other insert to commit (the unique index
-        // serialises them), so the job it stored is visible now, and jobs are never deleted.
-        var existing = await QueryJobsAsync(connection, $"SELECT {JobColumns} FROM jobs WHERE idempotency_key = @Key",
-            new { Key = job.IdempotencyKey }, cancellationToken);
-        return existing.Count == 1
-            ? (existing[0], false)
-            : throw new InvalidOperationException($"Job {job.Id} was not stored and no job has its idempotency key.");
+            var parameters = new
+            {
+                Id = DbId(job.Id),
+                Kind = Text(job.Kind),
+                job.Architecture,
+                Status = Text(job.Status),
+                job.Name,
+                Tags = JobStoreJson.Serialize(job.Tags),
+                Hyperparameters = JobStoreJson.Serialize(job.Hyperparameters),
+                Source = Json(job.Source),
+                job.IdempotencyKey,
+                job.Queue,
+                CreatedAt = DbTime(job.CreatedAt),
+                StartedAt = DbTime(job.StartedAt),
+                FinishedAt = DbTime(job.FinishedAt),
+                job.Attempt,
+                LeaseToken = DbId(job.LeaseToken),
+                job.Worker,
+                job.Device,
+                HeartbeatAt = DbTime(job.HeartbeatAt),
+                job.CancelRequested,
+                Progress = Json(job.Progress),
+                Result = Json(job.Result),
+                Error = Json(job.Error),
+                job.Owner,
+            };
+            stored.AddRange(await QueryJobsAsync(connection, sql, parameters, cancellationToken, transaction));
+        }
+        return stored;
     }
 
     public async Task<JobRecord?> GetAsync(Guid id, CancellationToken cancellationToken)
@@ -779,8 +824,9 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
     private static async Task<List<IDictionary<string, object?>>> QueryRowsAsync(DbConnection connection, string sql, object? parameters, DbTransaction? transaction, CancellationToken cancellationToken) =>
         (await connection.QueryAsync(Command(sql, parameters, transaction, cancellationToken))).Cast<IDictionary<string, object?>>().ToList();
 
-    private static async Task<List<JobRecord>> QueryJobsAsync(DbConnection connection, string sql, object parameters, CancellationToken cancellationToken) =>
-        (await QueryRowsAsync(connection, sql, parameters, null, cancellationToken)).Select(ReadJob).ToList();
+    private protected static async Task<List<JobRecord>> QueryJobsAsync(
+        DbConnection connection, string sql, object parameters, CancellationToken cancellationToken, DbTransaction? transaction = null) =>
+        (await QueryRowsAsync(connection, sql, parameters, transaction, cancellationToken)).Select(ReadJob).ToList();
 
     private static JobRecord ReadJob(IDictionary<string, object?> r) => new()
     {
@@ -809,9 +855,9 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
         Owner = (string?)r["owner"],
     };
 
-    private static string Text(JobStatus status) => status.ToString().ToLowerInvariant();
+    private protected static string Text(JobStatus status) => status.ToString().ToLowerInvariant();
 
-    private static string Text(JobKind kind) => kind.ToString().ToLowerInvariant();
+    private protected static string Text(JobKind kind) => kind.ToString().ToLowerInvariant();
 
     private static JobStatus ParseStatus(string status) => Enum.Parse<JobStatus>(status, ignoreCase: true);
 
