@@ -6,7 +6,8 @@ namespace TrainingService.Api.Jobs;
 
 /// <summary>
 /// Hands stored jobs to the queue. A submission stores the job first and then passes it here
-/// (<see cref="Post"/>), to be handed over at once in the background; should that fail — the
+/// (<see cref="Post"/>), to be handed over in the background as soon as the submissions arriving
+/// with it have been answered (<see cref="SettleAsync"/>); should that fail — the
 /// queue's storage away for a moment, or the process killed before it happened — the job stays in
 /// the store marked undispatched, and the sweep here hands it over later. So a stored job is never left queued forever; at worst
 /// it is enqueued twice, which is harmless because a run claims its job with a lease and a second
@@ -139,12 +140,22 @@ public sealed class JobOutbox(
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(HandOverPostedJobsAsync(stoppingToken), SweepPeriodicallyAsync(stoppingToken));
 
+    /// <summary>How long the posts must pause before a batch is handed over.</summary>
+    private static readonly TimeSpan SettleQuiet = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>The longest a posted job waits for the posts to pause.</summary>
+    private static readonly TimeSpan SettleLimit = TimeSpan.FromMilliseconds(500);
+
     private async Task HandOverPostedJobsAsync(CancellationToken stoppingToken)
     {
         try
         {
-            await foreach (var job in handOvers.Reader.ReadAllAsync(stoppingToken))
-                await HandOverPostedAsync(job);
+            while (await handOvers.Reader.WaitToReadAsync(stoppingToken))
+            {
+                await SettleAsync(stoppingToken);
+                while (handOvers.Reader.TryRead(out var job))
+                    await HandOverPostedAsync(job);
+            }
         }
         catch (OperationCanceledException)
         {
@@ -153,6 +164,26 @@ public sealed class JobOutbox(
         handOvers.Writer.TryComplete();
         while (handOvers.Reader.TryRead(out var job))
             await HandOverPostedAsync(job);
+    }
+
+    /// <summary>
+    /// Waits while submissions keep arriving — a burst of them — for at most <see cref="SettleLimit"/>:
+    /// answering them comes first, and an enqueue (half a dozen statements through Hangfire) costs the
+    /// CPU and the database more than storing the job did, so doing it in the middle of a burst slows
+    /// every request still in it. A lone submission waits <see cref="SettleQuiet"/>.
+    /// </summary>
+    private async Task SettleAsync(CancellationToken stoppingToken)
+    {
+        var started = time.GetTimestamp();
+        var posted = PendingHandOvers;
+        while (time.GetElapsedTime(started) < SettleLimit)
+        {
+            await Task.Delay(SettleQuiet, time, stoppingToken);
+            var now = PendingHandOvers;
+            if (now == posted)
+                return;
+            posted = now;
+        }
     }
 
     private async Task HandOverPostedAsync(JobRecord job)
