@@ -44,6 +44,28 @@ public abstract partial class ApiContractTests
     private static partial Regex SampleLine();
 
     [Fact]
+    public async Task Metrics_give_the_api_process_cpu_memory_garbage_collections_and_thread_pool()
+    {
+        var (before, types) = await ScrapeAsync();
+        // Work between the scrapes: CPU time and allocations that a garbage collection is forced to clear.
+        for (var i = 0; i < 20; i++)
+            await CreateTrainJobAsync();
+        GC.Collect();
+        var (after, _) = await ScrapeAsync();
+
+        Assert.Equal("counter", types["process_cpu_seconds_total"]);
+        Assert.Equal("gauge", types["process_resident_memory_bytes"]);
+        Assert.Equal("counter", types["dotnet_gc_collections_total"]);
+        Assert.Equal("counter", types["dotnet_gc_pause_seconds_total"]);
+        Assert.Equal("gauge", types["dotnet_threadpool_queue_length"]);
+        Assert.True(after["process_cpu_seconds_total"] > before["process_cpu_seconds_total"]);
+        Assert.InRange(after["process_resident_memory_bytes"], 10e6, 100e9);
+        Assert.True(after["dotnet_gc_collections_total{generation=\"2\"}"] > before["dotnet_gc_collections_total{generation=\"2\"}"]);
+        Assert.True(after["dotnet_gc_pause_seconds_total"] > before["dotnet_gc_pause_seconds_total"]);
+        Assert.True(after["dotnet_threadpool_queue_length"] >= 0);
+    }
+
+    [Fact]
     public async Task Metrics_count_jobs_by_status_and_the_running_ones()
     {
         var (before, types) = await ScrapeAsync();

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using Hangfire;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -43,7 +45,9 @@ public static class MonitoringEndpoints
                 `trainingservice_running_jobs`, `trainingservice_queue_depth{queue}` (jobs waiting in each Hangfire queue),
                 `trainingservice_workers`, `trainingservice_worker_training_samples_per_second{worker,job}` (training images
                 per second of the job each live worker runs, as it last reported) and the histogram
-                `trainingservice_http_request_duration_seconds{method,route,status}`. A job's own training metrics are at
+                `trainingservice_http_request_duration_seconds{method,route,status}`, and the API process's own
+                `process_cpu_seconds_total`, `process_resident_memory_bytes`, `dotnet_gc_collections_total{generation}`,
+                `dotnet_gc_pause_seconds_total` and `dotnet_threadpool_queue_length`. A job's own training metrics are at
                 `/jobs/{id}/metrics`. With authentication on it needs an admin key (Prometheus: `authorization: {credentials: <key>}`).
                 """)
             .Produces<string>(StatusCodes.Status200OK, "text/plain");
@@ -97,7 +101,29 @@ public static class MonitoringEndpoints
                 text.Sample(duration + "_count", series.Count, labels);
             }
 
+            WriteProcessMetrics(text);
             return TypedResults.Text(text.ToString(), PrometheusText.ContentType);
         }
+    }
+
+    /// <summary>
+    /// The API process itself, under the names Prometheus's client libraries give these, so stock
+    /// dashboards and alerts read them: CPU, memory, garbage collections and their pauses, and work
+    /// waiting for the thread pool.
+    /// </summary>
+    private static void WriteProcessMetrics(PrometheusText text)
+    {
+        using var process = Process.GetCurrentProcess();
+        text.Family("process_cpu_seconds_total", "counter", "User and system CPU time the process has spent, in seconds.");
+        text.Sample("process_cpu_seconds_total", process.TotalProcessorTime.TotalSeconds);
+        text.Family("process_resident_memory_bytes", "gauge", "Resident memory of the process, in bytes.");
+        text.Sample("process_resident_memory_bytes", process.WorkingSet64);
+        text.Family("dotnet_gc_collections_total", "counter", "Garbage collections since the process started, by generation.");
+        for (var generation = 0; generation <= GC.MaxGeneration; generation++)
+            text.Sample("dotnet_gc_collections_total", GC.CollectionCount(generation), ("generation", generation.ToString(CultureInfo.InvariantCulture)));
+        text.Family("dotnet_gc_pause_seconds_total", "counter", "Time the garbage collector has paused the process, in seconds.");
+        text.Sample("dotnet_gc_pause_seconds_total", GC.GetTotalPauseDuration().TotalSeconds);
+        text.Family("dotnet_threadpool_queue_length", "gauge", "Work items waiting for a thread-pool thread.");
+        text.Sample("dotnet_threadpool_queue_length", ThreadPool.PendingWorkItemCount);
     }
 }
