@@ -22,7 +22,9 @@ internal sealed record BenchOptions
     public int Repeat { get; init; } = 1;
 
     public int PostRequests => Quick ? 50 : 200;
-    public int PostWarmUpRequests => 20;
+    /// <summary>Untimed bursts before the warm ones: enough for the JIT to optimise the submission path.</summary>
+    public int PostWarmUpBursts => Quick ? 1 : 15;
+    public int PostWarmBursts => Quick ? 1 : 3;
     public int MetricsRequests => Quick ? 200 : 2000;
     public int MetricsEpochs => 100;
     public int SseClients => Quick ? 10 : 100;

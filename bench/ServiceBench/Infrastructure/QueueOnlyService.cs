@@ -52,6 +52,8 @@ internal sealed class QueueOnlyService : IAsyncDisposable
                 ["Worker__Enabled"] = "false",
                 // The bench sends no API key; authentication is on by default with PostgreSQL.
                 ["Auth__Enabled"] = "false",
+                // Every request comes from one address; the bursts are load, not abuse.
+                ["Limits__SubmissionsPerWindow"] = "1000000",
                 ["Checkpoints__Root"] = Path.Combine(workDirectory, "checkpoints"),
             }, "--urls", $"http://127.0.0.1:{port}");
             var baseAddress = new Uri($"http://127.0.0.1:{port}");
