@@ -14,29 +14,41 @@ namespace TrainingService.Worker;
 public sealed class MnistDataCache(IOptions<MnistOptions> options, IHttpClientFactory? httpClientFactory = null) : IDisposable
 {
     private readonly Dictionary<string, (MnistTensors Train, MnistTensors Test)> byDevice = [];
-    private readonly SemaphoreSlim gate = new(1, 1);
+    private readonly SemaphoreSlim downloadGate = new(1, 1);
+    private readonly Lock loadGate = new();
 
-    public async Task<(MnistTensors Train, MnistTensors Test)> GetAsync(Device device, CancellationToken cancellationToken)
+    /// <summary>Downloads the files that are missing, where downloads are on; a job calls this before <see cref="Get"/>.</summary>
+    public async Task EnsureFilesAsync(CancellationToken cancellationToken)
     {
-        var key = device.ToString();
-        await gate.WaitAsync(cancellationToken);
+        if (!options.Value.Download)
+            return;
+        await downloadGate.WaitAsync(cancellationToken);
         try
         {
-            if (byDevice.TryGetValue(key, out var cached)) return cached;
-
-            var directory = options.Value.DataDirectory;
-            if (options.Value.Download)
-            {
-                using var http = httpClientFactory?.CreateClient(nameof(MnistDataCache)) ?? new HttpClient();
-                await MnistDownloader.EnsureAsync(directory, MnistDownloader.DefaultMirrors, http, null, cancellationToken);
-            }
-            var loaded = (MnistTensors.Load(directory, MnistSplit.Train, device), MnistTensors.Load(directory, MnistSplit.Test, device));
-            byDevice[key] = loaded;
-            return loaded;
+            using var http = httpClientFactory?.CreateClient(nameof(MnistDataCache)) ?? new HttpClient();
+            await MnistDownloader.EnsureAsync(options.Value.DataDirectory, MnistDownloader.DefaultMirrors, http, null, cancellationToken);
         }
         finally
         {
-            gate.Release();
+            downloadGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// The splits on <paramref name="device"/>, read from the files the first time. Call it on a
+    /// training thread (<see cref="TrainingThreads"/>): normalising 60,000 images runs libtorch's
+    /// parallel kernels, and every other thread that does so gets an OpenMP team of its own.
+    /// </summary>
+    public (MnistTensors Train, MnistTensors Test) Get(Device device)
+    {
+        var key = device.ToString();
+        lock (loadGate)
+        {
+            if (byDevice.TryGetValue(key, out var cached)) return cached;
+            var directory = options.Value.DataDirectory;
+            var loaded = (MnistTensors.Load(directory, MnistSplit.Train, device), MnistTensors.Load(directory, MnistSplit.Test, device));
+            byDevice[key] = loaded;
+            return loaded;
         }
     }
 
@@ -54,6 +66,6 @@ public sealed class MnistDataCache(IOptions<MnistOptions> options, IHttpClientFa
             train.Dispose();
             test.Dispose();
         }
-        gate.Dispose();
+        downloadGate.Dispose();
     }
 }

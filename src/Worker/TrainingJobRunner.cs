@@ -176,11 +176,17 @@ public sealed class TrainingJobRunner(
     private async Task<JobResult> RunAttemptAsync(JobRecord job, AttemptWriter writer, CancellationToken cancellationToken, CancellationToken shutdown)
     {
         var device = Devices.Resolve(job.Hyperparameters.Device);
-        var (train, test) = await data.GetAsync(device, cancellationToken);
+        await data.EnsureFilesAsync(cancellationToken);
         // The step loop must own its thread (TorchSharp's dispose scopes are per thread): one of
-        // the worker's long-lived training threads.
+        // the worker's long-lived training threads. So must everything else that runs libtorch's
+        // parallel kernels, the data's first load included: each thread that calls into them gets
+        // an OpenMP team of its own, and once a process holds more OpenMP threads than cores,
+        // libgomp stops spinning at its barriers and every step waits on the scheduler instead.
         return await trainingThreads.RunAsync(() =>
-            job.Kind == JobKind.Train ? Train(job, device, train, test, writer, cancellationToken, shutdown) : Evaluate(job, device, test));
+        {
+            var (train, test) = data.Get(device);
+            return job.Kind == JobKind.Train ? Train(job, device, train, test, writer, cancellationToken, shutdown) : Evaluate(job, device, test);
+        });
     }
 
     private JobResult Train(
