@@ -18,6 +18,8 @@ public static class TrainingWorkerRegistration
     /// </summary>
     public static IServiceCollection AddTrainingWorker(this IServiceCollection services, IConfiguration configuration)
     {
+        // Before anything loads libtorch (the worker's device check does, when the host is built).
+        OpenMpDefaults.Apply();
         services.AddWorkerOptions(configuration);
         services.Configure<MnistOptions>(configuration.GetSection(MnistOptions.SectionName));
         services.AddHttpClient(nameof(MnistDataCache), http => http.Timeout = TimeSpan.FromMinutes(5));
