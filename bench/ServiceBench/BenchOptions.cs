@@ -18,7 +18,7 @@ internal sealed record BenchOptions
     public IReadOnlyList<string> Scenarios { get; init; } = AllScenarios;
     public bool Quick { get; init; }
     public string DataDirectory { get; init; } = Path.Combine("..", "shared", "mnist");
-    /// <summary>Timed jobs per mode in the overhead scenario; the median is compared.</summary>
+    /// <summary>Rounds of the overhead scenario (engine, embedded, PostgreSQL); the medians over rounds are compared.</summary>
     public int Repeat { get; init; } = 1;
 
     public int PostRequests => Quick ? 50 : 200;
@@ -34,7 +34,7 @@ internal sealed record BenchOptions
     public int? OverheadTrainSubset => Quick ? 2048 : null;
 
     public const string Usage =
-        "Options: --scenarios post-latency,metrics-latency,sse-fanout,overhead (default all) --quick --data DIR (default ../shared/mnist) --repeat N (overhead timed jobs per mode, default 1)";
+        "Options: --scenarios post-latency,metrics-latency,sse-fanout,overhead (default all) --quick --data DIR (default ../shared/mnist) --repeat N (overhead: rounds of the three modes, default 1)";
 
     public static BenchOptions Parse(string[] args)
     {

@@ -18,6 +18,10 @@ using TrainingService.ServiceBench.Scenarios;
 // for the run. The latency scenarios share one fresh database and the overhead scenario has
 // another; both are dropped at the end.
 
+// The overhead scenario's baseline runs in a process of its own, as the services do.
+if (args is [OverheadScenario.EngineRunArgument, var engineData, var engineSubset])
+    return OverheadScenario.RunEngineInThisProcess(engineData, engineSubset);
+
 BenchOptions options;
 try
 {
