@@ -4,10 +4,14 @@
 # host's libstdc++ is older than GCC 13's, as on Debian 12), and postgresql (the job store's tests
 # start a throwaway server from its binaries, scripts/postgres.sh), and curl and jq for the
 # README's examples, and chromium and node (with npm) for the dashboard's browser test
-# (scripts/dashboard-test.sh). Safe to run repeatedly.
+# (scripts/dashboard-test.sh). With --tests, also Debian's python3-torch, which the PyTorch interop
+# test runs (tests/Models.Tests/Interop): 180 MB, so only for the tests. Safe to run repeatedly.
 set -euo pipefail
 
 missing=()
+if [ "${1:-}" = "--tests" ] && ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
+    missing+=(python3-torch)
+fi
 command -v g++ >/dev/null || missing+=(g++)
 command -v patchelf >/dev/null || missing+=(patchelf)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)

@@ -6,7 +6,7 @@
 # this script starts (scripts/postgres.sh) in a temporary folder and stops and removes at the end.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/prerequisites.sh || exit 1
+bash scripts/prerequisites.sh --tests || exit 1
 
 log=$(mktemp)
 pg_dir=""
