@@ -6,8 +6,8 @@ namespace TrainingService.Faults.Tests;
 /// <summary>
 /// SIGTERM, as a container runtime or systemd stops a worker: the running job stops at the next
 /// step boundary, checkpoints the epoch in progress there, is handed back for resumption
-/// (interrupted, then queued again), and the process exits 0 within the grace period
-/// (Worker:ShutdownTimeout). Shutdown is not cancellation: the job never ends cancelled or failed,
+/// (interrupted, then queued again), the worker takes no new job, and the process exits 0 within
+/// the grace period (Worker:ShutdownTimeout). Shutdown is not cancellation: the job never ends cancelled or failed,
 /// and the next worker resumes it at the step it stopped at, not at the epoch's start.
 /// </summary>
 public sealed partial class GracefulShutdownTests(ITestOutputHelper output)
@@ -24,6 +24,9 @@ public sealed partial class GracefulShutdownTests(ITestOutputHelper output)
         var id = await rig.SubmitAsync("sigterm", Epochs, TrainSubset);
         // Mid-epoch for sure: epoch 2 with steps done and many still to go.
         await rig.WaitForEpoch2StepsAsync(id, 2, StepsPerEpoch / 2);
+        // Queued behind it (one job at a time): the uninterrupted run to compare with, which the
+        // stopping worker must leave for the next one.
+        var reference = await rig.SubmitAsync("sigterm-reference", Epochs, TrainSubset);
 
         first.Signal("TERM");
         // The grace period is 30 s here (Worker__ShutdownTimeout); the bound below only keeps a
@@ -43,6 +46,9 @@ public sealed partial class GracefulShutdownTests(ITestOutputHelper output)
         Assert.Contains((string)handedBack["status"]!, new[] { "interrupted", "queued" });
         Assert.Equal(1, (int)handedBack["attempt"]!);
         Assert.Null(handedBack["error"]);
+        // A stopping worker takes no new job: the one queued behind is still waiting, never started.
+        var waiting = await rig.JobAsync(reference);
+        Assert.Equal(("queued", 0), ((string)waiting["status"]!, (int)waiting["attempt"]!));
 
         // The queue still holds the job (Hangfire requeues a job its server stopped): the next worker resumes it.
         var second = rig.StartWorker("worker-next");
@@ -57,7 +63,8 @@ public sealed partial class GracefulShutdownTests(ITestOutputHelper output)
         // One record per epoch, and the same figures as a run never stopped: the resumed epoch's
         // train loss and accuracy add up the steps of both attempts exactly.
         Assert.Equal(Enumerable.Range(1, Epochs), (await rig.MetricsAsync(id)).Select(m => (int)m!["epoch"]!));
-        var (reference, _) = await rig.AssertSameMetricsAsAnUninterruptedRunAsync(id, "sigterm-reference", Epochs, TrainSubset);
+        var (_, referenceJob) = await rig.AssertSameMetricsAsAsync(id, reference);
+        Assert.Equal("worker-next", (string?)referenceJob["worker"]);
 
         await rig.ReportAsync("worker SIGTERM mid-epoch", [(id, Epochs), (reference, Epochs)], new Dictionary<string, object>
         {

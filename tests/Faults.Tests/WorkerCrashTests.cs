@@ -34,7 +34,13 @@ public sealed partial class WorkerCrashTests(ITestOutputHelper output)
         // The job is handed back (interrupted) by the reaper, or already taken up again.
         var second = rig.StartWorker("worker-2");
         var resumed = await rig.WaitForJobAsync(id, j => (int)j["attempt"]! == 2, "taken up again by worker-2 (attempt 2)");
-        output.WriteLine($"taken up again {(DateTime.UtcNow - killedAt).TotalSeconds:F1} s after the kill (StaleAfter 10 s + reaper interval 1 s + start-up)");
+        var takenUpAfter = DateTime.UtcNow - killedAt;
+        output.WriteLine($"taken up again {takenUpAfter.TotalSeconds:F1} s after the kill (StaleAfter 10 s + reaper interval 1 s + start-up)");
+        // The documented bound: StaleAfter + ReaperInterval, plus a worker's start-up (a minute,
+        // generously, on a loaded 2-core machine). Without the reaper, only the queue's
+        // invisibility timeout (5 minutes) would bring the job back.
+        Assert.True(takenUpAfter < FaultRig.StaleAfter + FaultRig.ReaperInterval + TimeSpan.FromMinutes(1),
+            $"taken up again only {takenUpAfter.TotalSeconds:F0} s after the kill:\n{rig.Diagnostics()}");
         var finished = await rig.WaitForJobAsync(id, FaultRig.IsTerminal, "finished");
         Assert.Equal("succeeded", (string)finished["status"]!);
         Assert.Equal(2, (int)finished["attempt"]!);

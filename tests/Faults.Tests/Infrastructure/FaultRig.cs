@@ -72,6 +72,12 @@ internal sealed class FaultRig : IAsyncDisposable
         return rig;
     }
 
+    /// <summary>The tests' <c>Worker__StaleAfter</c>: a heartbeat older than this means the worker is lost.</summary>
+    public static readonly TimeSpan StaleAfter = TimeSpan.FromSeconds(10);
+
+    /// <summary>The tests' <c>Worker__ReaperInterval</c>.</summary>
+    public static readonly TimeSpan ReaperInterval = TimeSpan.FromSeconds(1);
+
     private static FaultRig Create(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings, string? checkpointRoot)
     {
         var environment = new Dictionary<string, string>
@@ -84,8 +90,8 @@ internal sealed class FaultRig : IAsyncDisposable
             // thread count is what makes CPU results bit-identical between runs.
             ["Worker__Threads"] = "1",
             ["Worker__HeartbeatInterval"] = "00:00:01",
-            ["Worker__StaleAfter"] = "00:00:10",
-            ["Worker__ReaperInterval"] = "00:00:01",
+            ["Worker__StaleAfter"] = StaleAfter.ToString("c"),
+            ["Worker__ReaperInterval"] = ReaperInterval.ToString("c"),
             ["Worker__CancellationPollInterval"] = "00:00:01",
             ["Worker__ShutdownTimeout"] = "00:00:30",
         };
@@ -260,9 +266,12 @@ internal sealed class FaultRig : IAsyncDisposable
     /// Runs the same job again, uninterrupted, and asserts that <paramref name="id"/>'s per-epoch
     /// figures equal its own, bit for bit; returns the reference job.
     /// </summary>
-    public async Task<(string Id, JsonObject Job)> AssertSameMetricsAsAnUninterruptedRunAsync(string id, string referenceName, int epochs, int trainSubset)
+    public async Task<(string Id, JsonObject Job)> AssertSameMetricsAsAnUninterruptedRunAsync(string id, string referenceName, int epochs, int trainSubset) =>
+        await AssertSameMetricsAsAsync(id, await SubmitAsync(referenceName, epochs, trainSubset));
+
+    /// <summary>As <see cref="AssertSameMetricsAsAnUninterruptedRunAsync"/>, with a reference job already submitted.</summary>
+    public async Task<(string Id, JsonObject Job)> AssertSameMetricsAsAsync(string id, string reference)
     {
-        var reference = await SubmitAsync(referenceName, epochs, trainSubset);
         var referenceJob = await WaitForJobAsync(reference, IsTerminal, "finished");
         Assert.Equal("succeeded", (string)referenceJob["status"]!);
         Assert.Equal(1, (int)referenceJob["attempt"]!);
