@@ -355,6 +355,37 @@ public abstract class SecurityTests(ApiFactory factory)
     }
 
     [Fact]
+    public async Task Workers_are_listed_to_anyone_but_a_running_jobs_id_only_to_its_owner_and_admins()
+    {
+        var (alice, _) = await NewKeyAsync("alice");
+        var (bob, _) = await NewKeyAsync("bob");
+        var (admin, _) = await NewKeyAsync("admin", admin: true);
+        var alicesJob = await SubmitAsync(alice);
+        var workerId = "security-worker-" + Guid.NewGuid().ToString("N")[..8];
+        var now = DateTimeOffset.UtcNow;
+        await factory.Store.UpsertWorkerAsync(new WorkerRecord(workerId, "host-1", ["cpu"], "cpu", alicesJob, now, now), CancellationToken.None);
+        try
+        {
+            async Task<JsonNode?> RunningJobSeenBy(string? key)
+            {
+                var response = await SendAsync(HttpMethod.Get, "/workers", key);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                var listed = (await response.ReadJsonAsync()).AsArray().Single(w => w!["id"]!.GetValue<string>() == workerId)!;
+                return listed["runningJobId"];
+            }
+
+            Assert.Equal(alicesJob.ToString(), (await RunningJobSeenBy(alice))?.GetValue<string>());
+            Assert.Equal(alicesJob.ToString(), (await RunningJobSeenBy(admin))?.GetValue<string>());
+            Assert.Null(await RunningJobSeenBy(bob));
+            Assert.Null(await RunningJobSeenBy(null));
+        }
+        finally
+        {
+            await factory.Store.RemoveWorkerAsync(workerId, CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task An_eval_of_another_owners_job_reads_as_a_missing_source_and_idempotency_keys_are_per_owner()
     {
         var (alice, _) = await NewKeyAsync("alice");

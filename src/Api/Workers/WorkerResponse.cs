@@ -18,7 +18,7 @@ public sealed record WorkerResponse : IOpenApiExample<WorkerResponse>
     /// <summary>The device it trains on.</summary>
     public required string Device { get; init; }
 
-    /// <summary>The job it is running, if any.</summary>
+    /// <summary>The job it is running, if any (with authentication on, only for its owner and admins).</summary>
     public required Guid? RunningJobId { get; init; }
 
     /// <summary>When the process started.</summary>

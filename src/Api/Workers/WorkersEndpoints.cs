@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using TrainingService.Api.Security;
 using TrainingService.Jobs;
 
 namespace TrainingService.Api.Workers;
@@ -21,6 +22,7 @@ public static class WorkersEndpoints
             .WithDescription("""
                 The workers whose last heartbeat is recent (within `WorkersApi:AliveThreshold`, 30 s by default):
                 their host, queues, device, the job each is running, when each started and when it last reported.
+                Open to all; with authentication on, the running job's id is shown only to its owner (a key of its name) and to admins.
                 """);
         return app;
     }
@@ -28,10 +30,21 @@ public static class WorkersEndpoints
     private sealed class WorkersHandlers(WorkersApiOptions options)
     {
         public async Task<Ok<IReadOnlyList<WorkerResponse>>> ListAsync(
-            [FromServices] IJobStore store, [FromServices] TimeProvider time, CancellationToken cancellationToken)
+            HttpContext context, [FromServices] IJobStore store, [FromServices] TimeProvider time, CancellationToken cancellationToken)
         {
             var workers = await store.ListWorkersAsync(time.GetUtcNow() - options.AliveThreshold, cancellationToken);
-            return TypedResults.Ok<IReadOnlyList<WorkerResponse>>([.. workers.OrderBy(w => w.Id, StringComparer.Ordinal).Select(WorkerResponse.From)]);
+            var caller = Caller.Of(context);
+            var listed = new List<WorkerResponse>(workers.Count);
+            foreach (var worker in workers.OrderBy(w => w.Id, StringComparer.Ordinal))
+            {
+                var response = WorkerResponse.From(worker);
+                // The list is open to all; a running job's id only to whoever may see the job.
+                if (worker.RunningJobId is { } jobId && caller.AuthEnabled && !caller.IsAdmin
+                    && (await store.GetAsync(jobId, cancellationToken) is not { } job || !caller.CanSee(job)))
+                    response = response with { RunningJobId = null };
+                listed.Add(response);
+            }
+            return TypedResults.Ok<IReadOnlyList<WorkerResponse>>(listed);
         }
     }
 }
