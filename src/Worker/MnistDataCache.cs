@@ -17,16 +17,25 @@ public sealed class MnistDataCache(IOptions<MnistOptions> options, IHttpClientFa
     private readonly SemaphoreSlim downloadGate = new(1, 1);
     private readonly Lock loadGate = new();
 
-    /// <summary>Downloads the files that are missing, where downloads are on; a job calls this before <see cref="Get"/>.</summary>
+    /// <summary>Set once the files have been checked (and fetched where missing): they are read only once.</summary>
+    private volatile bool filesChecked;
+
+    /// <summary>
+    /// Downloads the files that are missing, where downloads are on; a job calls this before
+    /// <see cref="Get"/>. Checking them means decompressing and hashing 55 MB, so it is done once.
+    /// </summary>
     public async Task EnsureFilesAsync(CancellationToken cancellationToken)
     {
-        if (!options.Value.Download)
+        if (!options.Value.Download || filesChecked)
             return;
         await downloadGate.WaitAsync(cancellationToken);
         try
         {
+            if (filesChecked)
+                return;
             using var http = httpClientFactory?.CreateClient(nameof(MnistDataCache)) ?? new HttpClient();
             await MnistDownloader.EnsureAsync(options.Value.DataDirectory, MnistDownloader.DefaultMirrors, http, null, cancellationToken);
+            filesChecked = true;
         }
         finally
         {

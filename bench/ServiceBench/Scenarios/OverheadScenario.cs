@@ -1,5 +1,5 @@
-using System.Text.Json;
 using System.Diagnostics;
+using System.Text.Json;
 using TorchSharp;
 using TrainingService.Models.Architectures;
 using TrainingService.Models.Checkpoints;
@@ -11,8 +11,8 @@ namespace TrainingService.ServiceBench.Scenarios;
 
 /// <summary>
 /// What running a job through the service costs over running the engine directly: the same
-/// 1-epoch convnet job (defaults, seed 42, CPU) (a) in this process, straight into a checkpoint
-/// folder; (b) through the embedded service (the API on SQLite with its in-process worker); (c)
+/// 1-epoch convnet job (defaults, seed 42, CPU) (a) by the engine alone, in a process of its own
+/// (this program, started with <see cref="EngineRunArgument"/>), straight into a checkpoint folder; (b) through the embedded service (the API on SQLite with its in-process worker); (c)
 /// through the production layout (the API and a worker process on PostgreSQL). Each service is
 /// warmed up first with a tiny job, so that its worker has loaded MNIST and libtorch has chosen
 /// its kernels; the engine gets the same warm-up, so all three are timed equally warm.
@@ -23,7 +23,7 @@ internal static class OverheadScenario
     private const int WarmUpSubset = 256;
     // Polling is itself load: at 100 ms the status requests (API, database, logging) cost the
     // job about 10 % on a 2-core machine. Once a second keeps that small; the job's own
-    // createdAt→finishedAt, which no poll affects, is reported beside the observed wall time.
+    // createdAt→finishedAt, which no poll affects, is the measure; the observed wall time is reported beside it.
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(20);
 

@@ -10,8 +10,10 @@ namespace TrainingService.Worker.Hosting;
 /// (heartbeats, progress, the queue, the embedded API's requests) keep waking up, preempt a
 /// spinning thread or the one it is waiting for, and leave both stalled for a time slice. So a
 /// worker spins briefly — libgomp's own choice once it sees more threads than cores — unless the
-/// environment sets <c>GOMP_SPINCOUNT</c> or <c>OMP_WAIT_POLICY</c>. On 2 cores a one-epoch
-/// convnet job went from 10-16 % slower than the engine alone to 4-9 % (docs/benchmarks.md).
+/// environment sets <c>GOMP_SPINCOUNT</c> or <c>OMP_WAIT_POLICY</c>. On 2 cores, with the long spin
+/// every round of the overhead benchmark ran a one-epoch convnet job 11-16 % behind the engine
+/// alone; with the short one the rounds spread from -5 % to +36 % around medians of 4-11 %
+/// (docs/benchmarks.md).
 /// </summary>
 public static class OpenMpDefaults
 {
