@@ -14,6 +14,9 @@ using static TorchSharp.torch;
 //   dotnet run -c Release --project bench/Benchmark -- [--quick] [--data DIR] [--device cpu]
 //       [--threads N] [--architectures convnet,resnet18,attention] [--epochs N]
 
+// Untimed steps of each loop before it is timed: the first calls allocate and pick kernels.
+const int WarmUpSteps = 5;
+
 var options = BenchmarkOptions.Parse(args);
 set_num_threads(options.Threads);
 var device = Devices.Resolve(options.Device);
@@ -34,22 +37,49 @@ foreach (var name in options.Architectures)
     Console.WriteLine($"\n== {name}: batch {batchSize}, {epochs} epoch(s) of {subset ?? rawTrain.Count} images");
 
     using var train = MnistTensors.FromBytes(rawTrain.Pixels, rawTrain.Labels, device, subset);
-    ProcessMemory.ResetPeak();
 
-    // 1. The engine, over whole epochs, with its evaluation pass timed separately.
-    var recorder = new EpochRecorder();
+    // The reference loops run in chunks before the first epoch and after each one (their steps
+    // split evenly between the chunks): this machine's speed drifts by 10 % and more from one
+    // minute to the next, so an epoch is compared with the chunks just before and after it.
+    using var references = new ReferenceLoops(info, hyperparameters, train, rawTrain, device, batchSize);
+    var chunkSteps = Math.Max(1, (options.Quick ? Math.Min(60, options.QuickSteps) : 300) / (epochs + 1));
+    using (var warmUp = MnistTensors.FromTensors(train.Images.narrow(0, 0, WarmUpSteps * batchSize), train.Labels.narrow(0, 0, WarmUpSteps * batchSize)))
+        new TrainingEngine().Train(new TrainingPlan(info, hyperparameters with { Epochs = 1, TrainSubset = null }, device), warmUp, test, new EpochRecorder(() => { }), CancellationToken.None);
+
+    // The peak is the engine's: taken over each epoch alone, from the memory in place when it starts
+    // (data, the reference models), with the chunk's garbage collected before the next epoch.
+    List<(double Bare, double Naive)> chunks = [];
+    List<double> epochPeaksMB = [];
+    void MeasureReferences()
+    {
+        chunks.Add(references.Measure(WarmUpSteps, chunkSteps));
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        ProcessMemory.ResetPeak();
+    }
+    MeasureReferences();
+    var recorder = new EpochRecorder(() =>
+    {
+        epochPeaksMB.Add(ProcessMemory.PeakMB);
+        MeasureReferences();
+    });
     var outcome = new TrainingEngine().Train(new TrainingPlan(info, hyperparameters, device), train, test, recorder, CancellationToken.None);
-    var engineRate = outcome.Epochs.Average(e => e.SamplesPerSecond);
-    var peakMB = ProcessMemory.PeakMB;
-    foreach (var (e, rss) in outcome.Epochs.Zip(recorder.WorkingSetMB))
-        Console.WriteLine($"   epoch {e.Epoch}: {e.SamplesPerSecond,8:F0} img/s train, {e.EpochSeconds,6:F1} s epoch, test acc {e.TestAccuracy:P2}, RSS {rss:F0} MB");
+    var peakMB = epochPeaksMB.Max();
 
-    // 2. The bare model step on one pre-made batch, and 3. the naive loop, each on a fresh model.
-    var steps = options.Quick ? Math.Min(60, options.QuickSteps) : 300;
-    var modelStepRate = ModelStepImagesPerSecond(info, hyperparameters, train, device, batchSize, steps);
-    Console.WriteLine($"   bare model step: {modelStepRate:F0} img/s over {steps} steps");
-    var naiveRate = NaiveImagesPerSecond(info, hyperparameters, rawTrain, device, batchSize, steps);
-    Console.WriteLine($"   naive loop:      {naiveRate:F0} img/s over {steps} steps");
+    var toBare = new List<double>();
+    var toNaive = new List<double>();
+    foreach (var (e, rss) in outcome.Epochs.Zip(recorder.WorkingSetMB))
+    {
+        var bareAround = (chunks[e.Epoch - 1].Bare + chunks[e.Epoch].Bare) / 2;
+        var naiveAround = (chunks[e.Epoch - 1].Naive + chunks[e.Epoch].Naive) / 2;
+        toBare.Add(e.SamplesPerSecond / bareAround);
+        toNaive.Add(e.SamplesPerSecond / naiveAround);
+        Console.WriteLine($"   epoch {e.Epoch}: {e.SamplesPerSecond,8:F0} img/s train, {e.EpochSeconds,6:F1} s epoch, test acc {e.TestAccuracy:P2}, RSS {rss:F0} MB; "
+            + $"around it bare step {bareAround:F0} img/s (× {toBare[^1]:F2}), naive loop {naiveAround:F0} img/s (× {toNaive[^1]:F2})");
+    }
+    var engineRate = outcome.Epochs.Average(e => e.SamplesPerSecond);
+    var modelStepRate = chunks.Average(c => c.Bare);
+    var naiveRate = chunks.Average(c => c.Naive);
+    Console.WriteLine($"   bare model step: {modelStepRate:F0} img/s, naive loop: {naiveRate:F0} img/s ({chunks.Count} chunks of {chunkSteps} steps)");
 
     var evalClock = Stopwatch.StartNew();
     using (var model = info.Create()) { model.to(device); TrainingEngine.Evaluate(model, test); }
@@ -66,8 +96,9 @@ foreach (var name in options.Architectures)
         ["engineImagesPerSecond"] = Math.Round(engineRate),
         ["modelStepImagesPerSecond"] = Math.Round(modelStepRate),
         ["naiveImagesPerSecond"] = Math.Round(naiveRate),
-        ["engineToModelStep"] = Math.Round(engineRate / modelStepRate, 3),
-        ["engineToNaive"] = Math.Round(engineRate / naiveRate, 2),
+        // Each epoch against the reference chunks around it, averaged over the epochs.
+        ["engineToModelStep"] = Math.Round(toBare.Average(), 3),
+        ["engineToNaive"] = Math.Round(toNaive.Average(), 2),
         ["epochSeconds"] = Math.Round(outcome.Epochs.Average(e => e.EpochSeconds), 2),
         ["evalSeconds"] = Math.Round(evalSeconds, 2),
         ["evalImagesPerSecond"] = Math.Round(test.Count / evalSeconds),
@@ -81,47 +112,16 @@ Console.WriteLine();
 foreach (var result in results)
     Console.WriteLine(JsonSerializer.Serialize(result));
 
-static double ModelStepImagesPerSecond(ArchitectureInfo info, Hyperparameters h, MnistTensors train, Device device, int batchSize, int steps)
-{
-    manual_seed(h.Seed);
-    using var model = info.Create();
-    model.to(device);
-    model.train();
-    using var optimizer = TrainingEngine.CreateOptimizer(h, model.parameters());
-    using var images = train.Images.narrow(0, 0, batchSize).clone();
-    using var labels = train.Labels.narrow(0, 0, batchSize).clone();
-
-    void Step()
-    {
-        using var scope = NewDisposeScope();
-        optimizer.zero_grad();
-        nn.functional.cross_entropy(model.call(images), labels).backward();
-        optimizer.step();
-    }
-
-    for (var i = 0; i < 5; i++) Step(); // warm-up: first calls allocate and pick kernels
-    var clock = Stopwatch.StartNew();
-    for (var i = 0; i < steps; i++) Step();
-    using (var probe = model.parameters().First().sum()) probe.item<float>(); // wait for queued device work
-    return steps * batchSize / clock.Elapsed.TotalSeconds;
-}
-
-static double NaiveImagesPerSecond(ArchitectureInfo info, Hyperparameters h, MnistRawSplit raw, Device device, int batchSize, int steps)
-{
-    manual_seed(h.Seed);
-    using var model = info.Create();
-    model.to(device);
-    using var optimizer = TrainingEngine.CreateOptimizer(h, model.parameters());
-    var loop = new NaiveLoop(raw);
-    loop.ImagesPerSecond(model, optimizer, device, batchSize, 5);
-    return loop.ImagesPerSecond(model, optimizer, device, batchSize, steps);
-}
-
-internal sealed class EpochRecorder : ITrainingObserver
+/// <summary>Records the resident set at each epoch's end, then runs <paramref name="afterEpoch"/> (off the epoch's clock).</summary>
+internal sealed class EpochRecorder(Action afterEpoch) : ITrainingObserver
 {
     public List<double> WorkingSetMB { get; } = [];
 
-    public void OnEpochCompleted(CompletedEpoch epoch) => WorkingSetMB.Add(ProcessMemory.CurrentMB);
+    public void OnEpochCompleted(CompletedEpoch epoch)
+    {
+        WorkingSetMB.Add(ProcessMemory.CurrentMB);
+        afterEpoch();
+    }
 }
 
 internal sealed record BenchmarkOptions(bool Quick, string DataDirectory, string Device, int Threads, string[] Architectures, int? Epochs, int QuickSteps)
