@@ -11,7 +11,8 @@ using TrainingService.Jobs;
 namespace TrainingService.Api.Tests.Infrastructure;
 
 /// <summary>
-/// The real API (Program.cs and its composition) on an in-memory server, over a fresh database
+/// The real API (Program.cs and its composition) on an in-memory server (or on Kestrel, for a
+/// fixture that calls <see cref="WebApplicationFactory{TEntryPoint}.UseKestrel(int)"/>), over a fresh database
 /// of one backend, a temporary checkpoint root and the real MNIST files. No worker runs in it:
 /// tests write a job's progress through <see cref="IJobStore"/> as a worker would.
 /// </summary>
@@ -72,7 +73,7 @@ public abstract class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetim
         foreach (var (key, value) in ServiceSettings)
             settings[key] = value;
         // Start the host now: its migrations run here, and a broken composition fails the fixture.
-        _ = Server;
+        StartServer();
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
