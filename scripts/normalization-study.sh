@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the normalization study of docs/normalization.md on a running service and prints its
-# tables as Markdown: each sweep in docs/normalization/*.json (or the files given) is posted to
+# tables as Markdown: each sweep in the short-budget files of docs/normalization/ (or the files
+# given, e.g. docs/normalization/full-budget.json) is posted to
 # POST /sweeps, waited for, and summarised from GET /sweeps/{id} plus each job's last epoch.
 #   ./scripts/start.sh &                                   # or any service, e.g. with GPU workers
 #   BASE_URL=http://localhost:8080 ./scripts/normalization-study.sh > study.md
