@@ -43,6 +43,7 @@ foreach (var name in options.Architectures)
     // minute to the next, so an epoch is compared with the chunks just before and after it.
     using var references = new ReferenceLoops(info, hyperparameters, train, rawTrain, device, batchSize);
     var chunkSteps = Math.Max(1, (options.Quick ? Math.Min(60, options.QuickSteps) : 300) / (epochs + 1));
+    // The engine's warm-up: an epoch of that many batches, on a throwaway model.
     using (var warmUp = MnistTensors.FromTensors(train.Images.narrow(0, 0, WarmUpSteps * batchSize), train.Labels.narrow(0, 0, WarmUpSteps * batchSize)))
         new TrainingEngine().Train(new TrainingPlan(info, hyperparameters with { Epochs = 1, TrainSubset = null }, device), warmUp, test, new EpochRecorder(() => { }), CancellationToken.None);
 
