@@ -20,7 +20,7 @@ public sealed class DoubleExecutionTests(ITestOutputHelper output)
             ["Worker__InvisibilityTimeout"] = "00:00:03",
         });
         var first = rig.StartWorker("worker-a");
-        var id = await rig.SubmitAsync("double-execution", Epochs);
+        var id = await rig.SubmitAsync("double-execution", Epochs, FaultRig.SecondEpochTrainSubset);
         await rig.WaitForJobAsync(id, j => (string)j["status"]! == "running" && (string?)j["worker"] == "worker-a", "running on worker-a");
         var second = rig.StartWorker("worker-b");
 

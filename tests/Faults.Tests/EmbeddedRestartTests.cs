@@ -13,7 +13,7 @@ public sealed class EmbeddedRestartTests(ITestOutputHelper output)
     public async Task AfterTheEmbeddedServiceIsKilledAndStartedAgainQueuedJobsRunAndTheRunningJobResumes()
     {
         await using var rig = await FaultRig.StartEmbeddedAsync(output);
-        var running = await rig.SubmitAsync("embedded-running", 2);
+        var running = await rig.SubmitAsync("embedded-running", 2, FaultRig.SecondEpochTrainSubset);
         var waiting = await rig.SubmitAsync("embedded-waiting", 1, trainSubset: 1000);
         await rig.WaitForSecondEpochAsync(running);
         Assert.Equal("queued", (string)(await rig.JobAsync(waiting))["status"]!);

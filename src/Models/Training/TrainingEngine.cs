@@ -96,7 +96,10 @@ public sealed record TrainingOutcome(IReadOnlyList<EpochMetrics> Epochs, Evaluat
 /// </summary>
 public sealed class TrainingEngine
 {
-    /// <summary>How often <see cref="ITrainingObserver.OnProgress"/> is called.</summary>
+    /// <summary>
+    /// How often <see cref="ITrainingObserver.OnProgress"/> is called; also after each epoch's last
+    /// step, so that an epoch shorter than this still shows as done before its evaluation.
+    /// </summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How often, within an epoch, <see cref="ITrainingObserver.OnCheckpointDue"/> is called (null: never).</summary>
@@ -180,7 +183,7 @@ public sealed class TrainingEngine
                     }
                 }
 
-                if (clock.Elapsed - lastReport >= ProgressInterval)
+                if (clock.Elapsed - lastReport >= ProgressInterval || step + 1 == stepsPerEpoch)
                 {
                     lastReport = clock.Elapsed;
                     var seen = Math.Min((long)(step + 1) * h.BatchSize, trainCount);

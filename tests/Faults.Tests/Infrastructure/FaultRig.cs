@@ -198,7 +198,7 @@ internal sealed class FaultRig : IAsyncDisposable
             Assert.NotEqual("failed", (string)job["status"]!);
             return (string)job["status"]! == "running" && job["progress"]?["epoch"] is { } epoch && (int)epoch >= 2
                 && (await MetricsAsync(id)).Count >= 1;
-        }, $"job {id} to be training its second epoch", JobTimeout);
+        }, $"job {id} to be training its second epoch (last seen: {job?.ToJsonString()})", JobTimeout);
         return job!;
     }
 
@@ -250,6 +250,13 @@ internal sealed class FaultRig : IAsyncDisposable
     /// thread — long enough for a signal or a kill to land well inside an epoch.
     /// </summary>
     public const int LongEpochTrainSubset = 20_000;
+
+    /// <summary>
+    /// The job size for tests that act in a job's second epoch: 60 steps, 3–5 s an epoch on the rig's
+    /// one thread. Not the default 2,000 images: on a fast machine that epoch is over in about a
+    /// second, and a kill or a freeze meant for the middle of epoch 2 would land at its end.
+    /// </summary>
+    public const int SecondEpochTrainSubset = 6_000;
 
     public const int LongEpochSteps = LongEpochTrainSubset / 100;
 

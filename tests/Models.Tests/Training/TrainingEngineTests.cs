@@ -114,6 +114,21 @@ public class TrainingEngineTests
     }
 
     [Fact]
+    public void EveryEpochReportsItsLastStepEvenWhenShorterThanTheProgressInterval()
+    {
+        using var train = RealData.Train(256);
+        using var test = RealData.Test(100);
+        var recorder = new Recorder();
+
+        Train(ConvNet.Defaults with { Epochs = 3, BatchSize = 64 }, train, test, recorder,
+            engine: new TrainingEngine { ProgressInterval = TimeSpan.FromHours(1) });
+
+        // Four steps an epoch, far quicker than an hour: only the epochs' last steps are reported.
+        Assert.Equal([(1, 4), (2, 4), (3, 4)], recorder.Reports.Select(p => (p.Epoch, p.Step)));
+        Assert.All(recorder.Reports, p => Assert.Equal(4, p.StepsPerEpoch));
+    }
+
+    [Fact]
     public void LiveTensorCountStaysFlatAcrossStepsAndEpochs()
     {
         using var train = RealData.Train(1_280);
