@@ -35,7 +35,7 @@ public sealed partial class WorkerCrashTests(ITestOutputHelper output)
         var second = rig.StartWorker("worker-2");
         var resumed = await rig.WaitForJobAsync(id, j => (int)j["attempt"]! == 2, "taken up again by worker-2 (attempt 2)");
         var takenUpAfter = DateTime.UtcNow - killedAt;
-        output.WriteLine($"taken up again {takenUpAfter.TotalSeconds:F1} s after the kill (StaleAfter 10 s + reaper interval 1 s + start-up)");
+        output.WriteLine($"taken up again {takenUpAfter.TotalSeconds:F1} s after the kill (StaleAfter {FaultRig.StaleAfter.TotalSeconds:F0} s + reaper interval {FaultRig.ReaperInterval.TotalSeconds:F0} s + start-up)");
         // The documented bound: StaleAfter + ReaperInterval, plus a worker's start-up (a minute,
         // generously, on a loaded 2-core machine). Without the reaper, only the queue's
         // invisibility timeout (5 minutes) would bring the job back.

@@ -251,14 +251,14 @@ internal sealed class FaultRig : IAsyncDisposable
     /// </summary>
     public const int LongEpochTrainSubset = 20_000;
 
+    public const int LongEpochSteps = LongEpochTrainSubset / 100;
+
     /// <summary>
     /// The job size for tests that act in a job's second epoch: 60 steps, 3–5 s an epoch on the rig's
     /// one thread. Not the default 2,000 images: on a fast machine that epoch is over in about a
     /// second, and a kill or a freeze meant for the middle of epoch 2 would land at its end.
     /// </summary>
     public const int SecondEpochTrainSubset = 6_000;
-
-    public const int LongEpochSteps = LongEpochTrainSubset / 100;
 
     /// <summary>
     /// Waits until the job is running in epoch 2 with its progress between the two steps. The
