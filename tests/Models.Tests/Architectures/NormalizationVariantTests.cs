@@ -6,6 +6,9 @@ using static TorchSharp.torch;
 
 namespace TrainingService.Models.Tests.Architectures;
 
+// Seeded: a model's initial weights come from libtorch's global generator, which every test that
+// builds a model draws from, so these run with no other test beside them.
+[Collection(nameof(TrainingCollection))]
 public class NormalizationVariantTests
 {
     public static TheoryData<string, NormalizationKind> Variants()

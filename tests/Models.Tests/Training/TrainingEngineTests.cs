@@ -222,5 +222,9 @@ public class TrainingEngineTests
     }
 }
 
+/// <summary>
+/// Tests that train or depend on a seed: they share libtorch's thread pool and its global random
+/// generator, so they run one at a time and with no other test running beside them.
+/// </summary>
 [CollectionDefinition(nameof(TrainingCollection), DisableParallelization = true)]
 public class TrainingCollection;
