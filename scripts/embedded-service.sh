@@ -1,5 +1,5 @@
 # Sourced by the scripts that test against a real service (readme-examples.sh, dashboard-test.sh):
-# start_embedded_service HOST builds the API and starts it on the embedded store, on a free port of
+# start_embedded_service HOST builds the all-in-one local host (API and worker) and starts it on the embedded store, on a free port of
 # HOST, with a scratch data folder, and waits until it is ready. It sets $work (the scratch folder,
 # which holds service.log), $port and $service (the process id), and stops the service and removes
 # the folder on exit. Returns 1, after printing the service's log, if the service dies starting.
@@ -14,10 +14,10 @@ start_embedded_service() {
     done
     local mnist=${Mnist__DataDirectory:-$(realpath ../shared/mnist)}
 
-    dotnet build -c Release src/Api -v quiet -nologo -clp:ErrorsOnly || return 1
+    dotnet build -c Release src/Local -v quiet -nologo -clp:ErrorsOnly || return 1
     Storage__SqlitePath="$work/trainingservice.db" Checkpoints__Root="$work/checkpoints" \
         Mnist__DataDirectory="$mnist" Mnist__Download=false ASPNETCORE_ENVIRONMENT=Production \
-        dotnet src/Api/bin/Release/net10.0/TrainingService.Api.dll --urls "http://$host:$port" > "$work/service.log" 2>&1 &
+        dotnet src/Local/bin/Release/net10.0/TrainingService.Local.dll --urls "http://$host:$port" > "$work/service.log" 2>&1 &
     service=$!
     trap 'kill $service 2>/dev/null; wait $service 2>/dev/null; rm -rf "$work"' EXIT
 

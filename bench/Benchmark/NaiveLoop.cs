@@ -1,5 +1,6 @@
 using TorchSharp;
 using TrainingService.Models.Data;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 using static TorchSharp.torch;
 

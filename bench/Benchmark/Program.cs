@@ -2,8 +2,10 @@ using System.Diagnostics;
 using System.Text.Json;
 using TorchSharp;
 using TrainingService.Benchmark;
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
 using TrainingService.Models.Data;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 using static TorchSharp.torch;
 

@@ -1,5 +1,7 @@
 using System.Globalization;
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 
 namespace TrainingService.Cli;

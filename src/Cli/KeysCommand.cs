@@ -1,6 +1,6 @@
-using TrainingService.Jobs;
-using TrainingService.Jobs.Access;
-using TrainingService.Jobs.Storage;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Access;
+using TrainingService.Storage;
 
 namespace TrainingService.Cli;
 

@@ -1,10 +1,13 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using TrainingService.Cli;
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
+using TrainingService.Contracts.Checkpoints;
 using TrainingService.Models.Checkpoints;
 using TrainingService.Models.Data;
 using TrainingService.Models.TensorBoard;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 using static TorchSharp.torch;
 

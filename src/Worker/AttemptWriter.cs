@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using TrainingService.Jobs;
+using TrainingService.Contracts;
 using TrainingService.Worker.Hosting;
 
 namespace TrainingService.Worker;

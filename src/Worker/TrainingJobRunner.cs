@@ -3,11 +3,14 @@ using TorchSharp;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serilog.Context;
-using TrainingService.Jobs;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
+using TrainingService.Contracts.Checkpoints;
 using TrainingService.Models.Checkpoints;
 using TrainingService.Models.TensorBoard;
 using TrainingService.Models.Data;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 using TrainingService.Worker.Hosting;
 using static TorchSharp.torch;
@@ -36,7 +39,7 @@ public sealed class TrainingJobRunner(
     IOptions<WorkerOptions> workerOptions,
     IOptions<CheckpointOptions> checkpointOptions,
     TimeProvider time,
-    ILogger<TrainingJobRunner> logger)
+    ILogger<TrainingJobRunner> logger) : ITrainingJob
 {
     [JobDisplayName("TrainingService job {0}")]
     public async Task RunAsync(Guid jobId, CancellationToken cancellationToken)

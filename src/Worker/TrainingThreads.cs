@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using TrainingService.Worker.Hosting;
+using TrainingService.Contracts;
 
 namespace TrainingService.Worker;
 

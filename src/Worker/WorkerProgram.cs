@@ -2,7 +2,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using TrainingService.Jobs;
+using TrainingService.Contracts;
+using TrainingService.ServiceDefaults;
 using TrainingService.Worker.Hosting;
 
 namespace TrainingService.Worker;

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using TorchSharp;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 using TrainingService.Worker.Hosting;
+using TrainingService.Contracts;
 
 namespace TrainingService.Worker;
 

@@ -9,8 +9,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TrainingService.Api.Security;
 using TrainingService.Api.Tests.Infrastructure;
-using TrainingService.Jobs;
-using TrainingService.Jobs.Access;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Access;
 using Xunit.Abstractions;
 
 namespace TrainingService.Api.Tests;

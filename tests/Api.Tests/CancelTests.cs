@@ -1,6 +1,6 @@
 using System.Net;
 using TrainingService.Api.Tests.Infrastructure;
-using TrainingService.Jobs;
+using TrainingService.Contracts;
 
 namespace TrainingService.Api.Tests;
 

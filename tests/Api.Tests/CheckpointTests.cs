@@ -3,14 +3,14 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
 using TrainingService.Api.Tests.Infrastructure;
-using TrainingService.Models.Checkpoints;
+using TrainingService.Contracts.Checkpoints;
 
 namespace TrainingService.Api.Tests;
 
 public abstract partial class ApiContractTests
 {
     private string WeightsPath(Guid id, int epoch) =>
-        Path.Combine(Factory.CheckpointOptions.JobDirectory(id), CheckpointStore.LabelFor(epoch), CheckpointStore.ModelFileName);
+        Path.Combine(Factory.CheckpointOptions.JobDirectory(id), CheckpointFolder.LabelFor(epoch), CheckpointFolder.ModelFileName);
 
     [Fact]
     public async Task Checkpoints_are_listed_with_sizes_hashes_metrics_and_aliases()
@@ -25,14 +25,14 @@ public abstract partial class ApiContractTests
         var manifests = new List<CheckpointManifest>();
         for (var epoch = 1; epoch <= 2; epoch++)
             manifests.Add(await Driver.SaveCheckpointAsync(id, lease, epoch));
-        Driver.SetAlias(id, CheckpointStore.BestAlias, 1);
+        Driver.SetAlias(id, CheckpointFolder.BestAlias, 1);
 
         var list = await (await Client.GetAsync($"/jobs/{id}/checkpoints")).ReadJsonAsync();
         var items = list["checkpoints"]!.AsArray();
         Assert.Equal(2, items.Count);
         for (var i = 0; i < 2; i++)
         {
-            var weights = manifests[i].Files.Single(f => f.Name == CheckpointStore.ModelFileName);
+            var weights = manifests[i].Files.Single(f => f.Name == CheckpointFolder.ModelFileName);
             Assert.Equal(i + 1, items[i]!["epoch"]!.GetValue<int>());
             Assert.Equal(weights.SizeBytes, items[i]!["sizeBytes"]!.GetValue<long>());
             Assert.Equal(weights.Sha256, items[i]!["sha256"]!.GetValue<string>());
@@ -53,7 +53,7 @@ public abstract partial class ApiContractTests
     {
         var id = await CreateTrainJobAsync();
         await Driver.SucceedAsync(id, 2);
-        Driver.SetAlias(id, CheckpointStore.BestAlias, 1);
+        Driver.SetAlias(id, CheckpointFolder.BestAlias, 1);
         var onDisk = await File.ReadAllBytesAsync(WeightsPath(id, epoch));
 
         var response = await Client.GetAsync($"/jobs/{id}/checkpoints/{reference}");
@@ -112,7 +112,7 @@ public abstract partial class ApiContractTests
         Assert.Equal(2, manifest["epoch"]!.GetValue<int>());
         Assert.Equal("adam", manifest["hyperparameters"]!["optimizer"]!.GetValue<string>());
         Assert.Equal(JobDriver.Metrics(2).TestAccuracy, manifest["metrics"]!["testAccuracy"]!.GetValue<double>());
-        var weights = manifest["files"]!.AsArray().Single(f => f!["name"]!.GetValue<string>() == CheckpointStore.ModelFileName)!;
+        var weights = manifest["files"]!.AsArray().Single(f => f!["name"]!.GetValue<string>() == CheckpointFolder.ModelFileName)!;
         var onDisk = await File.ReadAllBytesAsync(WeightsPath(id, 2));
         Assert.Equal(onDisk.Length, weights["sizeBytes"]!.GetValue<long>());
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(onDisk)), weights["sha256"]!.GetValue<string>());

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using TrainingService.Api.Tests.Infrastructure;
-using TrainingService.Jobs;
+using TrainingService.Contracts;
 
 namespace TrainingService.Api.Tests;
 

@@ -5,8 +5,8 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using TrainingService.Api.Tests.Infrastructure;
-using TrainingService.Jobs;
-using TrainingService.Models.Training;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Tests;
 

@@ -1,8 +1,8 @@
 using System.Net;
 using TrainingService.Api.Tests.Infrastructure;
-using TrainingService.Jobs;
-using TrainingService.Models.Architectures;
-using TrainingService.Models.Training;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Architectures;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Tests;
 

@@ -1,10 +1,10 @@
+using TrainingService.ServiceDefaults;
 using System.Net;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using TrainingService.Api.Jobs;
 using TrainingService.Api.Tests.Infrastructure;
-using TrainingService.Jobs;
-using TrainingService.Worker.Hosting;
+using TrainingService.Contracts;
 
 namespace TrainingService.Api.Tests;
 

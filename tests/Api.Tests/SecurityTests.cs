@@ -4,9 +4,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using TrainingService.Api.Tests.Infrastructure;
-using TrainingService.Jobs;
-using TrainingService.Jobs.Access;
-using TrainingService.Models.Training;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Access;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Tests;
 

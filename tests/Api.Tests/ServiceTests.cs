@@ -3,8 +3,8 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using TrainingService.Api.Tests.Infrastructure;
-using TrainingService.Jobs;
-using TrainingService.Models.Architectures;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Architectures;
 
 namespace TrainingService.Api.Tests;
 

@@ -2,8 +2,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using TrainingService.Api.Tests.Infrastructure;
-using TrainingService.Jobs;
-using TrainingService.Models.Architectures;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Architectures;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Tests;
 
@@ -278,7 +279,7 @@ public abstract partial class ApiContractTests
         var stored = (await Factory.Store.GetAsync(id, CancellationToken.None))!;
         Assert.Equal(ArchitectureCatalog.ResNet18.Defaults with
         {
-            LrSchedule = Models.Training.LearningRateSchedule.Step, StepEpochs = 2, StepGamma = 0.5,
+            LrSchedule = LearningRateSchedule.Step, StepEpochs = 2, StepGamma = 0.5,
         }, stored.Hyperparameters);
         Assert.Equal(JobKind.Train, stored.Kind);
     }

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using TrainingService.Api.Tests.Infrastructure;
-using TrainingService.Jobs;
-using TrainingService.Models.Training;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Tests;
 

@@ -26,7 +26,6 @@ public sealed class ApiKeyTests : IAsyncLifetime
         api = ServiceProcess.Start(Repository.Program("Api", "TrainingService.Api"), new Dictionary<string, string>
         {
             ["Storage__PostgresConnectionString"] = database.ConnectionString,
-            ["Worker__Enabled"] = "false",
             ["Checkpoints__Root"] = Directory.CreateTempSubdirectory("trainingservice-e2e-keys-").FullName,
             ["DOTNET_ENVIRONMENT"] = "Production",
             ["ASPNETCORE_ENVIRONMENT"] = "Production",

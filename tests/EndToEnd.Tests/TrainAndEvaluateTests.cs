@@ -35,7 +35,7 @@ public sealed class TrainAndEvaluateTests : IAsyncLifetime
         var port = ServiceProcess.FreePort();
         api = ServiceProcess.Start(Repository.Program("Api", "TrainingService.Api"),
             // Authentication (on by default with PostgreSQL) is the API tests' subject, not this one's.
-            new Dictionary<string, string>(environment) { ["Worker__Enabled"] = "false", ["Auth__Enabled"] = "false" }, "--urls", $"http://127.0.0.1:{port}");
+            new Dictionary<string, string>(environment) { ["Auth__Enabled"] = "false" }, "--urls", $"http://127.0.0.1:{port}");
         worker = ServiceProcess.Start(Repository.Program("Worker", "TrainingService.Worker"), environment);
         http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(5) };
         await WaitUntilReadyAsync();

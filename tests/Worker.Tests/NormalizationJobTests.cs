@@ -1,5 +1,7 @@
-using TrainingService.Jobs;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Checkpoints;
 using TrainingService.Models.Checkpoints;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 
 namespace TrainingService.Worker.Tests;

@@ -1,9 +1,12 @@
+using TrainingService.ServiceDefaults;
 using Hangfire;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using TrainingService.Jobs;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
 using TrainingService.Worker.Hosting;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Worker.Tests;
 

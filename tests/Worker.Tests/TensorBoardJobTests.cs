@@ -1,3 +1,4 @@
+using TrainingService.Contracts.Checkpoints;
 using TrainingService.Models.Checkpoints;
 using TrainingService.Models.TensorBoard;
 

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Text;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 using TrainingService.Worker.Hosting;
+using TrainingService.Contracts;
 
 namespace TrainingService.Worker.Tests;
 

@@ -1,8 +1,11 @@
+using TrainingService.Api.Jobs;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using TrainingService.Jobs;
-using TrainingService.Jobs.Storage;
+using TrainingService.Contracts;
+using TrainingService.Storage;
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 using TrainingService.Worker.Hosting;
 

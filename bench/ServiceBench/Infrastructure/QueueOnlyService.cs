@@ -1,12 +1,14 @@
-using TrainingService.Jobs;
-using TrainingService.Jobs.Storage;
+using TrainingService.Contracts;
+using TrainingService.Storage;
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 
 namespace TrainingService.ServiceBench.Infrastructure;
 
 /// <summary>
-/// The API on a fresh PostgreSQL database with no worker anywhere (<c>Worker__Enabled=false</c>):
+/// The API on a fresh PostgreSQL database with no worker anywhere (the API process runs none):
 /// submitted jobs are stored and queued, and nothing runs them. The latency scenarios share it;
 /// jobs they need in a given state (running, with epochs) they write through the store directly,
 /// as a worker would. Disposing kills the API and drops the database.
@@ -49,7 +51,6 @@ internal sealed class QueueOnlyService : IAsyncDisposable
             api = ServiceProcess.Start("API (PostgreSQL, no worker)", RepositoryPaths.ApiDll, workDirectory, new Dictionary<string, string>
             {
                 ["Storage__PostgresConnectionString"] = database.ConnectionString,
-                ["Worker__Enabled"] = "false",
                 // The bench sends no API key; authentication is on by default with PostgreSQL.
                 ["Auth__Enabled"] = "false",
                 // Every request comes from one address; the bursts are load, not abuse.

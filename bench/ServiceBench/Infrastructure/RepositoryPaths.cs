@@ -14,6 +14,9 @@ internal static class RepositoryPaths
 
     public static string ApiDll => Program("Api", "TrainingService.Api");
 
+    /// <summary>The all-in-one local host: the API with a worker in its process.</summary>
+    public static string LocalDll => Program("Local", "TrainingService.Local");
+
     public static string WorkerDll => Program("Worker", "TrainingService.Worker");
 
     public static string PostgresScript => Path.Combine(Root, "scripts", "postgres.sh");

@@ -1,9 +1,12 @@
 using System.Diagnostics;
 using System.Text.Json;
 using TorchSharp;
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
+using TrainingService.Contracts.Checkpoints;
 using TrainingService.Models.Checkpoints;
 using TrainingService.Models.Data;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 using TrainingService.ServiceBench.Infrastructure;
 
@@ -189,10 +192,9 @@ internal static class OverheadScenario
         try
         {
             var port = ServiceProcess.FreeLoopbackPort();
-            await using var api = ServiceProcess.Start("API (embedded SQLite, in-process worker)", RepositoryPaths.ApiDll, folder, new Dictionary<string, string>
+            await using var api = ServiceProcess.Start("local host (embedded SQLite, in-process worker)", RepositoryPaths.LocalDll, folder, new Dictionary<string, string>
             {
                 ["Storage__SqlitePath"] = Path.Combine(folder, "trainingservice.db"),
-                ["Worker__Enabled"] = "true",
                 ["Worker__Name"] = "servicebench-embedded",
                 ["Mnist__DataDirectory"] = options.DataDirectory,
                 ["Mnist__Download"] = "false",
@@ -218,7 +220,6 @@ internal static class OverheadScenario
             await using var api = ServiceProcess.Start("API (PostgreSQL, no worker)", RepositoryPaths.ApiDll, folder, new Dictionary<string, string>
             {
                 ["Storage__PostgresConnectionString"] = database.ConnectionString,
-                ["Worker__Enabled"] = "false",
                 // The bench sends no API key; authentication is on by default with PostgreSQL.
                 ["Auth__Enabled"] = "false",
                 ["Checkpoints__Root"] = checkpoints,

@@ -1,7 +1,7 @@
 using TrainingService.Api.Infrastructure.OpenApi;
 using TrainingService.Api.Jobs;
-using TrainingService.Models.Architectures;
-using TrainingService.Models.Training;
+using TrainingService.Contracts.Architectures;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Architectures;
 

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using TrainingService.Api.Infrastructure;
 using TrainingService.Api.Infrastructure.OpenApi;
-using TrainingService.Models.Architectures;
+using TrainingService.Contracts.Architectures;
 
 namespace TrainingService.Api.Architectures;
 

@@ -1,9 +1,9 @@
 using TrainingService.Api.Metrics;
 using TrainingService.Api.Infrastructure.OpenApi;
 using TrainingService.Api.Jobs;
-using TrainingService.Jobs;
-using TrainingService.Models.Checkpoints;
-using TrainingService.Models.Training;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Checkpoints;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Checkpoints;
 
@@ -97,8 +97,8 @@ public sealed record CheckpointManifestResponse : IOpenApiExample<CheckpointMani
         Metrics = EpochMetricsResponse.Example,
         Files =
         [
-            new CheckpointFileResponse { Name = CheckpointStore.ModelFileName, SizeBytes = 1_562_024, Sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" },
-            new CheckpointFileResponse { Name = CheckpointStore.OptimizerFileName, SizeBytes = 3_124_310, Sha256 = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752" },
+            new CheckpointFileResponse { Name = CheckpointFolder.ModelFileName, SizeBytes = 1_562_024, Sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" },
+            new CheckpointFileResponse { Name = CheckpointFolder.OptimizerFileName, SizeBytes = 3_124_310, Sha256 = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752" },
         ],
         CreatedAt = new DateTimeOffset(2025, 11, 26, 15, 41, 34, TimeSpan.Zero),
     };
@@ -129,6 +129,6 @@ public sealed record CheckpointFileResponse : IOpenApiExample<CheckpointFileResp
 
     public static CheckpointFileResponse Example { get; } = new()
     {
-        Name = CheckpointStore.ModelFileName, SizeBytes = 1_562_024, Sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        Name = CheckpointFolder.ModelFileName, SizeBytes = 1_562_024, Sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     };
 }

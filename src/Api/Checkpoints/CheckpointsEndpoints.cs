@@ -5,14 +5,15 @@ using Microsoft.Net.Http.Headers;
 using TrainingService.Api.Infrastructure;
 using TrainingService.Api.Infrastructure.OpenApi;
 using TrainingService.Api.Jobs;
-using TrainingService.Jobs;
-using TrainingService.Models.Checkpoints;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Checkpoints;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Checkpoints;
 
 /// <summary>
 /// <c>/jobs/{id}/checkpoints</c>: the list from the store, and downloads from the checkpoint
-/// volume. Files are found only through <see cref="CheckpointStore"/> on the job's own folder,
+/// volume. Files are found only through <see cref="CheckpointFolder"/> on the job's own folder,
 /// which accepts nothing but <c>final</c>, <c>best</c>, an epoch number or a label: no path is
 /// ever built from what the client typed.
 /// </summary>
@@ -62,18 +63,18 @@ public static class CheckpointsEndpoints
         [ParameterSchema(Description = "The job's id.", Example = "0197a1f2-6c3e-7d4a-9b1e-2f3a4b5c6d7e")] string id,
         [FromServices] IJobStore store,
         [FromServices] IOptions<CheckpointOptions> checkpointOptions,
-        [FromServices] ILogger<CheckpointStore> logger,
+        [FromServices] ILogger<CheckpointFolder> logger,
         CancellationToken cancellationToken)
     {
         if (!JobIds.TryParse(id, out var jobId) || await store.GetAsync(jobId, cancellationToken) is null)
             return Problems.JobNotFound(id);
         var records = await store.GetCheckpointsAsync(jobId, cancellationToken);
-        var files = new CheckpointStore(checkpointOptions.Value.JobDirectory(jobId));
+        var files = new CheckpointFolder(checkpointOptions.Value.JobDirectory(jobId));
         return TypedResults.Ok(new CheckpointListResponse
         {
             Checkpoints = [.. records.OrderBy(r => r.Epoch).Select(CheckpointResponse.From)],
-            Best = AliasEpoch(files, CheckpointStore.BestAlias, jobId, logger),
-            Final = AliasEpoch(files, CheckpointStore.FinalAlias, jobId, logger),
+            Best = AliasEpoch(files, CheckpointFolder.BestAlias, jobId, logger),
+            Final = AliasEpoch(files, CheckpointFolder.FinalAlias, jobId, logger),
         });
     }
 
@@ -82,7 +83,7 @@ public static class CheckpointsEndpoints
         [ParameterSchema(Description = "final, best, an epoch number or a label (epoch-0003).", Example = "best")] string reference,
         [FromServices] IJobStore store,
         [FromServices] IOptions<CheckpointOptions> checkpointOptions,
-        [FromServices] ILogger<CheckpointStore> logger,
+        [FromServices] ILogger<CheckpointFolder> logger,
         CancellationToken cancellationToken)
     {
         var found = await FindAsync(id, reference, store, checkpointOptions.Value, logger, cancellationToken);
@@ -90,10 +91,10 @@ public static class CheckpointsEndpoints
             return found.Failure.Value.Problem is { } problem ? problem : found.Failure.Value.Invalid!;
         var (jobId, files, manifest) = found.Checkpoint!.Value;
 
-        var entry = manifest.Files.FirstOrDefault(f => f.Name == CheckpointStore.ModelFileName);
+        var entry = manifest.Files.FirstOrDefault(f => f.Name == CheckpointFolder.ModelFileName);
         // The folder name comes from the manifest's epoch, which the store checked against the
         // folder it read it from; the file name is our constant.
-        var path = Path.Combine(files.StoreDirectory, manifest.Label, CheckpointStore.ModelFileName);
+        var path = Path.Combine(files.StoreDirectory, manifest.Label, CheckpointFolder.ModelFileName);
         var file = new FileInfo(path);
         if (entry is null || !file.Exists || file.Length != entry.SizeBytes)
         {
@@ -117,7 +118,7 @@ public static class CheckpointsEndpoints
         [ParameterSchema(Description = "final, best, an epoch number or a label (epoch-0003).", Example = "3")] string reference,
         [FromServices] IJobStore store,
         [FromServices] IOptions<CheckpointOptions> checkpointOptions,
-        [FromServices] ILogger<CheckpointStore> logger,
+        [FromServices] ILogger<CheckpointFolder> logger,
         CancellationToken cancellationToken)
     {
         var found = await FindAsync(id, reference, store, checkpointOptions.Value, logger, cancellationToken);
@@ -127,7 +128,7 @@ public static class CheckpointsEndpoints
     }
 
     private readonly record struct Lookup(
-        (Guid JobId, CheckpointStore Files, CheckpointManifest Manifest)? Checkpoint,
+        (Guid JobId, CheckpointFolder Files, CheckpointManifest Manifest)? Checkpoint,
         (ProblemHttpResult? Problem, ValidationProblem? Invalid)? Failure);
 
     /// <summary>The job's checkpoint that <paramref name="reference"/> names, or the answer to give instead.</summary>
@@ -137,7 +138,7 @@ public static class CheckpointsEndpoints
         if (!JobIds.TryParse(id, out var jobId) || await store.GetAsync(jobId, cancellationToken) is null)
             return new(null, (Problems.JobNotFound(id), null));
 
-        var files = new CheckpointStore(options.JobDirectory(jobId));
+        var files = new CheckpointFolder(options.JobDirectory(jobId));
         CheckpointManifest? manifest;
         try
         {
@@ -156,7 +157,7 @@ public static class CheckpointsEndpoints
 
         if (manifest is null)
         {
-            var detail = reference is CheckpointStore.BestAlias or CheckpointStore.FinalAlias
+            var detail = reference is CheckpointFolder.BestAlias or CheckpointFolder.FinalAlias
                 ? $"Job {jobId} has no {reference} checkpoint yet."
                 : $"Job {jobId} has no checkpoint '{reference}'.";
             return new(null, (Problems.NotFound(detail), null));
@@ -164,7 +165,7 @@ public static class CheckpointsEndpoints
         return new((jobId, files, manifest), null);
     }
 
-    private static int? AliasEpoch(CheckpointStore files, string alias, Guid jobId, ILogger logger)
+    private static int? AliasEpoch(CheckpointFolder files, string alias, Guid jobId, ILogger logger)
     {
         try
         {

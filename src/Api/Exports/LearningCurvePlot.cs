@@ -1,6 +1,6 @@
 using System.Globalization;
 using SkiaSharp;
-using TrainingService.Models.Training;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Exports;
 

@@ -1,7 +1,7 @@
 using Hangfire;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using TrainingService.Jobs;
+using TrainingService.Contracts;
 
 namespace TrainingService.Api.Health;
 

@@ -3,23 +3,20 @@ using Hangfire.Dashboard;
 using Microsoft.Extensions.Options;
 using Serilog;
 using TrainingService.Api.Security;
-using TrainingService.Jobs;
-using TrainingService.Worker.Hosting;
+using TrainingService.Contracts;
+using TrainingService.Api.Jobs;
+using TrainingService.ServiceDefaults;
 
 namespace TrainingService.Api.Hosting;
 
 public static class ServiceHosting
 {
-    /// <summary>
-    /// Runs a training worker inside the API process when <c>Worker:Enabled</c> says so, and by
-    /// default on the embedded store — there <c>dotnet run --project src/Api</c> is the whole system.
-    /// With PostgreSQL, workers are separate processes (<c>src/Worker</c>) unless enabled here.
-    /// </summary>
-    public static IServiceCollection AddInProcessWorker(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>The sweep that hands jobs of lost workers back to the queue (see <see cref="JobReaper"/>).</summary>
+    public static IServiceCollection AddJobReaper(this IServiceCollection services, IConfiguration configuration)
     {
-        var usesPostgres = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>()?.UsesPostgres ?? false;
-        var enabled = configuration.GetSection(WorkerOptions.SectionName).Get<WorkerOptions>()?.Enabled ?? !usesPostgres;
-        return enabled ? services.AddTrainingWorker(configuration) : services;
+        services.AddWorkerOptions(configuration);
+        services.AddHostedService<JobReaper>();
+        return services;
     }
 
     public static WebApplication UseServiceRequestLogging(this WebApplication app)

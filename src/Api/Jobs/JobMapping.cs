@@ -1,4 +1,5 @@
-using TrainingService.Jobs;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Jobs;
 

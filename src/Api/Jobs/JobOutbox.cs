@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
-using TrainingService.Jobs;
+using TrainingService.Contracts;
 
 namespace TrainingService.Api.Jobs;
 

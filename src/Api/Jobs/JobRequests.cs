@@ -1,5 +1,6 @@
 using System.Text.Json;
 using TrainingService.Api.Infrastructure.OpenApi;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Jobs;
 

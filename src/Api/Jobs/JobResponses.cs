@@ -1,6 +1,7 @@
+using TrainingService.Contracts.Architectures;
 using TrainingService.Api.Infrastructure.OpenApi;
-using TrainingService.Jobs;
-using TrainingService.Models.Training;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Jobs;
 
@@ -126,7 +127,7 @@ public sealed record HyperparameterValues : IOpenApiExample<HyperparameterValues
     /// <summary>The architecture's normalization layers: batch, layer, group or none (README, "Architectures", says where each goes).</summary>
     public required NormalizationKind Normalization { get; init; }
 
-    public static HyperparameterValues Example { get; } = From(Models.Architectures.ArchitectureCatalog.ConvNet.Defaults, Models.Architectures.ArchitectureCatalog.ConvNetName);
+    public static HyperparameterValues Example { get; } = From(ArchitectureCatalog.ConvNet.Defaults, ArchitectureCatalog.ConvNetName);
 
     /// <summary>
     /// The values as <paramref name="architecture"/> uses them: jobs and checkpoints stored before
@@ -147,7 +148,7 @@ public sealed record HyperparameterValues : IOpenApiExample<HyperparameterValues
         Device = h.Device,
         TrainSubset = h.TrainSubset,
         // A manifest on the volume could name an architecture this build lacks; say what it records, not fail.
-        Normalization = Models.Architectures.ArchitectureCatalog.Find(architecture)?.NormalizationOf(h) ?? h.Normalization ?? NormalizationKind.None,
+        Normalization = ArchitectureCatalog.Find(architecture)?.NormalizationOf(h) ?? h.Normalization ?? NormalizationKind.None,
     };
 }
 

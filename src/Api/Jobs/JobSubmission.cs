@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
-using TrainingService.Jobs;
-using TrainingService.Models.Architectures;
-using TrainingService.Models.Checkpoints;
-using TrainingService.Models.Training;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Architectures;
+using TrainingService.Contracts.Checkpoints;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Jobs;
 
@@ -290,11 +290,11 @@ public static class JobSubmission
         var checkpoints = await store.GetCheckpointsAsync(jobId, cancellationToken);
         string? problem = reference switch
         {
-            CheckpointStore.FinalAlias when job.Status != JobStatus.Succeeded =>
+            CheckpointFolder.FinalAlias when job.Status != JobStatus.Succeeded =>
                 $"final needs the source job to have succeeded; it is {job.Status.ToString().ToLowerInvariant()}. Use best or an epoch number to evaluate it now.",
-            CheckpointStore.FinalAlias or CheckpointStore.BestAlias when checkpoints.Count == 0 =>
+            CheckpointFolder.FinalAlias or CheckpointFolder.BestAlias when checkpoints.Count == 0 =>
                 $"Job {jobId} has no checkpoints yet.",
-            CheckpointStore.FinalAlias or CheckpointStore.BestAlias => null,
+            CheckpointFolder.FinalAlias or CheckpointFolder.BestAlias => null,
             _ when checkpoints.All(c => c.Epoch.ToString(CultureInfo.InvariantCulture) != reference) =>
                 checkpoints.Count == 0
                     ? $"Job {jobId} has no checkpoints yet."
@@ -314,7 +314,7 @@ public static class JobSubmission
     {
         const string expected = "Must be \"final\", \"best\" or an epoch number (1–9999).";
         if (value is not { } element || element.ValueKind == JsonValueKind.Null)
-            return CheckpointStore.FinalAlias;
+            return CheckpointFolder.FinalAlias;
 
         int epoch;
         switch (element.ValueKind)
@@ -326,7 +326,7 @@ public static class JobSubmission
                     errors.Add("source.checkpoint", $"{expected} Got a string that is not valid Unicode.");
                     return null;
                 }
-                if (text is CheckpointStore.FinalAlias or CheckpointStore.BestAlias)
+                if (text is CheckpointFolder.FinalAlias or CheckpointFolder.BestAlias)
                     return text;
                 if (text.Length is >= 1 and <= 4 && text.All(char.IsAsciiDigit))
                 {
@@ -341,7 +341,7 @@ public static class JobSubmission
                 errors.Add("source.checkpoint", expected);
                 return null;
         }
-        if (epoch is < 1 or > CheckpointStore.MaxEpoch)
+        if (epoch is < 1 or > CheckpointFolder.MaxEpoch)
         {
             errors.Add("source.checkpoint", expected);
             return null;

@@ -1,4 +1,4 @@
-using TrainingService.Jobs;
+using TrainingService.Contracts;
 
 namespace TrainingService.Api.Jobs;
 

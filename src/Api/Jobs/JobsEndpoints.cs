@@ -7,9 +7,9 @@ using TrainingService.Api.Infrastructure.OpenApi;
 using TrainingService.Api.Logs;
 using TrainingService.Api.Metrics;
 using TrainingService.Api.Security;
-using TrainingService.Jobs;
-using TrainingService.Jobs.Storage;
-using TrainingService.Models.Architectures;
+using TrainingService.Contracts;
+using TrainingService.Storage;
+using TrainingService.Contracts.Architectures;
 
 namespace TrainingService.Api.Jobs;
 

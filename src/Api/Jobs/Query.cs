@@ -1,6 +1,7 @@
 using System.Globalization;
-using TrainingService.Jobs;
-using TrainingService.Models.Architectures;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Architectures;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Jobs;
 

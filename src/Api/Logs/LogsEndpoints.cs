@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 using TrainingService.Api.Infrastructure;
 using TrainingService.Api.Infrastructure.OpenApi;
 using TrainingService.Api.Jobs;
-using TrainingService.Jobs;
+using TrainingService.Contracts;
 using JsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 
 namespace TrainingService.Api.Logs;

@@ -3,7 +3,7 @@ using System.Reflection;
 using System.Text;
 using Microsoft.AspNetCore.Http.Metadata;
 using TrainingService.Api.Infrastructure.OpenApi;
-using TrainingService.Jobs;
+using TrainingService.Contracts;
 
 namespace TrainingService.Api.Metrics;
 

@@ -1,6 +1,6 @@
 using TrainingService.Api.Infrastructure.OpenApi;
-using TrainingService.Jobs;
-using TrainingService.Models.Training;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Metrics;
 

@@ -3,7 +3,7 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
-using TrainingService.Jobs.Access;
+using TrainingService.Contracts.Access;
 
 namespace TrainingService.Api.Security;
 

@@ -10,9 +10,9 @@ using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 using TrainingService.Api.Infrastructure;
 using TrainingService.Api.Jobs;
-using TrainingService.Jobs;
-using TrainingService.Jobs.Storage;
-using TrainingService.Jobs.Access;
+using TrainingService.Contracts;
+using TrainingService.Storage;
+using TrainingService.Contracts.Access;
 
 namespace TrainingService.Api.Security;
 

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using TrainingService.Api.Infrastructure;
 using TrainingService.Api.Jobs;
-using TrainingService.Jobs;
+using TrainingService.Contracts;
 
 namespace TrainingService.Api.Sweeps;
 

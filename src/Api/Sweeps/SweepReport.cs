@@ -1,5 +1,5 @@
 using System.Text.Json;
-using TrainingService.Jobs;
+using TrainingService.Contracts;
 
 namespace TrainingService.Api.Sweeps;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using TrainingService.Api.Infrastructure.OpenApi;
 using TrainingService.Api.Jobs;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Sweeps;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using TrainingService.Api.Infrastructure.OpenApi;
-using TrainingService.Jobs;
+using TrainingService.Contracts;
 
 namespace TrainingService.Api.Sweeps;
 

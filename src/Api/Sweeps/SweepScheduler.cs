@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Options;
 using TrainingService.Api.Jobs;
 using TrainingService.Api.Security;
-using TrainingService.Jobs;
-using TrainingService.Jobs.Access;
-using TrainingService.Jobs.Storage;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Access;
+using TrainingService.Storage;
 
 namespace TrainingService.Api.Sweeps;
 

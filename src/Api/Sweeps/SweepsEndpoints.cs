@@ -4,8 +4,8 @@ using TrainingService.Api.Infrastructure;
 using TrainingService.Api.Infrastructure.OpenApi;
 using TrainingService.Api.Jobs;
 using TrainingService.Api.Security;
-using TrainingService.Jobs;
-using TrainingService.Jobs.Storage;
+using TrainingService.Contracts;
+using TrainingService.Storage;
 
 namespace TrainingService.Api.Sweeps;
 

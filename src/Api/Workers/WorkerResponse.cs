@@ -1,5 +1,5 @@
 using TrainingService.Api.Infrastructure.OpenApi;
-using TrainingService.Jobs;
+using TrainingService.Contracts;
 
 namespace TrainingService.Api.Workers;
 

@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using static TorchSharp.torch;
+using TrainingService.Contracts.Checkpoints;
 
 namespace TrainingService.Models.Checkpoints;
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Models.TensorBoard;
 

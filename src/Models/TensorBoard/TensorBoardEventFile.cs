@@ -1,4 +1,5 @@
 using System.Globalization;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 
 namespace TrainingService.Models.TensorBoard;

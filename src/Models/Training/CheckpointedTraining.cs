@@ -1,6 +1,9 @@
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
+using TrainingService.Contracts.Checkpoints;
 using TrainingService.Models.Checkpoints;
 using TrainingService.Models.Data;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Models.Training;
 

@@ -1,5 +1,5 @@
-using System.Globalization;
 using TorchSharp;
+using TrainingService.Contracts.Training;
 using static TorchSharp.torch;
 
 namespace TrainingService.Models.Training;
@@ -9,20 +9,9 @@ public static class Devices
 {
     public static bool TryParse(string? text, out (DeviceType Type, int Index, bool Auto) device)
     {
-        device = default;
-        switch (text)
-        {
-            case "auto": device = (DeviceType.CPU, -1, true); return true;
-            case "cpu": device = (DeviceType.CPU, -1, false); return true;
-            case "cuda": device = (DeviceType.CUDA, 0, false); return true;
-        }
-        if (text is not null && text.StartsWith("cuda:", StringComparison.Ordinal)
-            && int.TryParse(text.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out var index) && index < 1024)
-        {
-            device = (DeviceType.CUDA, index, false);
-            return true;
-        }
-        return false;
+        var parsed = DeviceNames.TryParse(text, out var name);
+        device = (name.Cuda ? DeviceType.CUDA : DeviceType.CPU, name.Index, name.Auto);
+        return parsed;
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using TrainingService.Contracts.Training;
+
 namespace TrainingService.Models.Training;
 
 /// <summary>

@@ -1,10 +1,13 @@
 using System.Diagnostics;
 using TorchSharp;
 using TorchSharp.Modules;
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
 using TrainingService.Models.Data;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using TrainingService.Contracts.Checkpoints;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Models.Training;
 
@@ -29,11 +32,6 @@ public sealed record ResumeState(
     public EpochPosition? MidEpoch { get; init; }
 }
 
-/// <summary>
-/// A point between two steps of an epoch: the steps done, and the running sums the epoch's train
-/// metrics are made of, so an epoch continued from here reports what it would have uninterrupted.
-/// </summary>
-public sealed record EpochPosition(int Epoch, int StepsDone, double TrainLossSum, long TrainCorrect, double TrainSeconds);
 
 /// <summary>An epoch between two of its steps: where, and the state to checkpoint to resume there.</summary>
 public sealed record EpochInProgress(
@@ -110,7 +108,7 @@ public sealed class TrainingEngine
     public TrainingOutcome Train(TrainingPlan plan, MnistTensors train, MnistTensors test, ITrainingObserver observer, CancellationToken cancellationToken)
     {
         var h = plan.Hyperparameters;
-        HyperparameterValidator.EnsureValid(h);
+        HyperparameterChecks.EnsureValid(h);
         var device = plan.Device;
         var history = new List<EpochMetrics>(plan.Resume?.CompletedEpochs ?? []);
 

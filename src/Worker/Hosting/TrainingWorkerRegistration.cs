@@ -5,7 +5,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using TrainingService.Jobs;
+using TrainingService.Contracts;
+using TrainingService.ServiceDefaults;
 
 namespace TrainingService.Worker.Hosting;
 
@@ -27,6 +28,9 @@ public static class TrainingWorkerRegistration
         services.AddSingleton<MnistDataCache>();
         services.AddSingleton<TrainingThreads>();
         services.AddTransient<TrainingJobRunner>();
+        // What the queue's jobs name (the API enqueues against the interface); jobs enqueued before
+        // the interface existed name TrainingJobRunner itself, and still resolve.
+        services.AddTransient<ITrainingJob>(sp => sp.GetRequiredService<TrainingJobRunner>());
         services.AddHostedService<WorkerLifetimeService>();
         // The host must outwait Hangfire's own shutdown timeout, or it would stop the process while
         // the running job is still recording its last step: the worker process and the embedded API alike.
@@ -50,23 +54,6 @@ public static class TrainingWorkerRegistration
             server.StopTimeout = TimeSpan.Zero;
             server.ShutdownTimeout = options.ShutdownTimeout;
         });
-        return services;
-    }
-
-    /// <summary>The <c>Worker</c> section, checked at start so a bad setting stops the process with a message instead of misbehaving later.</summary>
-    private static IServiceCollection AddWorkerOptions(this IServiceCollection services, IConfiguration configuration)
-    {
-        services.Configure<WorkerOptions>(configuration.GetSection(WorkerOptions.SectionName));
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>());
-        services.AddOptions<WorkerOptions>().ValidateOnStart();
-        return services;
-    }
-
-    /// <summary>The sweep that hands jobs of lost workers back to the queue (see <see cref="JobReaper"/>).</summary>
-    public static IServiceCollection AddJobReaper(this IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddWorkerOptions(configuration);
-        services.AddHostedService<JobReaper>();
         return services;
     }
 }

@@ -6,14 +6,15 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using TrainingService.Api.Jobs;
-using TrainingService.Jobs;
+using TrainingService.Contracts;
 
 namespace TrainingService.Api.Tests.Infrastructure;
 
 /// <summary>
 /// The real API (Program.cs and its composition) on an in-memory server (or on Kestrel, for a
 /// fixture that calls <see cref="WebApplicationFactory{TEntryPoint}.UseKestrel(int)"/>), over a fresh database
-/// of one backend, a temporary checkpoint root and the real MNIST files. No worker runs in it:
+/// of one backend, a temporary checkpoint root and the real MNIST files. No worker runs in it (the
+/// API process has none):
 /// tests write a job's progress through <see cref="IJobStore"/> as a worker would.
 /// </summary>
 public abstract class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
@@ -62,7 +63,6 @@ public abstract class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetim
     {
         settings = await CreateStorageAsync();
         settings["Checkpoints:Root"] = CheckpointRoot;
-        settings["Worker:Enabled"] = "false";
         settings["Mnist:DataDirectory"] = TestData.MnistDirectory;
         settings["Mnist:Download"] = "false";
         // Short enough that a test sees a keep-alive without waiting the production 15 s.

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
-using TrainingService.Jobs;
-using TrainingService.Models.Training;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Tests.Infrastructure;
 

@@ -1,6 +1,9 @@
-using TrainingService.Jobs;
+using TrainingService.Contracts;
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
+using TrainingService.Contracts.Checkpoints;
 using TrainingService.Models.Checkpoints;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 
 namespace TrainingService.Api.Tests.Infrastructure;

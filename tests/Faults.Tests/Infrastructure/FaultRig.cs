@@ -34,6 +34,9 @@ internal sealed class FaultRig : IAsyncDisposable
 
     public HttpClient Http { get; private set; } = null!;
 
+    /// <summary>Whether <see cref="Api"/> is the all-in-one local host (src/Local) rather than the API alone.</summary>
+    private bool embedded;
+
     public ServiceProcess Api => api ?? throw new InvalidOperationException("the API is not started");
 
     /// <summary>
@@ -52,7 +55,7 @@ internal sealed class FaultRig : IAsyncDisposable
             rig.Postgres = postgres;
             rig.Environment["Storage__PostgresConnectionString"] = connection;
             // Authentication (on by default with PostgreSQL) is the security tests' subject, not these.
-            await rig.StartApiAsync(new Dictionary<string, string> { ["Worker__Enabled"] = "false", ["Auth__Enabled"] = "false" });
+            await rig.StartApiAsync(new Dictionary<string, string> { ["Auth__Enabled"] = "false" });
             return rig;
         }
         catch
@@ -62,10 +65,11 @@ internal sealed class FaultRig : IAsyncDisposable
         }
     }
 
-    /// <summary>The embedded layout: the API process alone, on a SQLite file, running jobs itself.</summary>
+    /// <summary>The embedded layout: the all-in-one local host (API and worker in one process), on a SQLite file.</summary>
     public static async Task<FaultRig> StartEmbeddedAsync(ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings = null)
     {
         var rig = Create(output, settings, null);
+        rig.embedded = true;
         var data = rig.TemporaryFolder("trainingservice-faults-sqlite-");
         rig.Environment["Storage__SqlitePath"] = Path.Combine(data, "trainingservice.db");
         await rig.StartApiAsync();
@@ -116,7 +120,8 @@ internal sealed class FaultRig : IAsyncDisposable
         var port = ServiceProcess.FreePort();
         var environment = new Dictionary<string, string>(Environment);
         foreach (var (key, value) in extra ?? new Dictionary<string, string>()) environment[key] = value;
-        api = ServiceProcess.Start(Repository.Program("Api", "TrainingService.Api"), environment, "--urls", $"http://127.0.0.1:{port}");
+        var program = embedded ? Repository.Program("Local", "TrainingService.Local") : Repository.Program("Api", "TrainingService.Api");
+        api = ServiceProcess.Start(program, environment, "--urls", $"http://127.0.0.1:{port}");
         processes.Add(("api", api));
         Http?.Dispose();
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };

@@ -1,3 +1,4 @@
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
 using static TorchSharp.torch;
 

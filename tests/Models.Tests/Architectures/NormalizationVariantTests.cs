@@ -1,6 +1,8 @@
 using TorchSharp.Modules;
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
 using TrainingService.Models.Tests.Training;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 using static TorchSharp.torch;
 

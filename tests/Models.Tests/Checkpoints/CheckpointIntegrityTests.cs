@@ -1,7 +1,9 @@
 using System.Buffers.Binary;
 using System.Text;
 using TorchSharp.PyBridge;
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
+using TrainingService.Contracts.Checkpoints;
 using TrainingService.Models.Checkpoints;
 using static TorchSharp.torch;
 using static TrainingService.Models.Tests.Checkpoints.CheckpointTestKit;

@@ -1,4 +1,6 @@
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
+using TrainingService.Contracts.Checkpoints;
 using TrainingService.Models.Checkpoints;
 using static TrainingService.Models.Tests.Checkpoints.CheckpointTestKit;
 

@@ -1,5 +1,7 @@
 using System.Text.Json;
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
+using TrainingService.Contracts.Checkpoints;
 using TrainingService.Models.Checkpoints;
 using static TorchSharp.torch;
 using static TrainingService.Models.Tests.Checkpoints.CheckpointTestKit;

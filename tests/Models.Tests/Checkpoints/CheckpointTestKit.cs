@@ -1,8 +1,11 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using TorchSharp.Modules;
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
+using TrainingService.Contracts.Checkpoints;
 using TrainingService.Models.Checkpoints;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 using static TorchSharp.torch;
 

@@ -1,6 +1,9 @@
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
+using TrainingService.Contracts.Checkpoints;
 using TrainingService.Models.Checkpoints;
 using TrainingService.Models.Tests.Training;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 using static TorchSharp.torch;
 

@@ -2,7 +2,9 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json.Nodes;
 using TorchSharp.PyBridge;
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
+using TrainingService.Contracts.Checkpoints;
 using TrainingService.Models.Checkpoints;
 using static TorchSharp.torch;
 

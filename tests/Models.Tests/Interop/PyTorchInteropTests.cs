@@ -3,10 +3,13 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using TorchSharp;
 using TorchSharp.PyBridge;
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
+using TrainingService.Contracts.Checkpoints;
 using TrainingService.Models.Checkpoints;
 using TrainingService.Models.Data;
 using TrainingService.Models.Tests.Checkpoints;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 using static TorchSharp.torch;
 

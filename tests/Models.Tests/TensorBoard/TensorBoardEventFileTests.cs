@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using TrainingService.Models.TensorBoard;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 
 namespace TrainingService.Models.Tests.TensorBoard;

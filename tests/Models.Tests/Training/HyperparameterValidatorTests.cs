@@ -1,4 +1,6 @@
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 
 namespace TrainingService.Models.Tests.Training;
@@ -58,7 +60,7 @@ public class HyperparameterValidatorTests
     [Fact]
     public void EnsureValidThrowsAnInvalidInputFailure()
     {
-        var error = Assert.Throws<TrainingException>(() => HyperparameterValidator.EnsureValid(new Hyperparameters { Epochs = 0 }));
+        var error = Assert.Throws<TrainingException>(() => HyperparameterChecks.EnsureValid(new Hyperparameters { Epochs = 0 }));
 
         Assert.Equal(TrainingFailureKind.InvalidInput, error.Kind);
         Assert.Contains("epochs", error.Message);

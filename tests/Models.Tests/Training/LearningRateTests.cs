@@ -1,3 +1,4 @@
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 
 namespace TrainingService.Models.Tests.Training;

@@ -1,9 +1,12 @@
 using System.Diagnostics;
 using TorchSharp;
+using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
 using TrainingService.Models.Data;
+using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 using static TorchSharp.torch;
+using TrainingService.Contracts.Checkpoints;
 
 namespace TrainingService.Models.Tests.Training;
 

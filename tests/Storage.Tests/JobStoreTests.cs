@@ -1,0 +1,1080 @@
+using System.Text.Json;
+using TrainingService.Storage;
+using TrainingService.Contracts.Training;
+using TrainingService.Contracts;
+
+namespace TrainingService.Storage.Tests;
+
+/// <summary>
+/// The whole <see cref="IJobStore"/> suite, run against each engine by a subclass that supplies
+/// empty databases. Each test (xunit makes an instance per test) gets a fresh, migrated database.
+/// </summary>
+public abstract partial class JobStoreTests : IAsyncLifetime
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    /// <summary>Whole microseconds in UTC: what the stores keep exactly.</summary>
+    protected static readonly DateTimeOffset T0 = new(2025, 3, 14, 9, 26, 53, 589, 793, TimeSpan.Zero);
+
+    private readonly List<IJobStore> _stores = [];
+    private string _database = "";
+
+    protected IJobStore Store { get; private set; } = null!;
+
+    // ---- What each engine's subclass supplies.
+
+    /// <summary>A new, empty database (not migrated); returns what <see cref="OpenStore"/> takes.</summary>
+    protected abstract Task<string> CreateDatabaseAsync();
+
+    /// <summary>A store on a database from <see cref="CreateDatabaseAsync"/>.</summary>
+    protected abstract IJobStore OpenStore(string database);
+
+    /// <summary>Rows in the database's <c>schema_version</c>, read directly.</summary>
+    protected abstract Task<long> CountSchemaVersionsAsync(string database);
+
+    /// <summary>A store whose database cannot be reached.</summary>
+    protected abstract IJobStore OpenUnreachableStore();
+
+    /// <summary>Removes the databases this instance created (after every store was disposed).</summary>
+    protected abstract Task DropDatabasesAsync();
+
+    public async Task InitializeAsync()
+    {
+        _database = await CreateDatabaseAsync();
+        Store = Track(OpenStore(_database));
+        await Store.MigrateAsync(None);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var store in _stores)
+        {
+            if (store is IAsyncDisposable disposable)
+                await disposable.DisposeAsync();
+        }
+        await DropDatabasesAsync();
+    }
+
+    private IJobStore Track(IJobStore store)
+    {
+        _stores.Add(store);
+        return store;
+    }
+
+    // ---- Helpers.
+
+    private static JobRecord NewJob(
+        DateTimeOffset? createdAt = null,
+        string architecture = "mlp",
+        JobKind kind = JobKind.Train,
+        JobStatus status = JobStatus.Queued,
+        string[]? tags = null,
+        string? idempotencyKey = null) => new()
+        {
+            Id = Guid.NewGuid(),
+            Kind = kind,
+            Architecture = architecture,
+            Status = status,
+            Tags = tags ?? [],
+            Hyperparameters = new Hyperparameters { Epochs = 4 },
+            IdempotencyKey = idempotencyKey,
+            CreatedAt = createdAt ?? T0,
+        };
+
+    private async Task<JobRecord> CreateAsync(JobRecord job)
+    {
+        var (stored, created) = await Store.CreateAsync(job, None);
+        Assert.True(created);
+        return stored;
+    }
+
+    /// <summary>A job started at <see cref="T0"/> under a new lease.</summary>
+    private async Task<(JobRecord Job, Guid Lease)> CreateRunningAsync()
+    {
+        var job = await CreateAsync(NewJob());
+        var lease = Guid.NewGuid();
+        var started = await Store.TryStartAttemptAsync(job.Id, lease, "worker-1", "cpu", T0, T0.AddSeconds(-30), None);
+        Assert.NotNull(started);
+        return (started, lease);
+    }
+
+    private async Task<JobRecord> GetAsync(Guid id) =>
+        await Store.GetAsync(id, None) ?? throw new Xunit.Sdk.XunitException($"Job {id} is missing.");
+
+    /// <summary>Every field, compared through the store's own JSON (lists and arrays by content, NaN equal to NaN).</summary>
+    private static void AssertSameJob(JobRecord expected, JobRecord actual) =>
+        Assert.Equal(JsonSerializer.Serialize(expected, JobStoreJson.Options), JsonSerializer.Serialize(actual, JobStoreJson.Options));
+
+    private static string Json<T>(T value) => JsonSerializer.Serialize(value, JobStoreJson.Options);
+
+    private static EpochMetrics Metrics(int epoch, double seed = 0) =>
+        new(epoch, 0.5 - seed, 0.8 + seed / 10, 0.4 - seed, 0.85 + seed / 10, 0.001 * (1 + seed), 12.5 + seed, 4800 + seed);
+
+    private static JobProgress Progress(int epoch, long step) =>
+        new(epoch, 4, step, 469, 5000.25, 12.5, 0.3, 0.91, T0.AddSeconds(step));
+
+    private static IReadOnlyList<Guid> NewestFirst(IEnumerable<JobRecord> jobs) =>
+        jobs.OrderByDescending(j => j.CreatedAt)
+            .ThenByDescending(j => j.Id.ToString("D"), StringComparer.Ordinal)
+            .Select(j => j.Id)
+            .ToList();
+
+    // ---- Create and get.
+
+    [Fact]
+    public async Task Create_then_get_round_trips_every_field()
+    {
+        var job = new JobRecord
+        {
+            Id = Guid.NewGuid(),
+            Kind = JobKind.Eval,
+            Architecture = "resnet",
+            Status = JobStatus.Running,
+            Name = "nightly \"quoted\" ünïcode ✓",
+            Tags = ["baseline", "with space", "quote\"d", "[]"],
+            Hyperparameters = new Hyperparameters
+            {
+                Epochs = 7,
+                BatchSize = 64,
+                LearningRate = 0.012345678901234567,
+                Optimizer = OptimizerKind.AdamW,
+                WeightDecay = 1e-4,
+                Momentum = 0.8,
+                LrSchedule = LearningRateSchedule.Step,
+                StepEpochs = 2,
+                StepGamma = 0.5,
+                Seed = long.MaxValue,
+                Device = "cuda:1",
+                TrainSubset = 1000,
+            },
+            Source = new EvalSource(Guid.NewGuid(), "best"),
+            IdempotencyKey = "key-round-trip",
+            Queue = "gpu",
+            CreatedAt = T0,
+            StartedAt = T0.AddSeconds(1),
+            FinishedAt = T0.AddMinutes(5),
+            Attempt = 3,
+            LeaseToken = Guid.NewGuid(),
+            Worker = "host-a/1234",
+            Device = "cuda:0",
+            HeartbeatAt = T0.AddSeconds(2),
+            CancelRequested = true,
+            Progress = new JobProgress(2, 7, 1234, 469, 3210.5, null, double.NaN, double.PositiveInfinity, new DateTimeOffset(2025, 3, 14, 11, 0, 0, TimeSpan.FromHours(2)).AddTicks(1234567)),
+            Result = new JobResult(0.9921, 0.031, null, double.NaN, 5, [[970, 10], [3, 1130]], [0.99, double.NaN]),
+            Error = new JobError(JobErrorKind.Infrastructure, "disk full: /data"),
+        };
+
+        var (stored, created) = await Store.CreateAsync(job, None);
+
+        Assert.True(created);
+        AssertSameJob(job, stored);
+        AssertSameJob(job, await GetAsync(job.Id));
+    }
+
+    [Fact]
+    public async Task Create_then_get_round_trips_a_minimal_job()
+    {
+        var job = NewJob();
+        AssertSameJob(job, await CreateAsync(job));
+        AssertSameJob(job, await GetAsync(job.Id));
+    }
+
+    [Fact]
+    public async Task Times_are_kept_in_utc_to_the_microsecond()
+    {
+        var created = new DateTimeOffset(2025, 3, 14, 15, 0, 0, TimeSpan.FromHours(5.5)).AddTicks(1_234_567);
+        var job = await CreateAsync(NewJob(createdAt: created));
+
+        var read = await GetAsync(job.Id);
+
+        Assert.Equal(TimeSpan.Zero, read.CreatedAt.Offset);
+        Assert.Equal(StoredTime.Truncate(created).UtcTicks, read.CreatedAt.UtcTicks);
+        Assert.Equal(created.UtcTicks - 7, read.CreatedAt.UtcTicks);
+    }
+
+    [Fact]
+    public async Task Get_of_a_missing_job_is_null()
+    {
+        Assert.Null(await Store.GetAsync(Guid.NewGuid(), None));
+    }
+
+    // ---- Idempotency.
+
+    [Fact]
+    public async Task Create_with_a_used_idempotency_key_returns_the_existing_job()
+    {
+        var first = await CreateAsync(NewJob(idempotencyKey: "same-key"));
+
+        var (again, created) = await Store.CreateAsync(NewJob(architecture: "cnn", idempotencyKey: "same-key") with { CreatedAt = T0.AddSeconds(1) }, None);
+
+        Assert.False(created);
+        AssertSameJob(first, again);
+        Assert.Single(await Store.ListAsync(new JobQuery(), None));
+    }
+
+    [Fact]
+    public async Task Jobs_without_an_idempotency_key_never_conflict()
+    {
+        await CreateAsync(NewJob());
+        await CreateAsync(NewJob());
+        await CreateAsync(NewJob(idempotencyKey: "a"));
+        await CreateAsync(NewJob(idempotencyKey: "b"));
+
+        Assert.Equal(4, (await Store.ListAsync(new JobQuery(), None)).Count);
+    }
+
+    [Fact]
+    public async Task Concurrent_identical_creates_store_exactly_one_job()
+    {
+        const int requests = 50;
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pending = Enumerable.Range(0, requests).Select(i => Task.Run(async () =>
+        {
+            var job = NewJob(idempotencyKey: "concurrent-key") with { CreatedAt = T0.AddMilliseconds(i) };
+            await go.Task;
+            return await Store.CreateAsync(job, None);
+        })).ToList();
+        go.SetResult();
+        var results = await Task.WhenAll(pending);
+
+        Assert.Single(results, r => r.Created);
+        var id = Assert.Single(results.Select(r => r.Job.Id).Distinct());
+        var stored = Assert.Single(await Store.ListAsync(new JobQuery(), None));
+        Assert.Equal(id, stored.Id);
+    }
+
+    [Fact]
+    public async Task A_burst_through_two_stores_stores_each_job_once_and_answers_each_caller_with_its_own()
+    {
+        // Two stores on one database: two API processes, each committing its burst in batches.
+        var stores = new[] { Store, Track(OpenStore(_database)) };
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // 150 distinct jobs, and every tenth one with a key sent once more, through the other store.
+        var jobs = Enumerable.Range(0, 150).Select(i => NewJob(createdAt: T0.AddMilliseconds(i), tags: [$"n{i}"],
+            idempotencyKey: i % 3 == 0 ? null : $"burst-{i}")).ToList();
+        var repeats = jobs.Where(job => job.IdempotencyKey is not null).Where((_, i) => i % 10 == 1)
+            .Select(job => job with { Id = Guid.NewGuid() }).ToList();
+        var pending = jobs.Concat(repeats).Select((job, i) => Task.Run(async () =>
+        {
+            await go.Task;
+            return (Sent: job, Answer: await stores[i % 2].CreateAsync(job, None));
+        })).ToList();
+        go.SetResult();
+        var results = await Task.WhenAll(pending);
+
+        foreach (var (sent, (job, created)) in results.Where(r => r.Answer.Created))
+            AssertSameJob(sent, job);
+        Assert.Equal(jobs.Count, results.Count(r => r.Answer.Created));
+        // A repeat gets the job its key first made, whichever of the two requests stored it.
+        foreach (var (sent, (job, _)) in results.Where(r => r.Sent.IdempotencyKey is not null))
+            Assert.Equal(sent.Tags, job.Tags);
+        var stored = await Store.ListAsync(new JobQuery(Limit: 1000), None);
+        Assert.Equal(jobs.Count, stored.Count);
+        Assert.Equal(jobs.Select(j => j.Tags[0]).Order(), stored.Select(j => j.Tags[0]).Order());
+    }
+
+    [Fact]
+    public async Task A_job_the_database_refuses_fails_alone_while_the_jobs_submitted_with_it_are_stored()
+    {
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var jobs = Enumerable.Range(0, 40).Select(i => NewJob(createdAt: T0.AddMilliseconds(i))).ToList();
+        // The same id twice: the primary key refuses the second, whichever batch it lands in.
+        var clash = NewJob() with { Id = jobs[7].Id };
+        var pending = jobs.Append(clash).Select(job => Task.Run(async () =>
+        {
+            await go.Task;
+            return await Store.CreateAsync(job, None);
+        })).ToList();
+        go.SetResult();
+        await Task.WhenAll(pending.Select(task => task.ContinueWith(_ => { }, TaskScheduler.Default)));
+
+        Assert.Equal(1, pending.Count(task => task.IsFaulted));
+        Assert.Equal(jobs.Count, pending.Count(task => task.IsCompletedSuccessfully && task.Result.Created));
+        var stored = await Store.ListAsync(new JobQuery(Limit: 1000), None);
+        Assert.Equal(jobs.Select(j => j.Id).Order(), stored.Select(j => j.Id).Order());
+    }
+
+    // ---- Listing.
+
+    [Fact]
+    public async Task List_is_newest_first_with_ties_broken_by_id()
+    {
+        var jobs = new List<JobRecord>();
+        for (var i = 0; i < 9; i++)
+            jobs.Add(await CreateAsync(NewJob(createdAt: T0.AddSeconds(i % 3))));
+
+        var listed = await Store.ListAsync(new JobQuery(), None);
+
+        Assert.Equal(NewestFirst(jobs), listed.Select(j => j.Id).ToList());
+    }
+
+    [Fact]
+    public async Task List_filters_by_status_architecture_kind_and_tag()
+    {
+        var a = await CreateAsync(NewJob(T0.AddSeconds(1), "mlp", JobKind.Train, JobStatus.Queued, ["x", "y"]));
+        var b = await CreateAsync(NewJob(T0.AddSeconds(2), "cnn", JobKind.Eval, JobStatus.Running, ["y", "quote\"d"]));
+        var c = await CreateAsync(NewJob(T0.AddSeconds(3), "mlp", JobKind.Eval, JobStatus.Succeeded));
+        var d = await CreateAsync(NewJob(T0.AddSeconds(4), "cnn", JobKind.Train, JobStatus.Queued, ["xy"]));
+
+        async Task<List<Guid>> Ids(JobQuery query) => (await Store.ListAsync(query, None)).Select(j => j.Id).ToList();
+
+        Assert.Equal([d.Id, c.Id, b.Id, a.Id], await Ids(new JobQuery()));
+        Assert.Equal([d.Id, a.Id], await Ids(new JobQuery(Status: JobStatus.Queued)));
+        Assert.Equal([c.Id, a.Id], await Ids(new JobQuery(Architecture: "mlp")));
+        Assert.Equal([c.Id, b.Id], await Ids(new JobQuery(Kind: JobKind.Eval)));
+        Assert.Equal([b.Id, a.Id], await Ids(new JobQuery(Tag: "y")));
+        Assert.Equal([b.Id], await Ids(new JobQuery(Tag: "quote\"d")));
+        Assert.Equal([a.Id], await Ids(new JobQuery(Tag: "x")));
+        Assert.Empty(await Ids(new JobQuery(Tag: "nope")));
+        Assert.Equal([d.Id], await Ids(new JobQuery(Status: JobStatus.Queued, Architecture: "cnn", Kind: JobKind.Train)));
+        Assert.Empty(await Ids(new JobQuery(Status: JobStatus.Failed)));
+        Assert.Equal([d.Id, c.Id], await Ids(new JobQuery(Limit: 2)));
+    }
+
+    [Fact]
+    public async Task Cursor_paging_visits_every_job_once()
+    {
+        var jobs = new List<JobRecord>();
+        for (var i = 0; i < 23; i++)
+        {
+            var status = i % 4 == 0 ? JobStatus.Succeeded : JobStatus.Queued;
+            jobs.Add(await CreateAsync(NewJob(createdAt: T0.AddSeconds(i / 3), status: status)));
+        }
+
+        async Task<List<Guid>> AllPages(JobQuery query)
+        {
+            var seen = new List<Guid>();
+            for (var pages = 0; pages < 100; pages++)
+            {
+                var page = await Store.ListAsync(query, None);
+                seen.AddRange(page.Select(j => j.Id));
+                if (page.Count < query.Limit)
+                    return seen;
+                query = query with { After = new JobCursor(page[^1].CreatedAt, page[^1].Id) };
+            }
+            throw new Xunit.Sdk.XunitException("Paging did not end.");
+        }
+
+        Assert.Equal(NewestFirst(jobs), await AllPages(new JobQuery(Limit: 5)));
+        Assert.Equal(NewestFirst(jobs), await AllPages(new JobQuery(Limit: 1)));
+        Assert.Equal(NewestFirst(jobs.Where(j => j.Status == JobStatus.Queued)), await AllPages(new JobQuery(Status: JobStatus.Queued, Limit: 4)));
+    }
+
+    // ---- Starting attempts.
+
+    [Fact]
+    public async Task Starting_a_queued_job_makes_it_running_as_attempt_1()
+    {
+        var job = await CreateAsync(NewJob());
+        var lease = Guid.NewGuid();
+
+        var started = await Store.TryStartAttemptAsync(job.Id, lease, "worker-1", "cuda:0", T0.AddSeconds(5), T0.AddSeconds(-25), None);
+
+        Assert.NotNull(started);
+        var expected = job with
+        {
+            Status = JobStatus.Running,
+            Attempt = 1,
+            LeaseToken = lease,
+            Worker = "worker-1",
+            Device = "cuda:0",
+            StartedAt = T0.AddSeconds(5),
+            HeartbeatAt = T0.AddSeconds(5),
+        };
+        AssertSameJob(expected, started);
+        AssertSameJob(expected, await GetAsync(job.Id));
+    }
+
+    [Fact]
+    public async Task A_job_under_a_live_lease_does_not_start_again()
+    {
+        var (running, _) = await CreateRunningAsync();
+
+        var second = await Store.TryStartAttemptAsync(running.Id, Guid.NewGuid(), "worker-2", "cpu", T0.AddSeconds(10), T0.AddSeconds(-20), None);
+
+        Assert.Null(second);
+        AssertSameJob(running, await GetAsync(running.Id));
+    }
+
+    [Fact]
+    public async Task A_job_with_a_stale_heartbeat_starts_as_attempt_2_under_a_new_lease()
+    {
+        var (running, oldLease) = await CreateRunningAsync();
+        Assert.True(await Store.UpdateProgressAsync(running.Id, oldLease, Progress(1, 100), T0.AddSeconds(2), None));
+        var newLease = Guid.NewGuid();
+
+        var taken = await Store.TryStartAttemptAsync(running.Id, newLease, "worker-2", "cuda:1", T0.AddSeconds(60), T0.AddSeconds(30), None);
+
+        Assert.NotNull(taken);
+        Assert.Equal(JobStatus.Running, taken.Status);
+        Assert.Equal(2, taken.Attempt);
+        Assert.Equal(newLease, taken.LeaseToken);
+        Assert.Equal("worker-2", taken.Worker);
+        Assert.Equal("cuda:1", taken.Device);
+        Assert.Equal(T0, taken.StartedAt); // the first start
+        Assert.Equal(T0.AddSeconds(60), taken.HeartbeatAt);
+        Assert.Equal(Json(Progress(1, 100)), Json(taken.Progress)); // kept until the new attempt reports
+    }
+
+    [Fact]
+    public async Task A_heartbeat_exactly_at_the_staleness_limit_is_still_live()
+    {
+        var (running, _) = await CreateRunningAsync();
+
+        Assert.Null(await Store.TryStartAttemptAsync(running.Id, Guid.NewGuid(), "worker-2", "cpu", T0.AddSeconds(30), T0, None));
+    }
+
+    [Fact]
+    public async Task A_running_job_without_a_heartbeat_and_an_interrupted_job_start()
+    {
+        var noHeartbeat = await CreateAsync(NewJob(status: JobStatus.Running) with { Attempt = 1 });
+        var interrupted = await CreateAsync(NewJob(status: JobStatus.Interrupted) with { Attempt = 1, StartedAt = T0.AddSeconds(-100) });
+
+        var a = await Store.TryStartAttemptAsync(noHeartbeat.Id, Guid.NewGuid(), "w", "cpu", T0, T0.AddSeconds(-30), None);
+        var b = await Store.TryStartAttemptAsync(interrupted.Id, Guid.NewGuid(), "w", "cpu", T0, T0.AddSeconds(-30), None);
+
+        Assert.Equal(2, a?.Attempt);
+        Assert.Equal(JobStatus.Running, b?.Status);
+        Assert.Equal(2, b?.Attempt);
+        Assert.Equal(T0.AddSeconds(-100), b?.StartedAt);
+    }
+
+    [Fact]
+    public async Task Terminal_cancelling_cancel_requested_and_missing_jobs_do_not_start()
+    {
+        var statuses = new[] { JobStatus.Succeeded, JobStatus.Failed, JobStatus.Cancelled, JobStatus.Cancelling };
+        var jobs = new List<JobRecord>();
+        foreach (var status in statuses)
+            jobs.Add(await CreateAsync(NewJob(status: status) with { HeartbeatAt = T0.AddHours(-1) }));
+        jobs.Add(await CreateAsync(NewJob() with { CancelRequested = true }));
+
+        foreach (var job in jobs)
+        {
+            Assert.Null(await Store.TryStartAttemptAsync(job.Id, Guid.NewGuid(), "w", "cpu", T0, T0.AddSeconds(-30), None));
+            AssertSameJob(job, await GetAsync(job.Id));
+        }
+        Assert.Null(await Store.TryStartAttemptAsync(Guid.NewGuid(), Guid.NewGuid(), "w", "cpu", T0, T0.AddSeconds(-30), None));
+    }
+
+    // ---- Worker writes and fencing.
+
+    [Fact]
+    public async Task Progress_and_heartbeat_apply_under_the_current_lease()
+    {
+        var (running, lease) = await CreateRunningAsync();
+
+        Assert.True(await Store.UpdateProgressAsync(running.Id, lease, Progress(1, 200), T0.AddSeconds(3), None));
+        var afterProgress = await GetAsync(running.Id);
+        Assert.True(await Store.HeartbeatAsync(running.Id, lease, T0.AddSeconds(7), None));
+        var afterHeartbeat = await GetAsync(running.Id);
+
+        Assert.Equal(Json(Progress(1, 200)), Json(afterProgress.Progress));
+        Assert.Equal(T0.AddSeconds(3), afterProgress.HeartbeatAt);
+        Assert.Equal(Json(Progress(1, 200)), Json(afterHeartbeat.Progress));
+        Assert.Equal(T0.AddSeconds(7), afterHeartbeat.HeartbeatAt);
+    }
+
+    [Fact]
+    public async Task Writes_under_an_old_lease_are_refused_and_change_nothing()
+    {
+        var (running, oldLease) = await CreateRunningAsync();
+        Assert.True(await Store.RecordEpochAsync(running.Id, oldLease, Metrics(1), T0.AddSeconds(1), None));
+        Assert.True(await Store.RecordCheckpointAsync(running.Id, oldLease, new CheckpointRecord(running.Id, 1, 100, "aa", Metrics(1), T0.AddSeconds(1)), None));
+        var newLease = Guid.NewGuid();
+        Assert.NotNull(await Store.TryStartAttemptAsync(running.Id, newLease, "worker-2", "cpu", T0.AddSeconds(60), T0.AddSeconds(30), None));
+        var job = await GetAsync(running.Id);
+        var epochs = await Store.GetEpochsAsync(running.Id, 0, None);
+        var checkpoints = await Store.GetCheckpointsAsync(running.Id, None);
+
+        Assert.False(await Store.UpdateProgressAsync(running.Id, oldLease, Progress(2, 900), T0.AddSeconds(61), None));
+        Assert.False(await Store.HeartbeatAsync(running.Id, oldLease, T0.AddSeconds(61), None));
+        Assert.False(await Store.RecordEpochAsync(running.Id, oldLease, Metrics(1, 0.3), T0.AddSeconds(61), None));
+        Assert.False(await Store.RecordEpochAsync(running.Id, oldLease, Metrics(2), T0.AddSeconds(61), None));
+        Assert.False(await Store.RecordCheckpointAsync(running.Id, oldLease, new CheckpointRecord(running.Id, 1, 999, "bb", null, T0.AddSeconds(61)), None));
+        Assert.False(await Store.RecordCheckpointAsync(running.Id, oldLease, new CheckpointRecord(running.Id, 2, 999, "bb", null, T0.AddSeconds(61)), None));
+        Assert.False(await Store.FinishAttemptAsync(running.Id, oldLease, JobStatus.Succeeded, new JobResult(1, 0, null, null, null, null, null), null, T0.AddSeconds(61), None));
+        Assert.False(await Store.FinishAttemptAsync(running.Id, oldLease, JobStatus.Queued, null, null, T0.AddSeconds(61), None));
+
+        AssertSameJob(job, await GetAsync(running.Id));
+        Assert.Equal(epochs, await Store.GetEpochsAsync(running.Id, 0, None));
+        Assert.Equal(checkpoints, await Store.GetCheckpointsAsync(running.Id, None));
+
+        // The new lease's writes apply.
+        Assert.True(await Store.HeartbeatAsync(running.Id, newLease, T0.AddSeconds(62), None));
+        Assert.True(await Store.RecordEpochAsync(running.Id, newLease, Metrics(2), T0.AddSeconds(62), None));
+    }
+
+    [Fact]
+    public async Task Writes_for_a_missing_job_or_a_job_never_started_are_refused()
+    {
+        var queued = await CreateAsync(NewJob());
+        foreach (var id in new[] { queued.Id, Guid.NewGuid() })
+        {
+            var lease = Guid.NewGuid();
+            Assert.False(await Store.UpdateProgressAsync(id, lease, Progress(1, 1), T0, None));
+            Assert.False(await Store.HeartbeatAsync(id, lease, T0, None));
+            Assert.False(await Store.RecordEpochAsync(id, lease, Metrics(1), T0, None));
+            Assert.False(await Store.RecordCheckpointAsync(id, lease, new CheckpointRecord(id, 1, 1, "x", null, T0), None));
+            Assert.False(await Store.FinishAttemptAsync(id, lease, JobStatus.Failed, null, new JobError(JobErrorKind.User, "x"), T0, None));
+        }
+        AssertSameJob(queued, await GetAsync(queued.Id));
+        Assert.Empty(await Store.GetEpochsAsync(queued.Id, 0, None));
+        Assert.Empty(await Store.GetCheckpointsAsync(queued.Id, None));
+    }
+
+    // ---- Epochs and checkpoints.
+
+    [Fact]
+    public async Task Recording_an_epoch_again_replaces_it()
+    {
+        var (running, lease) = await CreateRunningAsync();
+
+        Assert.True(await Store.RecordEpochAsync(running.Id, lease, Metrics(1), T0.AddSeconds(1), None));
+        Assert.True(await Store.RecordEpochAsync(running.Id, lease, Metrics(2), T0.AddSeconds(2), None));
+        Assert.True(await Store.RecordEpochAsync(running.Id, lease, Metrics(2, 0.25), T0.AddSeconds(3), None));
+
+        Assert.Equal(
+            [new EpochRecord(running.Id, Metrics(1), T0.AddSeconds(1)), new EpochRecord(running.Id, Metrics(2, 0.25), T0.AddSeconds(3))],
+            await Store.GetEpochsAsync(running.Id, 0, None));
+    }
+
+    [Fact]
+    public async Task Epochs_are_read_after_a_given_epoch_in_order()
+    {
+        var (running, lease) = await CreateRunningAsync();
+        foreach (var epoch in new[] { 3, 1, 4, 2 })
+            Assert.True(await Store.RecordEpochAsync(running.Id, lease, Metrics(epoch), T0.AddSeconds(epoch), None));
+        var (other, otherLease) = await CreateRunningAsync();
+        Assert.True(await Store.RecordEpochAsync(other.Id, otherLease, Metrics(1), T0, None));
+
+        Assert.Equal([1, 2, 3, 4], (await Store.GetEpochsAsync(running.Id, 0, None)).Select(e => e.Metrics.Epoch));
+        Assert.Equal([3, 4], (await Store.GetEpochsAsync(running.Id, 2, None)).Select(e => e.Metrics.Epoch));
+        Assert.Empty(await Store.GetEpochsAsync(running.Id, 4, None));
+        Assert.Empty(await Store.GetEpochsAsync(Guid.NewGuid(), 0, None));
+    }
+
+    [Fact]
+    public async Task Epoch_metrics_keep_nan_and_infinities()
+    {
+        var (running, lease) = await CreateRunningAsync();
+        var diverged = new EpochMetrics(1, double.NaN, 0.1, double.PositiveInfinity, 0.1, double.NegativeInfinity, 3.5, double.NaN);
+
+        Assert.True(await Store.RecordEpochAsync(running.Id, lease, diverged, T0, None));
+
+        var epoch = Assert.Single(await Store.GetEpochsAsync(running.Id, 0, None));
+        Assert.True(double.IsNaN(epoch.Metrics.TrainLoss));
+        Assert.True(double.IsPositiveInfinity(epoch.Metrics.TestLoss));
+        Assert.True(double.IsNegativeInfinity(epoch.Metrics.LearningRate));
+        Assert.Equal(diverged, epoch.Metrics);
+    }
+
+    [Fact]
+    public async Task Checkpoints_are_recorded_replaced_and_listed_by_epoch()
+    {
+        var (running, lease) = await CreateRunningAsync();
+        var second = new CheckpointRecord(running.Id, 2, 1_234_567_890_123, new string('b', 64), Metrics(2) with { TestLoss = double.NaN }, T0.AddSeconds(2));
+        var first = new CheckpointRecord(running.Id, 1, 1000, new string('a', 64), null, T0.AddSeconds(1));
+        var firstAgain = first with { SizeBytes = 2000, Sha256 = new string('c', 64), Metrics = Metrics(1), CreatedAt = T0.AddSeconds(3) };
+
+        Assert.True(await Store.RecordCheckpointAsync(running.Id, lease, second, None));
+        Assert.True(await Store.RecordCheckpointAsync(running.Id, lease, first, None));
+        Assert.Equal([first, second], await Store.GetCheckpointsAsync(running.Id, None));
+
+        Assert.True(await Store.RecordCheckpointAsync(running.Id, lease, firstAgain, None));
+        Assert.Equal([firstAgain, second], await Store.GetCheckpointsAsync(running.Id, None));
+        Assert.Empty(await Store.GetCheckpointsAsync(Guid.NewGuid(), None));
+    }
+
+    [Fact]
+    public async Task A_checkpoint_of_another_job_is_refused()
+    {
+        var (running, lease) = await CreateRunningAsync();
+
+        await Assert.ThrowsAsync<ArgumentException>(() =>
+            Store.RecordCheckpointAsync(running.Id, lease, new CheckpointRecord(Guid.NewGuid(), 1, 1, "x", null, T0), None));
+    }
+
+    // ---- Finishing attempts.
+
+    [Fact]
+    public async Task Finishing_succeeded_stores_the_result_and_ends_the_lease()
+    {
+        var (running, lease) = await CreateRunningAsync();
+        var result = new JobResult(0.99, 0.03, 0.991, 0.029, 3, [[1, 2], [3, 4]], [0.5, double.NaN]);
+
+        Assert.True(await Store.FinishAttemptAsync(running.Id, lease, JobStatus.Succeeded, result, null, T0.AddMinutes(2), None));
+
+        AssertSameJob(running with
+        {
+            Status = JobStatus.Succeeded,
+            FinishedAt = T0.AddMinutes(2),
+            LeaseToken = null,
+            Result = result,
+        }, await GetAsync(running.Id));
+        Assert.False(await Store.HeartbeatAsync(running.Id, lease, T0.AddMinutes(3), None));
+    }
+
+    [Fact]
+    public async Task Finishing_failed_stores_the_error()
+    {
+        var (running, lease) = await CreateRunningAsync();
+        var error = new JobError(JobErrorKind.User, "loss diverged (NaN) at epoch 2");
+
+        Assert.True(await Store.FinishAttemptAsync(running.Id, lease, JobStatus.Failed, null, error, T0.AddMinutes(2), None));
+
+        AssertSameJob(running with { Status = JobStatus.Failed, FinishedAt = T0.AddMinutes(2), LeaseToken = null, Error = error }, await GetAsync(running.Id));
+    }
+
+    [Fact]
+    public async Task Finishing_a_cancelling_job_cancelled_keeps_cancel_requested()
+    {
+        var (running, lease) = await CreateRunningAsync();
+        Assert.Equal(CancelOutcome.CancellationRequested, await Store.RequestCancelAsync(running.Id, T0.AddSeconds(5), None));
+        // A cancelling job's worker still holds the lease until it stops.
+        Assert.True(await Store.UpdateProgressAsync(running.Id, lease, Progress(1, 5), T0.AddSeconds(6), None));
+
+        Assert.True(await Store.FinishAttemptAsync(running.Id, lease, JobStatus.Cancelled, null, null, T0.AddSeconds(7), None));
+
+        var job = await GetAsync(running.Id);
+        Assert.Equal(JobStatus.Cancelled, job.Status);
+        Assert.True(job.CancelRequested);
+        Assert.Equal(T0.AddSeconds(7), job.FinishedAt);
+        Assert.Null(job.LeaseToken);
+        Assert.Equal("worker-1", job.Worker);
+    }
+
+    [Fact]
+    public async Task Finishing_queued_releases_the_job_for_another_attempt()
+    {
+        var (running, lease) = await CreateRunningAsync();
+        var error = new JobError(JobErrorKind.Infrastructure, "worker shutting down");
+
+        Assert.True(await Store.FinishAttemptAsync(running.Id, lease, JobStatus.Queued, null, error, T0.AddSeconds(9), None));
+
+        var queued = await GetAsync(running.Id);
+        AssertSameJob(running with { Status = JobStatus.Queued, LeaseToken = null, Worker = null, Device = null, Error = error }, queued);
+        Assert.Null(queued.FinishedAt);
+        var restarted = await Store.TryStartAttemptAsync(running.Id, Guid.NewGuid(), "worker-2", "cpu", T0.AddSeconds(10), T0.AddSeconds(-20), None);
+        Assert.Equal(2, restarted?.Attempt);
+        Assert.Equal(T0, restarted?.StartedAt);
+    }
+
+    [Fact]
+    public async Task Finishing_interrupted_releases_the_job_like_queued()
+    {
+        var (running, lease) = await CreateRunningAsync();
+
+        Assert.True(await Store.FinishAttemptAsync(running.Id, lease, JobStatus.Interrupted, null, null, T0.AddSeconds(9), None));
+
+        AssertSameJob(running with { Status = JobStatus.Interrupted, LeaseToken = null, Worker = null, Device = null }, await GetAsync(running.Id));
+        Assert.Equal(2, (await Store.TryStartAttemptAsync(running.Id, Guid.NewGuid(), "worker-2", "cpu", T0.AddSeconds(10), T0.AddSeconds(-20), None))?.Attempt);
+    }
+
+    [Fact]
+    public async Task Finishing_queued_after_a_cancel_request_cancels_the_job()
+    {
+        var (running, lease) = await CreateRunningAsync();
+        Assert.Equal(CancelOutcome.CancellationRequested, await Store.RequestCancelAsync(running.Id, T0.AddSeconds(1), None));
+
+        Assert.True(await Store.FinishAttemptAsync(running.Id, lease, JobStatus.Queued, null, null, T0.AddSeconds(2), None));
+
+        var job = await GetAsync(running.Id);
+        Assert.Equal(JobStatus.Cancelled, job.Status);
+        Assert.Equal(T0.AddSeconds(2), job.FinishedAt);
+        Assert.Null(job.LeaseToken);
+    }
+
+    [Fact]
+    public async Task An_attempt_cannot_end_running_or_cancelling()
+    {
+        var (running, lease) = await CreateRunningAsync();
+
+        foreach (var status in new[] { JobStatus.Running, JobStatus.Cancelling })
+        {
+            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() =>
+                Store.FinishAttemptAsync(running.Id, lease, status, null, null, T0, None));
+        }
+        AssertSameJob(running, await GetAsync(running.Id));
+    }
+
+    // ---- Dispatch outbox.
+
+    [Fact]
+    public async Task A_new_job_is_undispatched_until_marked_and_only_queued_old_enough_jobs_are_listed()
+    {
+        var older = await CreateAsync(NewJob(createdAt: T0));
+        var newer = await CreateAsync(NewJob(createdAt: T0.AddSeconds(10)));
+        var cancelled = await CreateAsync(NewJob(createdAt: T0.AddSeconds(1)));
+        Assert.Equal(CancelOutcome.CancelledBeforeStart, await Store.RequestCancelAsync(cancelled.Id, T0.AddSeconds(2), None));
+
+        // Oldest first; the cancelled job needs no queue, and the newer one is inside the grace period.
+        Assert.Equal([older.Id], (await Store.ListUndispatchedAsync(T0.AddSeconds(5), 10, None)).Select(j => j.Id));
+        Assert.Equal([older.Id, newer.Id], (await Store.ListUndispatchedAsync(T0.AddSeconds(11), 10, None)).Select(j => j.Id));
+        Assert.Equal([older.Id], (await Store.ListUndispatchedAsync(T0.AddSeconds(11), 1, None)).Select(j => j.Id));
+
+        await Store.MarkDispatchedAsync(older.Id, T0.AddSeconds(12), None);
+        await Store.MarkDispatchedAsync(older.Id, T0.AddSeconds(13), None); // again: harmless
+
+        Assert.Equal([newer.Id], (await Store.ListUndispatchedAsync(T0.AddSeconds(20), 10, None)).Select(j => j.Id));
+        AssertSameJob(older, await GetAsync(older.Id));
+    }
+
+    [Fact]
+    public async Task A_started_job_is_not_listed_undispatched()
+    {
+        var job = await CreateAsync(NewJob());
+        Assert.NotNull(await Store.TryStartAttemptAsync(job.Id, Guid.NewGuid(), "w", "cpu", T0.AddSeconds(1), T0, None));
+
+        Assert.Empty(await Store.ListUndispatchedAsync(T0.AddSeconds(5), 10, None));
+    }
+
+    // ---- Sweeps.
+
+    private static SweepRecord NewSweep(DateTimeOffset createdAt, int maxConcurrent = 2)
+    {
+        var grid = new[]
+        {
+            new SweepAxis("batchSize", [JsonSerializer.SerializeToElement(32), JsonSerializer.SerializeToElement(256)]),
+            new SweepAxis("seed", [JsonSerializer.SerializeToElement(1), JsonSerializer.SerializeToElement(2)]),
+        };
+        var points = (from b in grid[0].Values from seed in grid[1].Values
+                      select (IReadOnlyDictionary<string, JsonElement>)new Dictionary<string, JsonElement> { ["batchSize"] = b, ["seed"] = seed }).ToList();
+        return new SweepRecord
+        {
+            Id = Guid.NewGuid(),
+            Name = "batch size × seed",
+            Tags = ["study"],
+            BaseJob = JsonSerializer.SerializeToElement(new { kind = "train", architecture = "convnet", hyperparameters = new { epochs = 2 } }),
+            Grid = grid,
+            Points = points,
+            MaxConcurrent = maxConcurrent,
+            CreatedAt = createdAt,
+        };
+    }
+
+    [Fact]
+    public async Task A_sweep_round_trips_with_its_grid_in_order()
+    {
+        var sweep = NewSweep(T0);
+        await Store.CreateSweepAsync(sweep, None);
+
+        var stored = await Store.GetSweepAsync(sweep.Id, None);
+
+        Assert.NotNull(stored);
+        Assert.Equal(sweep.Name, stored.Name);
+        Assert.Equal(["study"], stored.Tags);
+        Assert.Equal(["batchSize", "seed"], stored.Grid.Select(a => a.Name));
+        Assert.Equal([32, 256], stored.Grid[0].Values.Select(v => v.GetInt32()));
+        Assert.Equal(4, stored.Points.Count);
+        Assert.Equal([(32, 1), (32, 2), (256, 1), (256, 2)], stored.Points.Select(p => (p["batchSize"].GetInt32(), p["seed"].GetInt32())));
+        Assert.Equal("convnet", stored.BaseJob.GetProperty("architecture").GetString());
+        Assert.Equal(2, stored.MaxConcurrent);
+        Assert.Equal(T0, stored.CreatedAt);
+        Assert.False(stored.CancelRequested);
+        Assert.Null(await Store.GetSweepAsync(Guid.NewGuid(), None));
+    }
+
+    [Fact]
+    public async Task A_sweep_stays_open_until_every_point_has_a_job_and_a_point_takes_one_job()
+    {
+        var sweep = NewSweep(T0);
+        var other = NewSweep(T0.AddSeconds(1));
+        await Store.CreateSweepAsync(sweep, None);
+        await Store.CreateSweepAsync(other, None);
+        Assert.Equal([other.Id, sweep.Id], (await Store.ListSweepsAsync(new SweepQuery(Limit: 10), None)).Select(s => s.Id));
+
+        var jobs = new List<JobRecord>();
+        for (var point = 0; point < 4; point++)
+        {
+            Assert.Contains(sweep.Id, (await Store.ListOpenSweepsAsync(None)).Select(s => s.Id));
+            var job = await CreateAsync(NewJob(createdAt: T0.AddSeconds(point)));
+            Assert.True(await Store.AddSweepJobAsync(sweep.Id, point, job.Id, None));
+            jobs.Add(job);
+        }
+        var spare = await CreateAsync(NewJob());
+        Assert.False(await Store.AddSweepJobAsync(sweep.Id, 2, spare.Id, None)); // point 2 has its job
+
+        Assert.Equal([other.Id], (await Store.ListOpenSweepsAsync(None)).Select(s => s.Id));
+        var linked = await Store.GetSweepJobsAsync(sweep.Id, None);
+        Assert.Equal([0, 1, 2, 3], linked.Select(j => j.Point));
+        Assert.Equal(jobs.Select(j => j.Id), linked.Select(j => j.Job.Id));
+        AssertSameJob(jobs[1], linked[1].Job);
+        Assert.Empty(await Store.GetSweepJobsAsync(other.Id, None));
+    }
+
+    [Fact]
+    public async Task A_cancelled_sweep_is_no_longer_open_and_is_cancelled_once()
+    {
+        var sweep = NewSweep(T0);
+        await Store.CreateSweepAsync(sweep, None);
+
+        Assert.True(await Store.RequestSweepCancelAsync(sweep.Id, T0.AddSeconds(5), None));
+        Assert.False(await Store.RequestSweepCancelAsync(sweep.Id, T0.AddSeconds(6), None));
+        Assert.False(await Store.RequestSweepCancelAsync(Guid.NewGuid(), T0, None));
+
+        Assert.Empty(await Store.ListOpenSweepsAsync(None));
+        var stored = await Store.GetSweepAsync(sweep.Id, None);
+        Assert.True(stored!.CancelRequested);
+        Assert.Equal(T0.AddSeconds(5), stored.CancelledAt);
+    }
+
+    // ---- Cancellation.
+
+    [Fact]
+    public async Task Cancelling_answers_by_status()
+    {
+        var queued = await CreateAsync(NewJob());
+        var interrupted = await CreateAsync(NewJob(status: JobStatus.Interrupted));
+        var (running, _) = await CreateRunningAsync();
+        var finished = new List<JobRecord>();
+        foreach (var status in new[] { JobStatus.Succeeded, JobStatus.Failed, JobStatus.Cancelled })
+            finished.Add(await CreateAsync(NewJob(status: status) with { FinishedAt = T0 }));
+        var now = T0.AddSeconds(30);
+
+        Assert.Equal(CancelOutcome.NotFound, await Store.RequestCancelAsync(Guid.NewGuid(), now, None));
+
+        Assert.Equal(CancelOutcome.CancelledBeforeStart, await Store.RequestCancelAsync(queued.Id, now, None));
+        AssertSameJob(queued with { Status = JobStatus.Cancelled, CancelRequested = true, FinishedAt = now }, await GetAsync(queued.Id));
+        Assert.Equal(CancelOutcome.CancelledBeforeStart, await Store.RequestCancelAsync(interrupted.Id, now, None));
+        AssertSameJob(interrupted with { Status = JobStatus.Cancelled, CancelRequested = true, FinishedAt = now }, await GetAsync(interrupted.Id));
+
+        Assert.Equal(CancelOutcome.CancellationRequested, await Store.RequestCancelAsync(running.Id, now, None));
+        var cancelling = await GetAsync(running.Id);
+        AssertSameJob(running with { Status = JobStatus.Cancelling, CancelRequested = true }, cancelling);
+        Assert.Equal(CancelOutcome.AlreadyCancelling, await Store.RequestCancelAsync(running.Id, now.AddSeconds(1), None));
+        AssertSameJob(cancelling, await GetAsync(running.Id));
+
+        Assert.Equal(CancelOutcome.AlreadyFinished, await Store.RequestCancelAsync(queued.Id, now.AddSeconds(1), None));
+        foreach (var job in finished)
+        {
+            Assert.Equal(CancelOutcome.AlreadyFinished, await Store.RequestCancelAsync(job.Id, now, None));
+            AssertSameJob(job, await GetAsync(job.Id));
+        }
+    }
+
+    [Fact]
+    public async Task Cancel_racing_a_start_always_ends_consistent()
+    {
+        var outcomes = new Dictionary<CancelOutcome, int>();
+        for (var i = 0; i < 50; i++)
+        {
+            var job = await CreateAsync(NewJob());
+            var lease = Guid.NewGuid();
+            var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var cancel = Task.Run(async () =>
+            {
+                await go.Task;
+                return await Store.RequestCancelAsync(job.Id, T0.AddSeconds(1), None);
+            });
+            var start = Task.Run(async () =>
+            {
+                await go.Task;
+                return await Store.TryStartAttemptAsync(job.Id, lease, "w", "cpu", T0.AddSeconds(1), T0.AddSeconds(-29), None);
+            });
+            go.SetResult();
+            var outcome = await cancel;
+            var started = await start;
+            var final = await GetAsync(job.Id);
+            outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
+
+            Assert.True(final.CancelRequested);
+            switch (outcome)
+            {
+                case CancelOutcome.CancelledBeforeStart:
+                    Assert.Null(started);
+                    Assert.Equal(JobStatus.Cancelled, final.Status);
+                    Assert.Equal(0, final.Attempt);
+                    Assert.Null(final.LeaseToken);
+                    break;
+                case CancelOutcome.CancellationRequested:
+                    Assert.NotNull(started);
+                    Assert.Equal(JobStatus.Running, started.Status);
+                    Assert.Equal(JobStatus.Cancelling, final.Status);
+                    Assert.Equal(1, final.Attempt);
+                    Assert.Equal(lease, final.LeaseToken);
+                    break;
+                default:
+                    Assert.Fail($"Iteration {i}: cancel answered {outcome}.");
+                    break;
+            }
+        }
+        Assert.Equal(50, outcomes.Values.Sum());
+    }
+
+    // ---- Logs.
+
+    [Fact]
+    public async Task Logs_are_appended_in_order_and_paged_by_sequence()
+    {
+        var a = Guid.NewGuid();
+        var b = Guid.NewGuid();
+        JobLogRecord Log(Guid job, int i, string? properties = null) =>
+            new(999, job, T0.AddMilliseconds(i), i % 2 == 0 ? "Information" : "Warning", $"message {i} ünïcode \"q\"", properties);
+
+        await Store.AppendLogsAsync([Log(a, 0, """{"epoch":1,"loss":0.5}"""), Log(b, 1), Log(a, 2), Log(a, 3)], None);
+        await Store.AppendLogsAsync([], None);
+        await Store.AppendLogsAsync([Log(a, 4), Log(a, 5, "{ \"kept\" : \"as written\" }")], None);
+
+        var all = await Store.GetLogsAsync(a, 0, 100, None);
+        Assert.Equal(["message 0 ünïcode \"q\"", "message 2 ünïcode \"q\"", "message 3 ünïcode \"q\"", "message 4 ünïcode \"q\"", "message 5 ünïcode \"q\""], all.Select(l => l.Message));
+        Assert.True(all.Zip(all.Skip(1)).All(p => p.First.Sequence < p.Second.Sequence));
+        Assert.Equal(Log(a, 0, """{"epoch":1,"loss":0.5}""") with { Sequence = all[0].Sequence }, all[0]);
+        Assert.Equal(Log(a, 5, "{ \"kept\" : \"as written\" }") with { Sequence = all[4].Sequence }, all[4]);
+
+        var firstPage = await Store.GetLogsAsync(a, 0, 2, None);
+        var secondPage = await Store.GetLogsAsync(a, firstPage[^1].Sequence, 2, None);
+        var thirdPage = await Store.GetLogsAsync(a, secondPage[^1].Sequence, 2, None);
+        Assert.Equal(all, firstPage.Concat(secondPage).Concat(thirdPage));
+        Assert.Single(thirdPage);
+        Assert.Empty(await Store.GetLogsAsync(a, all[^1].Sequence, 10, None));
+
+        var other = Assert.Single(await Store.GetLogsAsync(b, 0, 100, None));
+        Assert.Equal(b, other.JobId);
+    }
+
+    [Fact]
+    public async Task Concurrent_log_appends_all_land_with_distinct_increasing_sequences()
+    {
+        var job = Guid.NewGuid();
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(writer => Task.Run(async () =>
+        {
+            for (var batch = 0; batch < 10; batch++)
+            {
+                var logs = Enumerable.Range(0, 5)
+                    .Select(i => new JobLogRecord(0, job, T0, "Information", $"{writer}/{batch}/{i}", null))
+                    .ToList();
+                await Store.AppendLogsAsync(logs, None);
+            }
+        })));
+
+        var logs = await Store.GetLogsAsync(job, 0, 1000, None);
+        Assert.Equal(400, logs.Count);
+        Assert.Equal(400, logs.Select(l => l.Message).Distinct().Count());
+        Assert.True(logs.Zip(logs.Skip(1)).All(p => p.First.Sequence < p.Second.Sequence));
+        // A batch's events stay in their order.
+        foreach (var writer in Enumerable.Range(0, 8))
+        {
+            var own = logs.Where(l => l.Message.StartsWith($"{writer}/", StringComparison.Ordinal)).Select(l => l.Message).ToList();
+            Assert.Equal(Enumerable.Range(0, 50).Select(n => $"{writer}/{n / 5}/{n % 5}"), own);
+        }
+    }
+
+    // ---- Workers.
+
+    [Fact]
+    public async Task Workers_are_upserted_listed_by_heartbeat_and_removed()
+    {
+        var alive = new WorkerRecord("worker-a", "host-a", ["cpu", "default"], "cpu", null, T0.AddHours(-1), T0);
+        var stale = new WorkerRecord("worker-b", "host-b", ["gpu"], "cuda:0", Guid.NewGuid(), T0.AddHours(-2), T0.AddMinutes(-5));
+        await Store.UpsertWorkerAsync(alive, None);
+        await Store.UpsertWorkerAsync(stale, None);
+
+        Assert.Equal(Json(new[] { alive }), Json(await Store.ListWorkersAsync(T0.AddMinutes(-1), None)));
+        Assert.Equal(Json(new[] { alive }), Json(await Store.ListWorkersAsync(T0, None)));
+        Assert.Empty(await Store.ListWorkersAsync(T0.AddTicks(10), None));
+
+        var revived = stale with { Host = "host-b2", Queues = ["gpu", "cpu"], RunningJobId = null, LastHeartbeat = T0.AddSeconds(1) };
+        await Store.UpsertWorkerAsync(revived, None);
+        Assert.Equal(Json(new[] { alive, revived }), Json(await Store.ListWorkersAsync(T0.AddMinutes(-1), None)));
+
+        await Store.RemoveWorkerAsync("worker-a", None);
+        await Store.RemoveWorkerAsync("no-such-worker", None);
+        Assert.Equal(Json(new[] { revived }), Json(await Store.ListWorkersAsync(T0.AddHours(-3), None)));
+    }
+
+    // ---- Concurrency of worker writes.
+
+    [Fact]
+    public async Task Concurrent_worker_writes_on_several_jobs_all_apply()
+    {
+        var running = new List<(JobRecord Job, Guid Lease)>();
+        for (var i = 0; i < 6; i++)
+            running.Add(await CreateRunningAsync());
+
+        var results = await Task.WhenAll(running.Select(r => Task.Run(async () =>
+        {
+            var applied = new List<bool>();
+            for (var epoch = 1; epoch <= 15; epoch++)
+            {
+                applied.Add(await Store.UpdateProgressAsync(r.Job.Id, r.Lease, Progress(epoch, epoch * 10), T0.AddSeconds(epoch), None));
+                applied.Add(await Store.HeartbeatAsync(r.Job.Id, r.Lease, T0.AddSeconds(epoch), None));
+                applied.Add(await Store.RecordEpochAsync(r.Job.Id, r.Lease, Metrics(epoch), T0.AddSeconds(epoch), None));
+            }
+            return applied;
+        })));
+
+        Assert.DoesNotContain(false, results.SelectMany(r => r));
+        foreach (var (job, _) in running)
+        {
+            Assert.Equal(15, (await Store.GetEpochsAsync(job.Id, 0, None)).Count);
+            Assert.Equal(T0.AddSeconds(15), (await GetAsync(job.Id)).HeartbeatAt);
+        }
+    }
+
+    // ---- Schema and health.
+
+    [Fact]
+    public async Task Migrating_again_is_harmless()
+    {
+        var job = await CreateAsync(NewJob());
+        var versions = await CountSchemaVersionsAsync(_database);
+
+        await Store.MigrateAsync(None);
+        await Store.MigrateAsync(None);
+
+        AssertSameJob(job, await GetAsync(job.Id));
+        Assert.True(versions >= 1);
+        Assert.Equal(versions, await CountSchemaVersionsAsync(_database));
+    }
+
+    [Fact]
+    public async Task Concurrent_migrations_of_a_new_database_apply_once()
+    {
+        var database = await CreateDatabaseAsync();
+        var stores = Enumerable.Range(0, 3).Select(_ => Track(OpenStore(database))).ToList();
+
+        await Task.WhenAll(stores.Select(s => Task.Run(() => s.MigrateAsync(None))));
+
+        // Each migration applied once: as many versions as the singly migrated database has.
+        Assert.Equal(await CountSchemaVersionsAsync(_database), await CountSchemaVersionsAsync(database));
+        var (job, created) = await stores[0].CreateAsync(NewJob(), None);
+        Assert.True(created);
+        Assert.NotNull(await stores[2].GetAsync(job.Id, None));
+    }
+
+    [Fact]
+    public async Task Ping_answers_whether_the_database_is_reachable()
+    {
+        Assert.True(await Store.PingAsync(None));
+        Assert.False(await Track(OpenUnreachableStore()).PingAsync(None));
+    }
+
+    // ---- Monitoring counts and the normalization hyperparameter.
+
+    [Fact]
+    public async Task CountsJobsByStatusLeavingOutStatusesWithNone()
+    {
+        Assert.Empty(await Store.CountByStatusAsync(None));
+        await CreateAsync(NewJob());
+        await CreateAsync(NewJob());
+        await CreateRunningAsync();
+        var cancelled = await CreateAsync(NewJob());
+        Assert.Equal(CancelOutcome.CancelledBeforeStart, await Store.RequestCancelAsync(cancelled.Id, T0, None));
+
+        var counts = await Store.CountByStatusAsync(None);
+
+        Assert.Equal(new Dictionary<JobStatus, long> { [JobStatus.Queued] = 2, [JobStatus.Running] = 1, [JobStatus.Cancelled] = 1 },
+            counts.OrderBy(c => c.Key).ToDictionary());
+    }
+
+    [Fact]
+    public async Task StoresTheNormalizationWithTheHyperparametersAndReadsOldRecordsWithoutOne()
+    {
+        var named = await CreateAsync(NewJob() with { Hyperparameters = new Hyperparameters { Epochs = 2, Normalization = NormalizationKind.Group } });
+        var unnamed = await CreateAsync(NewJob());
+
+        Assert.Equal(NormalizationKind.Group, (await GetAsync(named.Id)).Hyperparameters.Normalization);
+        Assert.Null((await GetAsync(unnamed.Id)).Hyperparameters.Normalization);
+        Assert.Equal(named.Hyperparameters, (await GetAsync(named.Id)).Hyperparameters);
+    }
+}
