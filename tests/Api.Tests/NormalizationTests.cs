@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Net;
 using TrainingService.Api.Tests.Infrastructure;
 using TrainingService.Contracts;
@@ -147,12 +148,27 @@ public abstract partial class ApiContractTests
     }
 
     [Fact]
+    public async Task Submissions_responses_and_architectures_share_one_hyperparameters_schema()
+    {
+        var document = await (await Client.GetAsync("/swagger/v1/swagger.json")).ReadJsonAsync();
+        var schemas = document["components"]!["schemas"]!;
+        static string Reference(JsonNode property) => (property["$ref"] ?? property["allOf"]![0]!["$ref"])!.GetValue<string>();
+
+        Assert.Equal("#/components/schemas/Hyperparameters", Reference(schemas["CreateJobRequest"]!["properties"]!["hyperparameters"]!));
+        Assert.Equal("#/components/schemas/Hyperparameters", Reference(schemas["JobResponse"]!["properties"]!["hyperparameters"]!));
+        Assert.Equal("#/components/schemas/Hyperparameters", Reference(schemas["ArchitectureResponse"]!["properties"]!["defaultHyperparameters"]!));
+        var fields = schemas["Hyperparameters"]!["properties"]!.AsObject().Select(p => p.Key);
+        Assert.Equal(["epochs", "batchSize", "learningRate", "optimizer", "weightDecay", "momentum", "lrSchedule", "stepEpochs",
+            "stepGamma", "seed", "device", "normalization", "trainSubset"], fields);
+    }
+
+    [Fact]
     public async Task The_openapi_document_lists_the_normalization_values()
     {
         var document = await (await Client.GetAsync("/swagger/v1/swagger.json")).ReadJsonAsync();
         var schemas = document["components"]!["schemas"]!;
 
-        var request = schemas["HyperparametersRequest"]!["properties"]!["normalization"]!;
+        var request = schemas["Hyperparameters"]!["properties"]!["normalization"]!;
         Assert.Contains("batch", request["description"]!.GetValue<string>());
         Assert.Contains("group", request["description"]!.GetValue<string>());
         var values = schemas["NormalizationKind"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>());

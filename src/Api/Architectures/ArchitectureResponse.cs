@@ -18,7 +18,7 @@ public sealed record ArchitectureResponse : IOpenApiExample<ArchitectureResponse
     public required long ParameterCount { get; init; }
 
     /// <summary>The hyperparameters of a job that overrides none.</summary>
-    public required HyperparameterValues DefaultHyperparameters { get; init; }
+    public required Hyperparameters DefaultHyperparameters { get; init; }
 
     /// <summary>Every value the <c>normalization</c> hyperparameter takes for this architecture, with the parameter count each gives.</summary>
     public required IReadOnlyList<NormalizationVariantResponse> Normalizations { get; init; }
@@ -30,7 +30,7 @@ public sealed record ArchitectureResponse : IOpenApiExample<ArchitectureResponse
         Name = architecture.Name,
         Description = architecture.Description,
         ParameterCount = architecture.ParameterCount,
-        DefaultHyperparameters = HyperparameterValues.From(architecture.Defaults, architecture.Name),
+        DefaultHyperparameters = architecture.Defaults,
         Normalizations = [.. Enum.GetValues<NormalizationKind>().Select(kind => new NormalizationVariantResponse
         {
             Normalization = kind,

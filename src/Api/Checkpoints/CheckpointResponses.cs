@@ -1,3 +1,4 @@
+using TrainingService.Contracts.Architectures;
 using TrainingService.Api.Metrics;
 using TrainingService.Api.Infrastructure.OpenApi;
 using TrainingService.Api.Jobs;
@@ -74,7 +75,7 @@ public sealed record CheckpointManifestResponse : IOpenApiExample<CheckpointMani
     public required string Architecture { get; init; }
 
     /// <summary>The hyperparameters of the run.</summary>
-    public required HyperparameterValues Hyperparameters { get; init; }
+    public required Hyperparameters Hyperparameters { get; init; }
 
     /// <summary>The epoch it was saved after.</summary>
     public required int Epoch { get; init; }
@@ -92,7 +93,7 @@ public sealed record CheckpointManifestResponse : IOpenApiExample<CheckpointMani
     {
         FormatVersion = CheckpointManifest.CurrentFormatVersion,
         Architecture = "convnet",
-        Hyperparameters = HyperparameterValues.Example,
+        Hyperparameters = ArchitectureCatalog.ConvNet.Defaults,
         Epoch = 3,
         Metrics = EpochMetricsResponse.Example,
         Files =
@@ -107,7 +108,8 @@ public sealed record CheckpointManifestResponse : IOpenApiExample<CheckpointMani
     {
         FormatVersion = manifest.FormatVersion,
         Architecture = manifest.Architecture,
-        Hyperparameters = HyperparameterValues.From(manifest.Hyperparameters, manifest.Architecture),
+        // Manifests written before normalization was a hyperparameter name none (CheckpointFolder.NormalizationOf).
+        Hyperparameters = manifest.Hyperparameters with { Normalization = CheckpointFolder.NormalizationOf(manifest) },
         Epoch = manifest.Epoch,
         Metrics = manifest.Metrics is { } m ? EpochMetricsResponse.From(m, manifest.CreatedAt) : null,
         Files = [.. manifest.Files.Select(f => new CheckpointFileResponse { Name = f.Name, SizeBytes = f.SizeBytes, Sha256 = f.Sha256 })],

@@ -55,7 +55,10 @@ public static class ApiSetup
             });
             // The wire types' and handlers' XML comments are the descriptions Swagger shows.
             options.IncludeXmlComments(Assembly.GetExecutingAssembly());
+            options.IncludeXmlComments(typeof(Contracts.Training.Hyperparameters).Assembly);
             options.SupportNonNullableReferenceTypes();
+            // A property whose type is another schema (an enum, Hyperparameters) keeps its own description.
+            options.UseAllOfToExtendReferenceSchemas();
             options.SchemaFilter<SchemaDocumentationFilter>();
             options.ParameterFilter<ParameterSchemaFilter>();
             options.OperationFilter<JsonRequestBodyFilter>();

@@ -180,7 +180,8 @@ public static class JsonRequestBody
         return DescribeType(type, options);
     }
 
-    private static string DescribeType(Type type, JsonSerializerOptions options)
+    /// <summary>What a value of <paramref name="type"/> looks like in JSON, for an error message.</summary>
+    public static string DescribeType(Type type, JsonSerializerOptions options)
     {
         type = Nullable.GetUnderlyingType(type) ?? type;
         if (type == typeof(int))

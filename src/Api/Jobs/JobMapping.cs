@@ -1,3 +1,4 @@
+using TrainingService.Contracts.Architectures;
 using TrainingService.Contracts;
 using TrainingService.Contracts.Training;
 
@@ -17,7 +18,8 @@ public static class JobMapping
         Status = job.Status,
         Name = job.Name,
         Tags = job.Tags,
-        Hyperparameters = HyperparameterValues.From(job.Hyperparameters, job.Architecture),
+        // Jobs stored before normalization was a hyperparameter name none; they ran with the architecture's default.
+        Hyperparameters = ArchitectureCatalog.Find(job.Architecture)?.WithNormalizationNamed(job.Hyperparameters) ?? job.Hyperparameters,
         Source = job.Source is { } source ? new EvalSourceResponse { JobId = source.JobId, Checkpoint = source.Checkpoint } : null,
         CreatedAt = job.CreatedAt,
         StartedAt = job.StartedAt,

@@ -27,7 +27,7 @@ public sealed record JobResponse : IOpenApiExample<JobResponse>
     public required IReadOnlyList<string> Tags { get; init; }
 
     /// <summary>The effective hyperparameters: the request's overrides on the architecture's defaults (an eval job's are its source's).</summary>
-    public required HyperparameterValues Hyperparameters { get; init; }
+    public required Hyperparameters Hyperparameters { get; init; }
 
     /// <summary>For an eval job: the checkpoint it evaluates.</summary>
     public required EvalSourceResponse? Source { get; init; }
@@ -70,7 +70,7 @@ public sealed record JobResponse : IOpenApiExample<JobResponse>
         Status = JobStatus.Running,
         Name = "convnet baseline",
         Tags = ["baseline"],
-        Hyperparameters = HyperparameterValues.Example,
+        Hyperparameters = ArchitectureCatalog.ConvNet.Defaults,
         Source = null,
         CreatedAt = new DateTimeOffset(2025, 11, 26, 15, 40, 0, TimeSpan.Zero),
         StartedAt = new DateTimeOffset(2025, 11, 26, 15, 40, 2, TimeSpan.Zero),
@@ -82,73 +82,6 @@ public sealed record JobResponse : IOpenApiExample<JobResponse>
         Result = null,
         Error = null,
         Owner = "alice",
-    };
-}
-
-/// <summary>Hyperparameters as a job uses them.</summary>
-public sealed record HyperparameterValues : IOpenApiExample<HyperparameterValues>
-{
-    /// <summary>Epochs to train.</summary>
-    public required int Epochs { get; init; }
-
-    /// <summary>Images per batch.</summary>
-    public required int BatchSize { get; init; }
-
-    /// <summary>Peak learning rate.</summary>
-    public required double LearningRate { get; init; }
-
-    /// <summary>The optimizer.</summary>
-    public required OptimizerKind Optimizer { get; init; }
-
-    /// <summary>Weight decay.</summary>
-    public required double WeightDecay { get; init; }
-
-    /// <summary>Momentum (sgd only).</summary>
-    public required double Momentum { get; init; }
-
-    /// <summary>The learning-rate schedule.</summary>
-    public required LearningRateSchedule LrSchedule { get; init; }
-
-    /// <summary>Step schedule: epochs between decays.</summary>
-    public required int StepEpochs { get; init; }
-
-    /// <summary>Step schedule: the factor at each decay.</summary>
-    public required double StepGamma { get; init; }
-
-    /// <summary>Random seed.</summary>
-    public required long Seed { get; init; }
-
-    /// <summary>auto, cpu, cuda or cuda:N.</summary>
-    public required string Device { get; init; }
-
-    /// <summary>Training images used (the first N); null for all 60,000.</summary>
-    public required int? TrainSubset { get; init; }
-
-    /// <summary>The architecture's normalization layers: batch, layer, group or none (README, "Architectures", says where each goes).</summary>
-    public required NormalizationKind Normalization { get; init; }
-
-    public static HyperparameterValues Example { get; } = From(ArchitectureCatalog.ConvNet.Defaults, ArchitectureCatalog.ConvNetName);
-
-    /// <summary>
-    /// The values as <paramref name="architecture"/> uses them: jobs and checkpoints stored before
-    /// normalization was a hyperparameter name none, and ran with the architecture's default.
-    /// </summary>
-    public static HyperparameterValues From(Hyperparameters h, string architecture) => new()
-    {
-        Epochs = h.Epochs,
-        BatchSize = h.BatchSize,
-        LearningRate = h.LearningRate,
-        Optimizer = h.Optimizer,
-        WeightDecay = h.WeightDecay,
-        Momentum = h.Momentum,
-        LrSchedule = h.LrSchedule,
-        StepEpochs = h.StepEpochs,
-        StepGamma = h.StepGamma,
-        Seed = h.Seed,
-        Device = h.Device,
-        TrainSubset = h.TrainSubset,
-        // A manifest on the volume could name an architecture this build lacks; say what it records, not fail.
-        Normalization = ArchitectureCatalog.Find(architecture)?.NormalizationOf(h) ?? h.Normalization ?? NormalizationKind.None,
     };
 }
 

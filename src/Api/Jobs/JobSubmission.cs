@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using TrainingService.Api.Infrastructure;
 using TrainingService.Contracts;
 using TrainingService.Contracts.Architectures;
 using TrainingService.Contracts.Checkpoints;
@@ -28,7 +29,7 @@ public static class JobSubmission
         CreateJobRequest request, string? idempotencyKey, IJobStore store, DateTimeOffset now, CancellationToken cancellationToken,
         Func<JobRecord, bool>? canSee = null)
     {
-        var errors = new Errors();
+        var errors = new FieldErrors();
 
         CheckIdempotencyKey(idempotencyKey, errors);
         var kind = ParseKind(request.Kind, errors);
@@ -43,7 +44,7 @@ public static class JobSubmission
             if (request.Source is not null)
                 errors.Add("source", "Only an eval job has a source; a training job starts from its architecture's initial weights.");
             architecture = ParseArchitecture(request.Architecture, required: true, errors);
-            hyperparameters = ApplyOverrides(architecture?.Defaults ?? new Hyperparameters(), request.Hyperparameters, errors);
+            hyperparameters = HyperparameterOverrides.Apply(architecture?.Defaults ?? new Hyperparameters(), request.Hyperparameters, errors);
             // The defaults name the normalization already; this keeps every stored job explicit.
             if (architecture is not null)
                 hyperparameters = architecture.WithNormalizationNamed(hyperparameters);
@@ -110,7 +111,7 @@ public static class JobSubmission
         : device == "cpu" ? "cpu"
         : "default";
 
-    private static void CheckIdempotencyKey(string? key, Errors errors)
+    private static void CheckIdempotencyKey(string? key, FieldErrors errors)
     {
         if (key is null)
             return;
@@ -119,7 +120,7 @@ public static class JobSubmission
                 $"Must be 1 to {MaxIdempotencyKeyLength} visible ASCII characters (a UUID is a good choice), given once.");
     }
 
-    private static JobKind? ParseKind(string? value, Errors errors)
+    private static JobKind? ParseKind(string? value, FieldErrors errors)
     {
         switch (value)
         {
@@ -136,7 +137,7 @@ public static class JobSubmission
         }
     }
 
-    private static ArchitectureInfo? ParseArchitecture(string? value, bool required, Errors errors)
+    private static ArchitectureInfo? ParseArchitecture(string? value, bool required, FieldErrors errors)
     {
         if (value is null)
         {
@@ -152,14 +153,14 @@ public static class JobSubmission
         static string Names() => string.Join(", ", ArchitectureCatalog.All.Select(a => a.Name));
     }
 
-    private static string? CheckName(string? name, Errors errors)
+    private static string? CheckName(string? name, FieldErrors errors)
     {
         if (name is not null && (name.Length > MaxNameLength || string.IsNullOrWhiteSpace(name)))
             errors.Add("name", $"Must be 1 to {MaxNameLength} characters and not blank; omit it for no name.");
         return name;
     }
 
-    private static IReadOnlyList<string> CheckTags(IReadOnlyList<string?>? tags, Errors errors)
+    private static IReadOnlyList<string> CheckTags(IReadOnlyList<string?>? tags, FieldErrors errors)
     {
         if (tags is null)
             return [];
@@ -177,87 +178,16 @@ public static class JobSubmission
         return kept;
     }
 
-    /// <summary>The request's overrides on <paramref name="defaults"/>, checked field by field and then as a whole.</summary>
-    private static Hyperparameters ApplyOverrides(Hyperparameters defaults, HyperparametersRequest? request, Errors errors)
-    {
-        if (request is null)
-            return defaults;
-        var h = defaults with
-        {
-            Epochs = request.Epochs ?? defaults.Epochs,
-            BatchSize = request.BatchSize ?? defaults.BatchSize,
-            LearningRate = request.LearningRate ?? defaults.LearningRate,
-            Optimizer = ParseName(request.Optimizer, defaults.Optimizer, "hyperparameters.optimizer", errors),
-            WeightDecay = request.WeightDecay ?? defaults.WeightDecay,
-            Momentum = request.Momentum ?? defaults.Momentum,
-            LrSchedule = ParseName(request.LrSchedule, defaults.LrSchedule, "hyperparameters.lrSchedule", errors),
-            StepEpochs = request.StepEpochs ?? defaults.StepEpochs,
-            StepGamma = request.StepGamma ?? defaults.StepGamma,
-            Seed = request.Seed ?? defaults.Seed,
-            Device = request.Device ?? defaults.Device,
-            TrainSubset = request.TrainSubset ?? defaults.TrainSubset,
-            Normalization = ParseName(request.Normalization, defaults.Normalization, "hyperparameters.normalization", errors),
-        };
-        foreach (var (field, messages) in HyperparameterValidator.Validate(h))
-            errors.Add($"hyperparameters.{field}", messages);
-        return h;
-    }
-
     /// <summary>An eval runs with its source's hyperparameters; only the device it runs on is the client's choice.</summary>
-    private static Hyperparameters EvalHyperparameters(Hyperparameters source, HyperparametersRequest? request, Errors errors)
-    {
-        if (request is null)
-            return source;
-        foreach (var field in GivenFields(request).Where(f => f != "device"))
-            errors.Add($"hyperparameters.{field}",
-                "An eval job uses its source job's hyperparameters; only device may be given.");
-        var h = source with { Device = request.Device ?? source.Device };
-        foreach (var (field, messages) in HyperparameterValidator.Validate(h))
-            errors.Add($"hyperparameters.{field}", messages);
-        return h;
-    }
+    private static Hyperparameters EvalHyperparameters(Hyperparameters source, JsonElement? request, FieldErrors errors) =>
+        HyperparameterOverrides.Apply(source, request, errors, EvalChoices,
+            "An eval job uses its source job's hyperparameters; only device may be given.");
 
-    private static IEnumerable<string> GivenFields(HyperparametersRequest r)
-    {
-        if (r.Epochs is not null) yield return "epochs";
-        if (r.BatchSize is not null) yield return "batchSize";
-        if (r.LearningRate is not null) yield return "learningRate";
-        if (r.Optimizer is not null) yield return "optimizer";
-        if (r.WeightDecay is not null) yield return "weightDecay";
-        if (r.Momentum is not null) yield return "momentum";
-        if (r.LrSchedule is not null) yield return "lrSchedule";
-        if (r.StepEpochs is not null) yield return "stepEpochs";
-        if (r.StepGamma is not null) yield return "stepGamma";
-        if (r.Seed is not null) yield return "seed";
-        if (r.Device is not null) yield return "device";
-        if (r.TrainSubset is not null) yield return "trainSubset";
-        if (r.Normalization is not null) yield return "normalization";
-    }
-
-    /// <summary>
-    /// An enum by its lowercase wire name, case-insensitively. Not Enum.TryParse: that also takes
-    /// numbers ("1") and comma lists ("adam,sgd"), which are not names.
-    /// </summary>
-    private static TEnum ParseName<TEnum>(string? value, TEnum fallback, string field, Errors errors) where TEnum : struct, Enum =>
-        value is null ? fallback : TryParseName<TEnum>(value, field, errors) ?? fallback;
-
-    private static TEnum? ParseName<TEnum>(string? value, TEnum? fallback, string field, Errors errors) where TEnum : struct, Enum =>
-        value is null ? fallback : TryParseName<TEnum>(value, field, errors) ?? fallback;
-
-    private static TEnum? TryParseName<TEnum>(string value, string field, Errors errors) where TEnum : struct, Enum
-    {
-        foreach (var candidate in Enum.GetValues<TEnum>())
-        {
-            if (string.Equals(candidate.ToString(), value, StringComparison.OrdinalIgnoreCase))
-                return candidate;
-        }
-        errors.Add(field, $"Must be one of: {string.Join(", ", Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()))}; got '{Shorten(value)}'.");
-        return null;
-    }
+    private static readonly IReadOnlySet<string> EvalChoices = new HashSet<string>(StringComparer.Ordinal) { "device" };
 
     /// <summary>The source job and the normalised checkpoint reference, or null with the reasons added to <paramref name="errors"/>.</summary>
     private static async Task<(JobRecord Job, string Checkpoint)?> CheckSourceAsync(
-        EvalSourceRequest? source, IJobStore store, Func<JobRecord, bool> canSee, Errors errors, CancellationToken cancellationToken)
+        EvalSourceRequest? source, IJobStore store, Func<JobRecord, bool> canSee, FieldErrors errors, CancellationToken cancellationToken)
     {
         if (source is null)
         {
@@ -310,7 +240,7 @@ public static class JobSubmission
     }
 
     /// <summary>"final", "best", or an epoch as a number or a string of digits → "final", "best", "3". Omitted → "final".</summary>
-    private static string? ParseCheckpointReference(JsonElement? value, Errors errors)
+    private static string? ParseCheckpointReference(JsonElement? value, FieldErrors errors)
     {
         const string expected = "Must be \"final\", \"best\" or an epoch number (1–9999).";
         if (value is not { } element || element.ValueKind == JsonValueKind.Null)
@@ -364,22 +294,4 @@ public static class JobSubmission
     }
 
     private static string Shorten(string value) => Infrastructure.Problems.Shorten(value);
-
-    /// <summary>Validation errors by field, in the order found.</summary>
-    private sealed class Errors
-    {
-        private readonly Dictionary<string, List<string>> byField = new(StringComparer.Ordinal);
-
-        public bool Any => byField.Count > 0;
-
-        public void Add(string field, params IEnumerable<string> messages)
-        {
-            if (!byField.TryGetValue(field, out var list))
-                byField[field] = list = [];
-            list.AddRange(messages);
-        }
-
-        public Dictionary<string, string[]> ToDictionary() =>
-            byField.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
-    }
 }

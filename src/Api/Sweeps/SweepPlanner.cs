@@ -24,9 +24,9 @@ public static class SweepPlanner
 
     private static readonly JsonSerializerOptions RequestJson = ApiJson.CreateStrictRequestOptions();
 
-    /// <summary>The hyperparameters an axis may name: the JSON names of <see cref="HyperparametersRequest"/>.</summary>
+    /// <summary>The hyperparameters an axis may name: the JSON names of <see cref="Contracts.Training.Hyperparameters"/>.</summary>
     public static IReadOnlyList<string> HyperparameterAxes { get; } =
-        RequestJson.GetTypeInfo(typeof(HyperparametersRequest)).Properties.Select(p => p.Name).ToArray();
+        HyperparameterOverrides.Names;
 
     public sealed record Outcome(SweepRecord? Sweep, Dictionary<string, string[]> Errors);
 

@@ -31,7 +31,7 @@ public sealed class CreateSweepRequest : IOpenApiExample<CreateSweepRequest>
     public static CreateSweepRequest Example { get; } = new()
     {
         Name = "convnet: batch size × seed",
-        Base = new CreateJobRequest { Kind = "train", Architecture = "convnet", Hyperparameters = new HyperparametersRequest { Epochs = 3 } },
+        Base = new CreateJobRequest { Kind = "train", Architecture = "convnet", Hyperparameters = JsonDocument.Parse("""{ "epochs": 3 }""").RootElement },
         Grid = new Dictionary<string, JsonElement[]>
         {
             ["batchSize"] = [JsonSerializer.SerializeToElement(32), JsonSerializer.SerializeToElement(256)],

@@ -11,6 +11,8 @@ namespace TrainingService.Contracts.Access;
 /// <param name="Name">Its owner: jobs submitted with the key belong to this name, and every key of one name sees the same jobs.</param>
 /// <param name="IsAdmin">Admins see and cancel every job, and may open the Hangfire dashboard from other machines.</param>
 /// <param name="KeySha256">The lowercase hex SHA-256 of the key's UTF-8 text.</param>
+/// <param name="CreatedAt">When it was made.</param>
+/// <param name="RevokedAt">When it was revoked; null while it is valid.</param>
 public sealed record ApiKeyRecord(Guid Id, string Name, bool IsAdmin, string KeySha256, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt)
 {
     public bool IsRevoked => RevokedAt is not null;

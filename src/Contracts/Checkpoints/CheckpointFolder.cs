@@ -20,11 +20,11 @@ namespace TrainingService.Contracts.Checkpoints;
 /// checkpoint only when it has its label for a name and holds a manifest, so readers never see a
 /// half-written one. Replacing an existing label swaps the folders atomically where Linux allows,
 /// otherwise through a <c>.trash-…</c> rename; either way a crash leaves the old or the new
-/// checkpoint intact, and <see cref="CleanUpIncompleteWrites"/> (run by every <see cref="Save"/>)
+/// checkpoint intact, and <see cref="CleanUpIncompleteWrites"/> (run by every <see cref="SaveFiles"/>)
 /// restores and tidies whatever a crash left.
 /// </para>
 /// <para>
-/// One writer per store: <see cref="Save"/>, <see cref="SetAlias"/> and
+/// One writer per store: <see cref="SaveFiles"/>, <see cref="SetAlias"/> and
 /// <see cref="CleanUpIncompleteWrites"/> are serialised within this instance, but two processes
 /// (or two instances) writing the same folder would delete each other's staging folders.
 /// Reads may run alongside a writer.
@@ -71,7 +71,7 @@ public class CheckpointFolder(string directory)
     }
 
     /// <summary>
-    /// Saves <paramref name="files"/> (each written by its delegate) as the checkpoint of
+    /// Saves <paramref name="contents"/> (each file written by its delegate) as the checkpoint of
     /// <paramref name="epoch"/>, with a manifest of their sizes and SHA-256s, replacing any earlier
     /// checkpoint of that epoch (a re-run epoch after a resume). <paramref name="midEpoch"/> marks a
     /// checkpoint taken part-way through the epoch.
@@ -135,7 +135,7 @@ public class CheckpointFolder(string directory)
     /// Removes what interrupted writes left behind: staging and trash folders, half-written alias
     /// files. Where a crash during a replacement left no folder under a label, first puts back
     /// the newest intact copy (new before old), so a crash never loses the epoch. Call it when
-    /// opening a run's store after a restart; <see cref="Save"/> calls it too.
+    /// opening a run's store after a restart; <see cref="SaveFiles"/> calls it too.
     /// </summary>
     public void CleanUpIncompleteWrites()
     {

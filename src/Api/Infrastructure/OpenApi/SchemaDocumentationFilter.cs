@@ -54,6 +54,13 @@ public sealed class SchemaDocumentationFilter(IOptions<JsonOptions> jsonOptions)
         var type = Nullable.GetUnderlyingType(context.Type) ?? context.Type;
         if (string.IsNullOrWhiteSpace(target.Description) && Descriptions.TryGetValue(type, out var description))
             target.Description = description;
+        // A submission's hyperparameters are Hyperparameters' own fields, every one optional: one list for request and response.
+        if (type == typeof(Jobs.CreateJobRequest) && target.Properties?.ContainsKey("hyperparameters") == true)
+            target.Properties["hyperparameters"] = new OpenApiSchema
+            {
+                AllOf = [context.SchemaGenerator.GenerateSchema(typeof(Hyperparameters), context.SchemaRepository)],
+                Description = target.Properties["hyperparameters"].Description,
+            };
         // JSON Schema's "examples" (OpenAPI 3.1): Microsoft.OpenApi 3 retires the single "example".
         if (target.Examples is not { Count: > 0 } && ExampleFor(type) is { } example)
             target.Examples = [example];
@@ -67,6 +74,8 @@ public sealed class SchemaDocumentationFilter(IOptions<JsonOptions> jsonOptions)
             return ValidationProblemExample();
         if (type == typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))
             return ProblemExample();
+        if (type == typeof(Hyperparameters))
+            return JsonSerializer.SerializeToNode(Contracts.Architectures.ArchitectureCatalog.ConvNet.Defaults, json);
 
         var isExampleProvider = type.GetInterfaces().Any(i =>
             i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IOpenApiExample<>) && i.GetGenericArguments()[0] == type);
