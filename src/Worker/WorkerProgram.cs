@@ -15,6 +15,7 @@ public static class WorkerProgram
     {
         var builder = Host.CreateApplicationBuilder(args);
         builder.AddServiceLogging();
+        builder.AddServiceTelemetry();
         builder.Services.AddJobStorage(builder.Configuration);
         builder.Services.AddJobQueue(builder.Configuration);
         builder.Services.AddTrainingWorker(builder.Configuration);

@@ -40,7 +40,7 @@ public abstract partial class ApiContractTests
         return (samples, types);
     }
 
-    [GeneratedRegex("""^(?<series>[a-z_]+(\{([a-z]+="([^"\\]|\\.)*",?)+\})?) (?<value>\S+)$""")]
+    [GeneratedRegex("""^(?<series>[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)+\})?) (?<value>\S+)$""")]
     private static partial Regex SampleLine();
 
     [Fact]
@@ -54,13 +54,13 @@ public abstract partial class ApiContractTests
         var (after, _) = await ScrapeAsync();
 
         Assert.Equal("counter", types["process_cpu_seconds_total"]);
-        Assert.Equal("gauge", types["process_resident_memory_bytes"]);
-        Assert.Equal("counter", types["dotnet_gc_collections_total"]);
+        Assert.Equal("gauge", types["process_working_set_bytes"]);
+        Assert.Equal("counter", types["dotnet_collection_count_total"]);
         Assert.Equal("counter", types["dotnet_gc_pause_seconds_total"]);
         Assert.Equal("gauge", types["dotnet_threadpool_queue_length"]);
         Assert.True(after["process_cpu_seconds_total"] > before["process_cpu_seconds_total"]);
-        Assert.InRange(after["process_resident_memory_bytes"], 10e6, 100e9);
-        Assert.True(after["dotnet_gc_collections_total{generation=\"2\"}"] > before["dotnet_gc_collections_total{generation=\"2\"}"]);
+        Assert.InRange(after["process_working_set_bytes"], 10e6, 100e9);
+        Assert.True(after["dotnet_collection_count_total{generation=\"2\"}"] > before["dotnet_collection_count_total{generation=\"2\"}"]);
         Assert.True(after["dotnet_gc_pause_seconds_total"] > before["dotnet_gc_pause_seconds_total"]);
         Assert.True(after["dotnet_threadpool_queue_length"] >= 0);
     }
@@ -117,15 +117,15 @@ public abstract partial class ApiContractTests
 
         var (samples, types) = await ScrapeAsync();
 
-        const string name = "trainingservice_http_request_duration_seconds";
+        const string name = "http_request_duration_seconds";
         Assert.Equal("histogram", types[name]);
         // Keyed by the template, not the id; each status its own series.
-        var ok = "method=\"GET\",route=\"/jobs/{id}\",status=\"200\"";
+        var ok = "code=\"200\",method=\"GET\",controller=\"\",action=\"\",endpoint=\"/jobs/{id}\"";
         Assert.True(samples[$"{name}_count{{{ok}}}"] >= 2);
-        Assert.True(samples[$"{name}_count{{method=\"GET\",route=\"/jobs/{{id}}\",status=\"404\"}}"] >= 1);
+        Assert.True(samples[$"{name}_count{{code=\"404\",method=\"GET\",controller=\"\",action=\"\",endpoint=\"/jobs/{{id}}\"}}"] >= 1);
         Assert.DoesNotContain(samples.Keys, k => k.Contains(id.ToString(), StringComparison.Ordinal));
         var buckets = samples.Where(s => s.Key.StartsWith($"{name}_bucket{{{ok},le=", StringComparison.Ordinal)).Select(s => s.Value).ToList();
-        Assert.Equal(12, buckets.Count);
+        Assert.Equal(17, buckets.Count);
         Assert.Equal(buckets.Order(), buckets); // cumulative
         Assert.Equal(samples[$"{name}_count{{{ok}}}"], samples[$"{name}_bucket{{{ok},le=\"+Inf\"}}"]);
         Assert.True(samples[$"{name}_sum{{{ok}}}"] > 0);

@@ -23,8 +23,8 @@ internal sealed record ServerProcessFigures(double CpuSeconds, double GcPauseSec
             ? value
             : throw new InvalidOperationException($"The API's /metrics has no {series}.");
         return new ServerProcessFigures(Read("process_cpu_seconds_total"), Read("dotnet_gc_pause_seconds_total"),
-            Read("dotnet_gc_collections_total{generation=\"0\"}"), Read("dotnet_gc_collections_total{generation=\"1\"}"),
-            Read("dotnet_gc_collections_total{generation=\"2\"}"));
+            Read("dotnet_collection_count_total{generation=\"0\"}"), Read("dotnet_collection_count_total{generation=\"1\"}"),
+            Read("dotnet_collection_count_total{generation=\"2\"}"));
     }
 
     public static ServerProcessFigures operator -(ServerProcessFigures after, ServerProcessFigures before) =>

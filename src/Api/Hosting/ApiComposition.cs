@@ -8,6 +8,7 @@ using TrainingService.Api.Monitoring;
 using TrainingService.Api.Security;
 using TrainingService.Api.Sweeps;
 using TrainingService.Api.Workers;
+using OpenTelemetry.Trace;
 using TrainingService.ServiceDefaults;
 
 namespace TrainingService.Api.Hosting;
@@ -21,6 +22,7 @@ public static class ApiComposition
     public static WebApplicationBuilder AddTrainingApi(this WebApplicationBuilder builder)
     {
         builder.AddServiceLogging();
+        builder.AddServiceTelemetry(tracing => tracing.AddAspNetCoreInstrumentation());
         builder.Services.AddJobStorage(builder.Configuration);
         builder.Services.AddJobQueue(builder.Configuration);
         builder.Services.AddJobReaper(builder.Configuration);
@@ -30,14 +32,14 @@ public static class ApiComposition
         builder.Services.AddApiProblemDetails();
         builder.Services.AddApiDocumentation();
         builder.Services.AddApiHealthChecks();
-        builder.Services.AddServiceMonitoring();
+        builder.Services.AddServiceMonitoring(builder.Configuration);
         builder.Services.AddApiSecurity(builder.Configuration);
         return builder;
     }
 
     public static WebApplication MapTrainingApi(this WebApplication app)
     {
-        app.UseRequestLatencies();
+        app.UseRequestMetrics();
         app.UseApiErrorHandling();
         app.UseServiceRequestLogging();
         app.UseSecurityHeaders();
