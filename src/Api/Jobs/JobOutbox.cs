@@ -222,6 +222,9 @@ public static class JobOutboxRegistration
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
         services.AddSingleton<JobOutbox>();
         services.AddHostedService(provider => provider.GetRequiredService<JobOutbox>());
+        // One poller per watched job, shared by its streams and its long polls (jobs' and sweeps').
+        services.AddSingleton(provider => new JobWatchHub(provider,
+            provider.GetRequiredService<IOptions<JobsApiOptions>>().Value.StreamPollInterval, provider.GetRequiredService<ILogger<JobWatchHub>>()));
         return services;
     }
 }

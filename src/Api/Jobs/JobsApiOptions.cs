@@ -3,7 +3,8 @@ namespace TrainingService.Api.Jobs;
 /// <summary>
 /// Limits and timings of the jobs endpoints. Bound from the <c>JobsApi</c> section:
 /// <c>JobsApi__MaxRequestBodyBytes</c>, <c>JobsApi__StreamPollInterval</c>, <c>JobsApi__StreamKeepAliveInterval</c>,
-/// <c>JobsApi__DispatchSweepInterval</c>, <c>JobsApi__SweepSchedulerInterval</c>, <c>JobsApi__UnservedQueueTimeout</c>.
+/// <c>JobsApi__DispatchSweepInterval</c>, <c>JobsApi__SweepSchedulerInterval</c>, <c>JobsApi__UnservedQueueTimeout</c>,
+/// <c>JobsApi__MaxWait</c>.
 /// </summary>
 public sealed class JobsApiOptions
 {
@@ -28,6 +29,12 @@ public sealed class JobsApiOptions
     /// </summary>
     public TimeSpan DispatchSweepInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The longest <c>?wait=</c> a <c>GET /jobs/{id}</c> or <c>GET /sweeps/{id}</c> may ask for: it answers
+    /// as soon as the job or sweep ends, or with its current state when the wait runs out. Default 300 s.
+    /// </summary>
+    public TimeSpan MaxWait { get; set; } = TimeSpan.FromSeconds(300);
+
     /// <summary>How often sweeps with free slots get their next jobs (a finished job frees a slot). Default 2 s.</summary>
     public TimeSpan SweepSchedulerInterval { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -49,6 +56,8 @@ public sealed class JobsApiOptions
             throw new InvalidOperationException($"{SectionName}:{nameof(StreamKeepAliveInterval)} must be between 100 ms and 5 minutes; it is {StreamKeepAliveInterval}.");
         if (DispatchSweepInterval < TimeSpan.FromMilliseconds(100) || DispatchSweepInterval > TimeSpan.FromHours(1))
             throw new InvalidOperationException($"{SectionName}:{nameof(DispatchSweepInterval)} must be between 100 ms and 1 hour; it is {DispatchSweepInterval}.");
+        if (MaxWait < TimeSpan.FromSeconds(1) || MaxWait > TimeSpan.FromHours(1))
+            throw new InvalidOperationException($"{SectionName}:{nameof(MaxWait)} must be between 1 s and 1 hour; it is {MaxWait}.");
         if (UnservedQueueTimeout < TimeSpan.Zero)
             throw new InvalidOperationException($"{SectionName}:{nameof(UnservedQueueTimeout)} must not be negative; it is {UnservedQueueTimeout}.");
         if (SweepSchedulerInterval < TimeSpan.FromMilliseconds(100) || SweepSchedulerInterval > TimeSpan.FromMinutes(10))

@@ -23,8 +23,7 @@ public static class JobsEndpoints
         var options = app.ServiceProvider.GetRequiredService<IConfiguration>()
             .GetSection(JobsApiOptions.SectionName).Get<JobsApiOptions>() ?? new JobsApiOptions();
         options.Validate();
-        var hub = new JobWatchHub(app.ServiceProvider, options.StreamPollInterval,
-            app.ServiceProvider.GetRequiredService<ILogger<JobWatchHub>>());
+        var hub = app.ServiceProvider.GetRequiredService<JobWatchHub>();
         var handlers = new JobHandlers(options);
 
         var group = app.MapGroup("/jobs").WithTags("Jobs").RequireJobAccess();
@@ -63,13 +62,19 @@ public static class JobsEndpoints
                 gives a 400 naming the parameter.
                 """);
 
-        group.MapGet("/{id}", GetAsync)
+        group.MapGet("/{id}", handlers.GetAsync)
             .WithName("GetJob")
-            .WithSummary("Get a job")
+            .WithSummary("Get a job, or wait for it to end")
             .WithDescription("""
                 The job's status, effective hyperparameters, progress while it runs, result once it has succeeded and
                 error if it failed. An id that names no job (including one that is not a GUID) gives 404.
+
+                With `wait=SECONDS` (0 to `JobsApi:MaxWait`, 300 by default) the answer is held until the job ends
+                (succeeded, failed or cancelled) and comes at once when it does; when the wait runs out first, the
+                answer is the job as it is then (200 either way: look at `status`). A CI script blocks on this instead
+                of polling.
                 """)
+            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapPost("/{id}/cancel", CancelAsync)
@@ -121,16 +126,6 @@ public static class JobsEndpoints
         return TypedResults.Ok(new JobPageResponse { Items = [.. page.Select(j => j.ToResponse())], NextCursor = next });
     }
 
-    private static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetAsync(
-        [ParameterSchema(Description = "The job's id.", Example = "0197a1f2-6c3e-7d4a-9b1e-2f3a4b5c6d7e")] string id,
-        [FromServices] IJobStore store,
-        CancellationToken cancellationToken)
-    {
-        if (!JobIds.TryParse(id, out var jobId) || await store.GetAsync(jobId, cancellationToken) is not { } job)
-            return Problems.JobNotFound(id);
-        return TypedResults.Ok(job.ToResponse());
-    }
-
     private static async Task<Results<Ok<JobResponse>, Accepted<JobResponse>, ProblemHttpResult>> CancelAsync(
         [ParameterSchema(Description = "The job's id.", Example = "0197a1f2-6c3e-7d4a-9b1e-2f3a4b5c6d7e")] string id,
         [FromServices] IJobStore store,
@@ -155,6 +150,25 @@ public static class JobsEndpoints
     /// <summary>The handlers that need the jobs API's options.</summary>
     private sealed class JobHandlers(JobsApiOptions options)
     {
+        public async Task<Results<Ok<JobResponse>, ValidationProblem, ProblemHttpResult>> GetAsync(
+            [ParameterSchema(Description = "The job's id.", Example = "0197a1f2-6c3e-7d4a-9b1e-2f3a4b5c6d7e")] string id,
+            [FromQuery(Name = LongPoll.Parameter)]
+            [ParameterSchema(Description = "Seconds to wait for the job to end before answering (0 to JobsApi:MaxWait, 300 by default); omit to answer at once.", Example = "300")]
+            string? wait,
+            [FromServices] IJobStore store,
+            [FromServices] JobWatchHub hub,
+            [FromServices] TimeProvider time,
+            CancellationToken cancellationToken)
+        {
+            if (!LongPoll.TryParse(wait, options.MaxWait, out var waitFor, out var errors))
+                return TypedResults.ValidationProblem(errors!);
+            if (!JobIds.TryParse(id, out var jobId) || await store.GetAsync(jobId, cancellationToken) is not { } job)
+                return Problems.JobNotFound(id);
+            return await LongPoll.UntilJobEndsAsync(hub, job, waitFor, time, cancellationToken) is { } ended
+                ? TypedResults.Ok(ended.ToResponse())
+                : Problems.JobNotFound(id);
+        }
+
         private static readonly JsonSerializerOptions RequestJson = ApiJson.CreateStrictRequestOptions();
 
         public async Task<Results<Accepted<JobResponse>, Ok<JobResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(

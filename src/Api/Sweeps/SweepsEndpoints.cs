@@ -5,6 +5,7 @@ using TrainingService.Api.Infrastructure.OpenApi;
 using TrainingService.Api.Jobs;
 using TrainingService.Api.Security;
 using TrainingService.Contracts;
+using Microsoft.Extensions.Options;
 using TrainingService.Storage;
 
 namespace TrainingService.Api.Sweeps;
@@ -61,13 +62,17 @@ public static class SweepsEndpoints
 
         group.MapGet("/{id}", GetAsync)
             .WithName("GetSweep")
-            .WithSummary("Get a sweep: its points, their jobs, and the comparison table")
+            .WithSummary("Get a sweep: its points, their jobs, and the comparison table; or wait for it to end")
             .WithDescription("""
+                With `wait=SECONDS` (0 to `JobsApi:MaxWait`) the answer is held until the sweep ends (succeeded,
+                failed or cancelled), or is the sweep as it is when the wait runs out.
+
                 Each point with its job's status, final and best test accuracy, the first epoch that reached 99 % test
                 accuracy, and wall time. The comparison has a row per combination of the axes other than `seed`, with the
                 mean and sample standard deviation of those figures over the row's succeeded runs. With authentication on,
                 another owner's sweep answers 404, as one that does not exist would (admins see every sweep).
                 """)
+            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapPost("/{id}/cancel", CancelAsync)
@@ -143,15 +148,27 @@ public static class SweepsEndpoints
         });
     }
 
-    private static async Task<Results<Ok<SweepResponse>, ProblemHttpResult>> GetAsync(
+    private static async Task<Results<Ok<SweepResponse>, ValidationProblem, ProblemHttpResult>> GetAsync(
         [ParameterSchema(Description = "The sweep's id.", Example = "0197a1f2-7d4e-7a1b-8c2d-3e4f5a6b7c8d")] string id,
+        [FromQuery(Name = LongPoll.Parameter)]
+        [ParameterSchema(Description = "Seconds to wait for the sweep to end before answering (0 to JobsApi:MaxWait, 300 by default); omit to answer at once.", Example = "300")]
+        string? wait,
         [FromServices] IJobStore store,
+        [FromServices] JobWatchHub hub,
+        [FromServices] IOptions<JobsApiOptions> options,
         [FromServices] TimeProvider time,
         CancellationToken cancellationToken)
     {
-        if (!JobIds.TryParse(id, out var sweepId) || await store.GetSweepAsync(sweepId, cancellationToken) is not { } sweep)
+        if (!LongPoll.TryParse(wait, options.Value.MaxWait, out var waitFor, out var errors))
+            return TypedResults.ValidationProblem(errors!);
+        if (!JobIds.TryParse(id, out var sweepId) || await store.GetSweepAsync(sweepId, cancellationToken) is null)
             return Problems.SweepNotFound(id);
-        return TypedResults.Ok(await SweepReport.BuildAsync(sweep, store, time.GetUtcNow(), cancellationToken));
+        var report = await LongPoll.UntilSweepEndsAsync(
+            async ct => await SweepReport.BuildAsync((await store.GetSweepAsync(sweepId, ct))!, store, time.GetUtcNow(), ct),
+            r => r.Status is not "running",
+            r => r.Points.FirstOrDefault(p => p.JobId is not null && p.Status is { } s && !s.IsTerminal())?.JobId,
+            hub, waitFor, options.Value.SweepSchedulerInterval, time, cancellationToken);
+        return TypedResults.Ok(report);
     }
 
     private static async Task<Results<Ok<SweepResponse>, ProblemHttpResult>> CancelAsync(
