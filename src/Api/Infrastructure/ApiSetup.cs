@@ -91,7 +91,8 @@ public static class ApiSetup
 
     public static WebApplication MapApiDocumentation(this WebApplication app)
     {
-        app.MapSwagger("/swagger/{documentName}/swagger.json");
+        // OpenAPI 3.1: a nullable property of another schema's type is anyOf [$ref, null], which 3.0 cannot say.
+        app.MapSwagger("/swagger/{documentName}/swagger.json", options => options.OpenApiVersion = Microsoft.OpenApi.OpenApiSpecVersion.OpenApi3_1);
         app.UseSwaggerUI(options =>
         {
             options.RoutePrefix = "swagger";

@@ -153,7 +153,7 @@ public static class JobsEndpoints
         public async Task<Results<Ok<JobResponse>, ValidationProblem, ProblemHttpResult>> GetAsync(
             [ParameterSchema(Description = "The job's id.", Example = "0197a1f2-6c3e-7d4a-9b1e-2f3a4b5c6d7e")] string id,
             [FromQuery(Name = LongPoll.Parameter)]
-            [ParameterSchema(Description = "Seconds to wait for the job to end before answering (0 to JobsApi:MaxWait, 300 by default); omit to answer at once.", Example = "300")]
+            [ParameterSchema(Type = "integer", Minimum = 0, Description = "Seconds to wait for the job to end before answering (0 to JobsApi:MaxWait, 300 by default); omit to answer at once.", Example = "300")]
             string? wait,
             [FromServices] IJobStore store,
             [FromServices] JobWatchHub hub,

@@ -151,7 +151,7 @@ public static class SweepsEndpoints
     private static async Task<Results<Ok<SweepResponse>, ValidationProblem, ProblemHttpResult>> GetAsync(
         [ParameterSchema(Description = "The sweep's id.", Example = "0197a1f2-7d4e-7a1b-8c2d-3e4f5a6b7c8d")] string id,
         [FromQuery(Name = LongPoll.Parameter)]
-        [ParameterSchema(Description = "Seconds to wait for the sweep to end before answering (0 to JobsApi:MaxWait, 300 by default); omit to answer at once.", Example = "300")]
+        [ParameterSchema(Type = "integer", Minimum = 0, Description = "Seconds to wait for the sweep to end before answering (0 to JobsApi:MaxWait, 300 by default); omit to answer at once.", Example = "300")]
         string? wait,
         [FromServices] IJobStore store,
         [FromServices] JobWatchHub hub,

@@ -12,6 +12,9 @@ public static class TestData
     /// </summary>
     public static string MnistDirectory { get; } = FindMnist();
 
+    /// <summary>The checkout these tests were built from: the folder that holds <c>TrainingService.sln</c>.</summary>
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
+
     public static string NewScratchDirectory()
     {
         var path = Path.Combine(Path.GetTempPath(), "TrainingService.Api.Tests", Guid.NewGuid().ToString("N"));
@@ -19,14 +22,17 @@ public static class TestData
         return path;
     }
 
-    private static string FindMnist()
+    private static string FindMnist() =>
+        Environment.GetEnvironmentVariable(MnistDirectoryVariable) is { Length: > 0 } configured
+            ? Path.GetFullPath(configured)
+            : Path.GetFullPath(Path.Combine(FindRepositoryRoot(), "..", "shared", "mnist"));
+
+    private static string FindRepositoryRoot()
     {
-        if (Environment.GetEnvironmentVariable(MnistDirectoryVariable) is { Length: > 0 } configured)
-            return Path.GetFullPath(configured);
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(Path.Combine(dir.FullName, "TrainingService.sln")))
-                return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "mnist"));
+                return dir.FullName;
         }
         throw new DirectoryNotFoundException(
             $"TrainingService.sln not found above {AppContext.BaseDirectory}; set {MnistDirectoryVariable} to the MNIST folder.");

@@ -56,18 +56,21 @@ public sealed class ParameterSchemaFilter : IParameterFilter
         if (!double.IsNaN(attribute.Maximum))
             schema.Maximum = attribute.Maximum.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (attribute.Default is not null)
-            schema.Default = Literal(attribute.Default);
+            schema.Default = Literal(attribute.Default, schema.Type);
         if (attribute.Values is { Length: > 0 } values)
             schema.Enum = [.. values.Select(v => (JsonNode)JsonValue.Create(v))];
         target.Schema = schema;
         if (attribute.Example is not null)
-            target.Example = Literal(attribute.Example);
+            target.Example = Literal(attribute.Example, schema.Type);
         if (attribute.Description is not null)
             target.Description = attribute.Description;
     }
 
-    private static JsonNode? Literal(string value)
+    /// <summary>A default or example as the parameter's type: a string parameter's "3" stays a string.</summary>
+    private static JsonNode? Literal(string value, JsonSchemaType? type)
     {
+        if (type == JsonSchemaType.String)
+            return JsonValue.Create(value);
         try
         {
             return JsonNode.Parse(value);

@@ -61,9 +61,26 @@ public sealed class SchemaDocumentationFilter(IOptions<JsonOptions> jsonOptions)
                 AllOf = [context.SchemaGenerator.GenerateSchema(typeof(Hyperparameters), context.SchemaRepository)],
                 Description = target.Properties["hyperparameters"].Description,
             };
+        NameTheTypeOfNullableReferences(target, context);
         // JSON Schema's "examples" (OpenAPI 3.1): Microsoft.OpenApi 3 retires the single "example".
         if (target.Examples is not { Count: > 0 } && ExampleFor(type) is { } example)
             target.Examples = [example];
+    }
+
+    /// <summary>
+    /// A nullable property of another schema's type comes out as <c>allOf: [$ref]</c> with <c>nullable</c>
+    /// and no <c>type</c>, which OpenAPI 3.0.3 on says means nothing (and validators reject): it gets the
+    /// referenced schema's type beside it.
+    /// </summary>
+    private static void NameTheTypeOfNullableReferences(OpenApiSchema schema, SchemaFilterContext context)
+    {
+        foreach (var property in (schema.Properties ?? new Dictionary<string, IOpenApiSchema>()).Values.OfType<OpenApiSchema>())
+        {
+            if (property.Type != JsonSchemaType.Null || property.AllOf is not [OpenApiSchemaReference reference])
+                continue;
+            if (reference.Reference.Id is { } id && context.SchemaRepository.Schemas.TryGetValue(id, out var target) && target.Type is { } type)
+                property.Type = type | JsonSchemaType.Null;
+        }
     }
 
     private JsonNode? ExampleFor(Type type)
