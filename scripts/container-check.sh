@@ -12,7 +12,10 @@
 #      part-way through epoch 2 and has a mid-epoch checkpoint; the reaper hands K back and the other
 #      worker finishes it as attempt 2, resuming epoch 2 at a step past the first; K's per-epoch
 #      metrics and final weights equal R's bit for bit (workers train with Worker__Threads=1);
-#   5. `down` then `up` again: every job, metric and checkpoint is still there (named volumes).
+#   5. `down` then `up` again: every job, metric and checkpoint is still there (named volumes);
+#   6. Testcontainers: tests/Storage.Tests (the PostgreSQL job store's tests) with their server from
+#      Testcontainers.PostgreSql through the same podman socket, from the local PostgreSQL image,
+#      Ryuk off (its image is on Docker Hub); the container is gone afterwards.
 # Prints what it measured and a PASS/FAIL summary; exits non-zero on any failure. Idempotent: it
 # removes what an earlier run left and, on exit, its containers, network, volumes and socket.
 #
@@ -380,6 +383,27 @@ if [ "$jobs_before" = "$jobs_after" ] && [ "$(echo "$jobs_after" | jq length)" =
 else
     fail "after down/up: jobs $jobs_before -> $jobs_after; metrics unchanged: $same_metrics; R ${r_sha:0:12} -> ${r_sha_after:0:12}; K ${k_sha:0:12} -> ${k_sha_after:0:12}; checkpoints listed unchanged: $([ "$checkpoints_after" = "$checkpoints_before" ] && echo yes || echo no)"
 fi
+
+# ---- 6. Testcontainers: the PostgreSQL-backed store tests get their server from the same engine
+say "Testcontainers: tests/Storage.Tests against a container from $POSTGRES_IMAGE (podman's socket, Ryuk off)"
+compose down -v --remove-orphans > "$work/down.log" 2>&1
+start=$(date +%s)
+( while true; do podman ps --format '{{ .Image }}' >> "$work/testcontainers-seen.txt" 2>/dev/null; sleep 1; done ) &
+watch_pid=$!
+env -u TRAININGSERVICE_TEST_POSTGRES DOCKER_HOST="unix://$work/podman.sock" TESTCONTAINERS_RYUK_DISABLED=true \
+    TRAININGSERVICE_TEST_POSTGRES_IMAGE="$POSTGRES_IMAGE" \
+    dotnet test tests/Storage.Tests -c Release -nologo > "$work/testcontainers.log" 2>&1
+test_status=$?
+kill "$watch_pid" 2>/dev/null
+tested=$(grep -E '(Passed|Failed)! +- Failed:' "$work/testcontainers.log" | tail -1 | sed 's/^ *//')
+left=$(podman ps -aq --filter "ancestor=$POSTGRES_IMAGE" | wc -l)
+if [ "$test_status" -eq 0 ] && grep -qx "$POSTGRES_IMAGE" "$work/testcontainers-seen.txt" && [ "$left" -eq 0 ]; then
+    pass "Storage.Tests on a Testcontainers PostgreSQL ($POSTGRES_IMAGE, removed at the end): $tested"
+else
+    tail -30 "$work/testcontainers.log" >&2
+    fail "Storage.Tests through Testcontainers: exit $test_status, ${tested:-no summary}; container seen: $(grep -cx "$POSTGRES_IMAGE" "$work/testcontainers-seen.txt"); left behind: $left"
+fi
+figure "Testcontainers step (build and 1 test assembly) in $(( $(date +%s) - start )) s"
 
 summary
 [ "$failures" -eq 0 ]
