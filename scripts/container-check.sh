@@ -142,8 +142,10 @@ build_image() { # TARGET TAG
 }
 build_image api localhost/trainingservice-api:latest
 build_image worker-cpu localhost/trainingservice-worker-cpu:latest
-# A rebuilt tag leaves the previous image dangling: drop the service's own dangling images.
+# A rebuilt tag leaves the previous image dangling: drop the service's own dangling images, and
+# build-cache images unused for a week, so that repeated runs on changing sources do not fill the disk.
 podman image prune -f --filter label=org.opencontainers.image.vendor=TrainingService >/dev/null 2>&1
+podman image prune -f --filter until=168h >/dev/null 2>&1
 
 say "what the images hold"
 torch_in_api=$(podman run --rm --entrypoint sh localhost/trainingservice-api:latest -c \
@@ -321,15 +323,22 @@ fi
 # R finished undisturbed; its stream showed every epoch and the end.
 for _ in $(seq 1 600); do [ "$(job "$R" | jq -r .status)" = succeeded ] && break; sleep 0.5; done
 r_final=$(job "$R")
-wait "$sse_pid" 2>/dev/null
-sse_pid=""
+# The stream must close by itself after its end event.
+for _ in $(seq 1 60); do kill -0 "$sse_pid" 2>/dev/null || break; sleep 0.5; done
+if kill -0 "$sse_pid" 2>/dev/null; then
+    sse_status="still open 30 s after the job ended"
+else
+    wait "$sse_pid"
+    sse_status="curl exit $?"
+    sse_pid=""
+fi
 epochs_streamed=$(grep -c '^event: epoch' "$work/sse-R.txt")
 progress_streamed=$(grep -c '^event: progress' "$work/sse-R.txt")
 if [ "$(echo "$r_final" | jq -r '.status + " " + (.attempt|tostring)')" = "succeeded 1" ] && [ "$epochs_streamed" = 2 ] \
-    && grep -q '^event: end' "$work/sse-R.txt"; then
+    && grep -q '^event: end' "$work/sse-R.txt" && [ "$sse_status" = "curl exit 0" ]; then
     pass "R succeeded in one attempt; its SSE stream gave $epochs_streamed epoch events, $progress_streamed progress events and the end event, then closed"
 else
-    fail "R ended $(echo "$r_final" | jq -c '{status, attempt}'); its stream: $epochs_streamed epochs, end: $(grep -c '^event: end' "$work/sse-R.txt")"
+    fail "R ended $(echo "$r_final" | jq -c '{status, attempt}'); its stream: $epochs_streamed epochs, end: $(grep -c '^event: end' "$work/sse-R.txt"), $sse_status"
 fi
 r_seconds=$(awk -v a="$(date -d "$(echo "$r_final" | jq -r .finishedAt)" +%s.%N)" -v b="$(date -d "$(echo "$r_final" | jq -r .startedAt)" +%s.%N)" 'BEGIN { printf "%.1f", a - b }')
 figure "R trained 2 epochs of $train_subset images (convnet, 1 thread) in about $r_seconds s"
