@@ -51,6 +51,11 @@ for name in ["worker", "worker-cpu"]:
     environment = services[name].get("environment", {})
     expect(environment.get("Storage__PostgresConnectionString", "").startswith("Host=postgres;"),
            f"{name} uses the compose database")
+for name, target in [("api", "api"), ("worker", "worker-gpu"), ("worker-cpu", "worker-cpu")]:
+    expect(services[name].get("build", {}).get("target") == target, f"{name} is the Dockerfile's {target} target")
+for name, service in services.items():
+    expect("Worker__Enabled" not in service.get("environment", {}),
+           f"{name} does not set Worker__Enabled (gone: the API never runs jobs)")
 for name, service in services.items():
     build = service.get("build")
     if not build:

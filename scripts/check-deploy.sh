@@ -4,17 +4,18 @@
 #      profiles, and that it refuses to run without POSTGRES_PASSWORD (no default secret);
 #   2. the compose stack is what the README says (services, cpu profile, GPU reservation, shared
 #      volumes) and its build targets exist in the Dockerfiles;
-#   3. the Dockerfiles with dockerfilelint (npm), minus its known false positives;
+#   3. the Dockerfile with dockerfilelint (npm), minus its known false positives;
 #   4. deploy/ rendered with `kubectl kustomize` (every overlay), each object validated against
 #      its kind's schema (kubernetes-models, @kubernetes-models/keda from npm) and every
 #      reference between objects resolved — where kubectl is installed or installable (it is in
 #      no Debian 12 repository recent enough; skipped, saying so, elsewhere);
-#   5. the exact restore and publish commands the Dockerfiles run (scripts/container-publish.sh),
+#   5. the exact restore and publish commands the Dockerfile runs (scripts/container-publish.sh),
 #      CPU variant, into a temporary folder; the published API answers /health/live and
-#      /health/ready, the published worker starts, loads libtorch and refuses gpu-only work
-#      without CUDA, saying why; neither carries CUDA libraries.
-# Not checked here: building the images, anything of Dockerfile.gpu beyond the lint (this
-# machine's NuGet mirror does not hold TorchSharp-cuda-linux), running on a GPU or a cluster.
+#      /health/ready and carries no TorchSharp or libtorch at all; the published worker starts,
+#      loads libtorch and refuses gpu-only work without CUDA, saying why, and carries no CUDA library.
+# Not checked here: building the images and running them (scripts/container-check.sh does, with
+# podman), the worker-gpu target beyond the lint (this machine's NuGet mirror does not hold
+# TorchSharp-cuda-linux), running on a GPU or a cluster.
 # Installs what it needs (apt-get, npm); prints each check; exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,11 +81,11 @@ POSTGRES_PASSWORD=check-only docker-compose --profile cpu config > "$work/compos
 /usr/bin/python3 scripts/check-compose.py "$work/compose.yml" || die "the compose stack is not what the README describes"
 
 # ---- 3. Dockerfile lint
-step "dockerfilelint: Dockerfile, Dockerfile.gpu"
-node scripts/lint-dockerfiles.cjs "$tools" Dockerfile Dockerfile.gpu || die "the Dockerfiles have lint problems"
+step "dockerfilelint: Dockerfile"
+node scripts/lint-dockerfiles.cjs "$tools" Dockerfile || die "the Dockerfile has lint problems"
 
 # ---- 4. Kubernetes manifests
-not_checked="image builds, the CUDA image's restore, a GPU, a cluster"
+not_checked="image builds (scripts/container-check.sh), the CUDA image's restore, a GPU, a cluster"
 if command -v kubectl >/dev/null; then
     step "kubectl kustomize + schema and reference validation: deploy/overlays/* ($(kubectl version --client 2>/dev/null | grep -i kustomize || echo kustomize))"
     cp -r deploy "$work/deploy"
@@ -103,22 +104,26 @@ else
 fi
 
 # ---- 5. restore and publish, as the Dockerfiles run them (CPU variant)
-step "restore and publish as the Dockerfiles do: scripts/container-publish.sh (cpu)"
+step "restore and publish as the Dockerfile does: scripts/container-publish.sh (cpu)"
 bash scripts/container-publish.sh restore api cpu
 bash scripts/container-publish.sh publish api cpu "$work/api"
+bash scripts/container-publish.sh restore worker cpu
 bash scripts/container-publish.sh publish worker cpu "$work/worker"
 for f in api/TrainingService.Api.dll worker/TrainingService.Worker.dll; do
     [ -f "$work/$f" ] || die "the publish output lacks $f"
 done
+torch_files=$(find "$work/api" \( -iname '*torch*' -o -name 'libc10*' -o -name 'libgomp*' \) | sed "s|^$work/||")
+[ -z "$torch_files" ] || die "the API publish carries the training stack: $(echo "$torch_files" | head -5 | tr '\n' ' ')"
+find "$work/worker" -name 'libLibTorchSharp.so' | grep -q . || die "the worker publish lacks TorchSharp's native library"
+find "$work/worker" -name 'libtorch.so' | grep -q . || die "the worker publish lacks libtorch"
+if find "$work/worker" -name 'libtorch_cuda*.so' -o -name 'libcudart*.so*' | grep -q .; then
+    die "the worker publish (CPU variant) carries CUDA libraries"
+fi
 for program in api worker; do
-    find "$work/$program" -name 'libLibTorchSharp.so' | grep -q . || die "the $program publish lacks TorchSharp's native library"
-    if find "$work/$program" -name 'libtorch_cuda*.so' -o -name 'libcudart*.so*' | grep -q .; then
-        die "the $program publish (CPU variant) carries CUDA libraries"
-    fi
     grep -q '"Microsoft.AspNetCore.App"' "$work/$program"/TrainingService.*.runtimeconfig.json \
         || die "the $program publish does not run on the ASP.NET Core runtime the images provide"
 done
-echo "  published; both carry libtorch's CPU build and no CUDA library"
+echo "  published: the API $(du -sm "$work/api" | cut -f1) MB with no TorchSharp or libtorch; the worker $(du -sm "$work/worker" | cut -f1) MB with libtorch's CPU build and no CUDA library"
 
 step "the published worker starts and refuses gpu-only work without CUDA, saying why"
 set +e

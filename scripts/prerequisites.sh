@@ -5,12 +5,31 @@
 # start a throwaway server from its binaries, scripts/postgres.sh), and curl and jq for the
 # README's examples, and chromium and node (with npm) for the dashboard's browser test
 # (scripts/dashboard-test.sh). With --tests, also Debian's python3-torch, which the PyTorch interop
-# test runs (tests/Models.Tests/Interop): 180 MB, so only for the tests. Safe to run repeatedly.
+# test runs (tests/Models.Tests/Interop): 180 MB, so only for the tests. With --containers, also
+# what scripts/container-check.sh needs: podman with runc, netavark and aardvark-dns (bridge
+# networks with service-name DNS), debootstrap (the local base images) and Debian's docker-compose
+# (run against podman's Docker-compatible socket); without recommended packages, which would bring
+# Docker's own engine. Safe to run repeatedly.
 set -euo pipefail
 
+tests=false containers=false
+for argument in "$@"; do
+    case "$argument" in
+        --tests) tests=true ;;
+        --containers) containers=true ;;
+        *) echo "usage: $0 [--tests] [--containers]" >&2; exit 2 ;;
+    esac
+done
+
 missing=()
-if [ "${1:-}" = "--tests" ] && ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
+if [ "$tests" = true ] && ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
     missing+=(python3-torch)
+fi
+container_missing=()
+if [ "$containers" = true ]; then
+    for package in podman runc netavark aardvark-dns containernetworking-plugins iptables debootstrap docker-compose; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || container_missing+=("$package")
+    done
 fi
 command -v g++ >/dev/null || missing+=(g++)
 command -v patchelf >/dev/null || missing+=(patchelf)
@@ -20,14 +39,19 @@ command -v jq >/dev/null || missing+=(jq)
 command -v chromium >/dev/null || missing+=(chromium) # the dashboard test drives it headless
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
-[ ${#missing[@]} -eq 0 ] && exit 0
+[ ${#missing[@]} -eq 0 ] && [ ${#container_missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null; then
-    echo "Please install: ${missing[*]} (the build and tests need them on this system)." >&2
+    echo "Please install: ${missing[*]} ${container_missing[*]} (the build and tests need them on this system)." >&2
     exit 1
 fi
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "Installing ${missing[*]} with apt-get..." >&2
+echo "Installing ${missing[*]} ${container_missing[*]} with apt-get..." >&2
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ ${#container_missing[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${container_missing[@]}" >/dev/null
+fi

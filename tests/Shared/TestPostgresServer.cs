@@ -6,12 +6,16 @@ namespace TrainingService.Tests.Shared;
 /// <summary>
 /// The PostgreSQL server the tests create their databases on: the one named by
 /// <c>TRAININGSERVICE_TEST_POSTGRES</c> (scripts/test.sh starts one from Debian's package and sets
-/// it), else — where a Docker engine answers — a container started once per test process with
-/// Testcontainers. With neither, tests that need it fail saying how to get one; they never skip.
+/// it), else — where a Docker-compatible engine answers (Docker, or podman's socket through
+/// <c>DOCKER_HOST</c>) — a container started once per test process with Testcontainers, from
+/// <c>TRAININGSERVICE_TEST_POSTGRES_IMAGE</c> (default <c>postgres:15-alpine</c>; where no registry is
+/// reachable, the local image scripts/container-base-images.sh makes). With neither, tests that need
+/// it fail saying how to get one; they never skip.
 /// </summary>
 public static class TestPostgresServer
 {
     public const string Variable = "TRAININGSERVICE_TEST_POSTGRES";
+    public const string ImageVariable = "TRAININGSERVICE_TEST_POSTGRES_IMAGE";
 
     private static readonly Lazy<Task<string>> server = new(StartAsync);
 
@@ -31,9 +35,14 @@ public static class TestPostgresServer
                 "Run the tests through scripts/test.sh (it starts a throwaway PostgreSQL), or start one with " +
                 $"`eval \"$(scripts/postgres.sh start)\"` and run them in that shell.");
 
-        // Testcontainers' resource reaper removes the container when this process ends.
-        var container = new PostgreSqlBuilder("postgres:15-alpine").Build();
+        var image = Environment.GetEnvironmentVariable(ImageVariable) is { Length: > 0 } named ? named : "postgres:15-alpine";
+        var container = new PostgreSqlBuilder(image).Build();
         await container.StartAsync();
+        // Testcontainers' resource reaper (Ryuk) removes the container when this process ends. Where
+        // it cannot run (TESTCONTAINERS_RYUK_DISABLED=true: its image is unreachable, or podman), the
+        // process removes it itself on the way out.
+        if (string.Equals(Environment.GetEnvironmentVariable("TESTCONTAINERS_RYUK_DISABLED"), "true", StringComparison.OrdinalIgnoreCase))
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => container.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return container.GetConnectionString();
     }
 

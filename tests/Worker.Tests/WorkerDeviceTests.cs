@@ -23,7 +23,7 @@ public sealed class WorkerDeviceTests
         var cpuBuild = CudaAvailability.Diagnose(new CudaFacts(false, 0, CudaBackendPresent: false, DriverLoadable: true, null));
         Assert.False(cpuBuild.Usable);
         Assert.Contains("CPU-only libtorch", cpuBuild.Reason);
-        Assert.Contains("Dockerfile.gpu", cpuBuild.Reason);
+        Assert.Contains("worker-gpu image", cpuBuild.Reason);
 
         Assert.Contains("libcuda.so.1", NoCuda.Reason);
         Assert.Contains("--gpus", NoCuda.Reason);

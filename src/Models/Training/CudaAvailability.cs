@@ -32,7 +32,7 @@ public sealed record CudaAvailability(bool Usable, int DeviceCount, string? Reas
             return new CudaAvailability(true, facts.DeviceCount, null);
         if (!facts.CudaBackendPresent)
             return new CudaAvailability(false, 0,
-                "this build links the CPU-only libtorch (TorchBackend=cpu); GPU jobs need the CUDA build (the Dockerfile.gpu image, or -p:TorchBackend=cuda)");
+                "this build links the CPU-only libtorch (TorchBackend=cpu); GPU jobs need the CUDA build (the Dockerfile's worker-gpu image, or -p:TorchBackend=cuda)");
         if (!facts.DriverLoadable)
             return new CudaAvailability(false, 0,
                 "the NVIDIA driver library (libcuda.so.1) cannot be loaded: this machine has no NVIDIA driver, or the container was started " +
