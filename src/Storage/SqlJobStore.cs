@@ -3,6 +3,7 @@ using Dapper;
 using TrainingService.Contracts.Access;
 using TrainingService.Contracts.Training;
 using TrainingService.Contracts;
+using TrainingService.Storage.Migrations;
 
 namespace TrainingService.Storage;
 
@@ -55,12 +56,6 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
     /// <summary>A transaction that holds the write lock from its start where the engine has one (SQLite: BEGIN IMMEDIATE).</summary>
     private protected abstract ValueTask<DbTransaction> BeginWriteTransactionAsync(DbConnection connection, CancellationToken cancellationToken);
 
-    /// <summary>Run once per connection that migrates, outside any transaction (SQLite: journal mode).</summary>
-    private protected virtual Task PrepareForMigrationAsync(DbConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;
-
-    /// <summary>Serialises migrations across processes, until <paramref name="transaction"/> ends.</summary>
-    private protected abstract Task LockSchemaAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken);
-
     /// <summary>
     /// Serialises appends to these jobs' logs until <paramref name="transaction"/> ends, so sequences
     /// become visible in increasing order and a reader paging by sequence never skips one.
@@ -68,11 +63,8 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
     private protected virtual Task LockJobLogsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<Guid> jobIds, CancellationToken cancellationToken) =>
         Task.CompletedTask;
 
-    /// <summary>The <c>schema_version</c> table, created before any migration runs.</summary>
-    private protected abstract string SchemaVersionTableSql { get; }
-
-    /// <summary>The schema's migrations, by increasing version; each is idempotent in itself too.</summary>
-    private protected abstract IReadOnlyList<SchemaMigration> Migrations { get; }
+    /// <summary>What the schema migrations need of the engine.</summary>
+    private protected abstract SchemaDialect Schema { get; }
 
     /// <summary>A job id as a parameter value.</summary>
     private protected abstract object DbId(Guid id);
@@ -109,26 +101,8 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
     /// Applies the migrations up to and including <paramref name="throughVersion"/> only: how the tests
     /// make a database as an older release of the service left it, to migrate it from there.
     /// </summary>
-    internal async Task MigrateAsync(int throughVersion, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenConnectionAsync(cancellationToken);
-        await PrepareForMigrationAsync(connection, cancellationToken);
-        await using var transaction = await BeginWriteTransactionAsync(connection, cancellationToken);
-        await LockSchemaAsync(connection, transaction, cancellationToken);
-        await connection.ExecuteAsync(Command(SchemaVersionTableSql, null, transaction, cancellationToken));
-        var current = await connection.ExecuteScalarAsync<long?>(
-            Command("SELECT MAX(version) FROM schema_version", null, transaction, cancellationToken)) ?? 0;
-        // A database migrated by a newer version of the service is left as it is.
-        foreach (var migration in Migrations.Where(m => m.Version > current && m.Version <= throughVersion).OrderBy(m => m.Version))
-        {
-            await connection.ExecuteAsync(Command(migration.Sql, null, transaction, cancellationToken));
-            await connection.ExecuteAsync(Command(
-                "INSERT INTO schema_version (version, description, applied_at) VALUES (@Version, @Description, @AppliedAt)",
-                new { migration.Version, migration.Description, AppliedAt = DbTime(DateTimeOffset.UtcNow) },
-                transaction, cancellationToken));
-        }
-        await transaction.CommitAsync(cancellationToken);
-    }
+    internal Task MigrateAsync(int throughVersion, CancellationToken cancellationToken) =>
+        new SchemaMigrator(Schema).MigrateAsync(throughVersion, cancellationToken);
 
     // ---- Jobs.
 
@@ -889,5 +863,3 @@ public abstract class SqlJobStore : IJobStore, IApiKeyStore, IAsyncDisposable, I
     private static double ReadDouble(object? value) => value is null ? double.NaN : Convert.ToDouble(value);
 }
 
-/// <summary>One step of the schema; <see cref="Version"/> is recorded in <c>schema_version</c> once applied.</summary>
-internal sealed record SchemaMigration(int Version, string Description, string Sql);

@@ -39,12 +39,18 @@ public sealed class PostgresJobStoreTests : JobStoreTests
 
     protected override IJobStore OpenStore(string database) => new PostgresJobStore(database);
 
-    protected override async Task<long> CountSchemaVersionsAsync(string database)
+    protected override string Dialect => "postgresql";
+
+    protected override async Task<IReadOnlyList<string?>> QueryColumnAsync(string database, string sql)
     {
         await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database) { Pooling = false }.ConnectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT COUNT(*) FROM schema_version", connection);
-        return (long)(await command.ExecuteScalarAsync())!;
+        await using var command = new NpgsqlCommand(sql, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var values = new List<string?>();
+        while (await reader.ReadAsync())
+            values.Add(reader.IsDBNull(0) ? null : Convert.ToString(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture));
+        return values;
     }
 
     protected override async Task ExecuteSqlAsync(string database, string sql)

@@ -17,13 +17,19 @@ public sealed class SqliteJobStoreTests : JobStoreTests
 
     protected override IJobStore OpenStore(string database) => new SqliteJobStore(database);
 
-    protected override async Task<long> CountSchemaVersionsAsync(string database)
+    protected override string Dialect => "sqlite";
+
+    protected override async Task<IReadOnlyList<string?>> QueryColumnAsync(string database, string sql)
     {
         await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Pooling = false }.ToString());
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM schema_version";
-        return (long)(await command.ExecuteScalarAsync())!;
+        command.CommandText = sql;
+        await using var reader = await command.ExecuteReaderAsync();
+        var values = new List<string?>();
+        while (await reader.ReadAsync())
+            values.Add(reader.IsDBNull(0) ? null : Convert.ToString(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture));
+        return values;
     }
 
     protected override async Task ExecuteSqlAsync(string database, string sql)
