@@ -1,5 +1,4 @@
 using TrainingService.Contracts;
-using TrainingService.Contracts.Access;
 using TrainingService.Contracts.Training;
 using TrainingService.Storage.Migrations;
 
@@ -44,7 +43,7 @@ public abstract partial class JobStoreTests
         var database = await CreateReleaseBeforeDbUpAsync();
         Assert.Equal(["1", "2", "3", "5", "6"], await QueryColumnAsync(database, "SELECT version FROM schema_version ORDER BY version"));
 
-        await Track(OpenStore(database)).MigrateAsync(None);
+        await Open(database).Database.MigrateAsync(None);
 
         Assert.Equal(MigrationScripts.For(Dialect).Select(s => s.Name), await AppliedScriptsAsync(database));
         Assert.Equal(await AppliedScriptsAsync(_database), await AppliedScriptsAsync(database));
@@ -52,15 +51,15 @@ public abstract partial class JobStoreTests
         Assert.Equal(["1", "2", "3", "5", "6"], await QueryColumnAsync(database, "SELECT version FROM schema_version ORDER BY version"));
         // Migration 3 run again would have marked this never-dispatched job dispatched (and 6 run
         // again would have failed adding sweeps.owner twice).
-        Assert.Equal([OldResNet], (await Track(OpenStore(database)).ListUndispatchedAsync(T0.AddHours(1), 10, None)).Select(j => j.Id));
+        Assert.Equal([OldResNet], (await Open(database).Jobs.ListUndispatchedAsync(T0.AddHours(1), 10, None)).Select(j => j.Id));
     }
 
     [Fact]
     public async Task Every_row_of_the_release_before_DbUp_reads_back_after_the_upgrade()
     {
         var database = await CreateReleaseBeforeDbUpAsync();
-        var store = Track(OpenStore(database));
-        await store.MigrateAsync(None);
+        var store = Open(database);
+        await store.Database.MigrateAsync(None);
 
         AssertSameJob(new JobRecord
         {
@@ -69,68 +68,68 @@ public abstract partial class JobStoreTests
             CreatedAt = T0, StartedAt = T0.AddSeconds(1), FinishedAt = T0.AddSeconds(30), Attempt = 1, Worker = "worker-a", Device = "cpu",
             HeartbeatAt = T0.AddSeconds(29), Progress = new JobProgress(3, 3, 8, 8, 5000.25, 0, 0.05, 0.98, T0.AddSeconds(30)),
             Result = new JobResult(0.9861, 0.0452, 0.9874, 0.0411, 2, null, null), Owner = "alice",
-        }, (await store.GetAsync(OldConvNet, None))!);
-        var eval = (await store.GetAsync(OldEval, None))!;
+        }, (await store.Jobs.GetAsync(OldConvNet, None))!);
+        var eval = (await store.Jobs.GetAsync(OldEval, None))!;
         Assert.Equal((new EvalSource(OldConvNet, "best"), JobErrorKind.User), (eval.Source, eval.Error!.Kind));
-        var unknown = (await store.GetAsync(OldUnknownArchitecture, None))!;
+        var unknown = (await store.Jobs.GetAsync(OldUnknownArchitecture, None))!;
         Assert.Equal((JobStatus.Cancelled, true), (unknown.Status, unknown.CancelRequested));
-        Assert.Equal([OldAttention, OldConvNet], (await store.ListAsync(new JobQuery(Tag: "legacy"), None)).Select(j => j.Id));
+        Assert.Equal([OldAttention, OldConvNet], (await store.Jobs.ListAsync(new JobQuery(Tag: "legacy"), None)).Select(j => j.Id));
 
-        var epochs = await store.GetEpochsAsync(OldConvNet, 0, None);
+        var epochs = await store.Epochs.GetEpochsAsync(OldConvNet, 0, None);
         Assert.Equal([1, 2], epochs.Select(e => e.Metrics.Epoch));
         Assert.Equal((0.31, 0.962, T0.AddSeconds(10)), (epochs[0].Metrics.TrainLoss, epochs[0].Metrics.TestAccuracy, epochs[0].RecordedAt));
         Assert.True(double.IsNaN(epochs[1].Metrics.TestLoss));
-        var checkpoint = Assert.Single(await store.GetCheckpointsAsync(OldConvNet, None));
+        var checkpoint = Assert.Single(await store.Checkpoints.GetCheckpointsAsync(OldConvNet, None));
         Assert.Equal((2, 1562024L, 0.9874), (checkpoint.Epoch, checkpoint.SizeBytes, checkpoint.Metrics!.TestAccuracy));
 
-        var logs = await store.GetLogsAsync(OldConvNet, 0, 10, None);
+        var logs = await store.Logs.GetLogsAsync(OldConvNet, 0, 10, None);
         Assert.Equal(["Job started", "Slow epoch", "Job succeeded"], logs.Select(l => l.Message));
         Assert.Equal("""{"Attempt":1}""", logs[0].PropertiesJson);
-        var worker = Assert.Single(await store.ListWorkersAsync(T0, None));
+        var worker = Assert.Single(await store.Workers.ListWorkersAsync(T0, None));
         Assert.Equal(("worker-a", OldAttention, T0.AddSeconds(25)), (worker.Id, worker.RunningJobId, worker.LastHeartbeat));
         Assert.Equal(["cpu", "default"], worker.Queues);
 
-        var keys = (IApiKeyStore)store;
+        var keys = store.Keys;
         Assert.Equal(("alice", false, false), (await keys.FindApiKeyAsync(new string('a', 64), None)) is { } alice ? (alice.Name, alice.IsAdmin, alice.IsRevoked) : default);
         Assert.Equal(T0.AddSeconds(-30), (await keys.ListApiKeysAsync(None)).Single(k => k.IsAdmin).RevokedAt);
 
-        var sweep = (await store.GetSweepAsync(OldSweep, None))!;
+        var sweep = (await store.Sweeps.GetSweepAsync(OldSweep, None))!;
         Assert.Equal(("seeds", "alice", 2), (sweep.Name, sweep.Owner, sweep.Points.Count));
-        Assert.Equal([(0, OldGroupNormConvNet)], (await store.GetSweepJobsAsync(OldSweep, None)).Select(j => (j.Point, j.Job.Id)));
-        Assert.Equal([OldSweep], (await store.ListOpenSweepsAsync(None)).Select(s => s.Id));
-        Assert.Equal(NormalizationKind.Group, (await store.GetAsync(OldGroupNormConvNet, None))!.Hyperparameters.Normalization);
+        Assert.Equal([(0, OldGroupNormConvNet)], (await store.Sweeps.GetSweepJobsAsync(OldSweep, None)).Select(j => (j.Point, j.Job.Id)));
+        Assert.Equal([OldSweep], (await store.Sweeps.ListOpenSweepsAsync(None)).Select(s => s.Id));
+        Assert.Equal(NormalizationKind.Group, (await store.Jobs.GetAsync(OldGroupNormConvNet, None))!.Hyperparameters.Normalization);
     }
 
     [Fact]
     public async Task After_the_upgrade_the_old_rows_take_writes_as_new_ones_do()
     {
         var database = await CreateReleaseBeforeDbUpAsync();
-        var store = Track(OpenStore(database));
-        await store.MigrateAsync(None);
+        var store = Open(database);
+        await store.Database.MigrateAsync(None);
 
         // The running job's lease still fences its writes.
-        Assert.True(await store.HeartbeatAsync(OldAttention, OldLease, T0.AddMinutes(1), None));
-        Assert.False(await store.HeartbeatAsync(OldAttention, Guid.NewGuid(), T0.AddMinutes(1), None));
-        Assert.True(await store.RecordEpochAsync(OldAttention, OldLease, Metrics(1), T0.AddMinutes(1), None));
+        Assert.True(await store.Jobs.HeartbeatAsync(OldAttention, OldLease, T0.AddMinutes(1), None));
+        Assert.False(await store.Jobs.HeartbeatAsync(OldAttention, Guid.NewGuid(), T0.AddMinutes(1), None));
+        Assert.True(await store.Epochs.RecordEpochAsync(OldAttention, OldLease, Metrics(1), T0.AddMinutes(1), None));
         // The queued one starts; the idempotency key still finds its job; the owner's count sees the old jobs.
-        Assert.Equal(1, (await store.TryStartAttemptAsync(OldResNet, Guid.NewGuid(), "w", "cpu", T0.AddMinutes(1), T0, None))!.Attempt);
-        var (again, created) = await store.CreateAsync(NewJob(idempotencyKey: "fixture-key-1"), None);
+        Assert.Equal(1, (await store.Jobs.TryStartAttemptAsync(OldResNet, Guid.NewGuid(), "w", "cpu", T0.AddMinutes(1), T0, None))!.Attempt);
+        var (again, created) = await store.Jobs.CreateAsync(NewJob(idempotencyKey: "fixture-key-1"), None);
         Assert.Equal((OldConvNet, false), (again.Id, created));
-        Assert.Equal(2, await ((IApiKeyStore)store).CountUnfinishedJobsAsync("alice", None));
+        Assert.Equal(2, await store.Jobs.CountUnfinishedJobsAsync("alice", None));
         // Log sequences go on after the old ones.
-        await store.AppendLogsAsync([new JobLogRecord(0, OldConvNet, T0.AddMinutes(1), "Information", "after the upgrade", null)], None);
-        Assert.Equal([4L], (await store.GetLogsAsync(OldConvNet, 3, 10, None)).Select(l => l.Sequence));
+        await store.Logs.AppendLogsAsync([new JobLogRecord(0, OldConvNet, T0.AddMinutes(1), "Information", "after the upgrade", null)], None);
+        Assert.Equal([4L], (await store.Logs.GetLogsAsync(OldConvNet, 3, 10, None)).Select(l => l.Sequence));
     }
 
     [Fact]
     public async Task Concurrent_upgrades_of_a_release_before_DbUp_apply_each_script_once()
     {
         var database = await CreateReleaseBeforeDbUpAsync();
-        var stores = Enumerable.Range(0, 3).Select(_ => Track(OpenStore(database))).ToList();
+        var stores = Enumerable.Range(0, 3).Select(_ => Open(database)).ToList();
 
-        await Task.WhenAll(stores.Select(s => Task.Run(() => s.MigrateAsync(None))));
+        await Task.WhenAll(stores.Select(s => Task.Run(() => s.Database.MigrateAsync(None))));
 
         Assert.Equal(MigrationScripts.For(Dialect).Select(s => s.Name), await AppliedScriptsAsync(database));
-        Assert.Equal([OldResNet], (await stores[1].ListUndispatchedAsync(T0.AddHours(1), 10, None)).Select(j => j.Id));
+        Assert.Equal([OldResNet], (await stores[1].Jobs.ListUndispatchedAsync(T0.AddHours(1), 10, None)).Select(j => j.Id));
     }
 }

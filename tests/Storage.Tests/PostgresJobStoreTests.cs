@@ -37,7 +37,7 @@ public sealed class PostgresJobStoreTests : JobStoreTests
         return ConnectionString(name);
     }
 
-    protected override IJobStore OpenStore(string database) => new PostgresJobStore(database);
+    protected override JobDatabase OpenDatabase(string database) => new PostgresJobDatabase(database);
 
     protected override string Dialect => "postgresql";
 
@@ -64,9 +64,9 @@ public sealed class PostgresJobStoreTests : JobStoreTests
     protected override string TimeLiteral(DateTimeOffset time) =>
         $"TIMESTAMPTZ '{time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", System.Globalization.CultureInfo.InvariantCulture)}+00'";
 
-    protected override IJobStore OpenUnreachableStore() =>
+    protected override JobDatabase OpenUnreachableDatabase() =>
         // Nothing listens on port 1: the connection is refused at once.
-        new PostgresJobStore("Host=127.0.0.1;Port=1;Username=nobody;Password=none;Database=none;Timeout=5");
+        new PostgresJobDatabase("Host=127.0.0.1;Port=1;Username=nobody;Password=none;Database=none;Timeout=5");
 
     protected override async Task DropDatabasesAsync()
     {

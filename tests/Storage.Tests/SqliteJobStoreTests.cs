@@ -15,7 +15,7 @@ public sealed class SqliteJobStoreTests : JobStoreTests
         return Task.FromResult(Path.Combine(_folder, $"jobs-{Guid.NewGuid():N}.db"));
     }
 
-    protected override IJobStore OpenStore(string database) => new SqliteJobStore(database);
+    protected override JobDatabase OpenDatabase(string database) => new SqliteJobDatabase(database);
 
     protected override string Dialect => "sqlite";
 
@@ -44,13 +44,13 @@ public sealed class SqliteJobStoreTests : JobStoreTests
     protected override string TimeLiteral(DateTimeOffset time) =>
         StoredTime.ToUnixMicroseconds(time).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    protected override IJobStore OpenUnreachableStore()
+    protected override JobDatabase OpenUnreachableDatabase()
     {
         // Its folder cannot be created: a file is in the way.
         Directory.CreateDirectory(_folder);
         var blocker = Path.Combine(_folder, "not-a-folder");
         File.WriteAllText(blocker, "");
-        return new SqliteJobStore(Path.Combine(blocker, "jobs.db"));
+        return new SqliteJobDatabase(Path.Combine(blocker, "jobs.db"));
     }
 
     protected override Task DropDatabasesAsync()

@@ -25,7 +25,7 @@ public static class JobSubmission
     public sealed record Outcome(JobRecord? Job, Dictionary<string, string[]> Errors);
 
     public static async Task<Outcome> BuildAsync(
-        CreateJobRequest request, string? idempotencyKey, IJobStore store, DateTimeOffset now, CancellationToken cancellationToken,
+        CreateJobRequest request, string? idempotencyKey, IJobStore store, ICheckpointIndex checkpointIndex, DateTimeOffset now, CancellationToken cancellationToken,
         Func<JobRecord, bool>? canSee = null)
     {
         var errors = new Errors();
@@ -51,7 +51,7 @@ public static class JobSubmission
         else if (kind == JobKind.Eval)
         {
             var given = ParseArchitecture(request.Architecture, required: false, errors);
-            var sourceJob = await CheckSourceAsync(request.Source, store, canSee ?? (_ => true), errors, cancellationToken);
+            var sourceJob = await CheckSourceAsync(request.Source, store, checkpointIndex, canSee ?? (_ => true), errors, cancellationToken);
             if (sourceJob is not null)
             {
                 source = new EvalSource(sourceJob.Value.Job.Id, sourceJob.Value.Checkpoint);
@@ -257,7 +257,7 @@ public static class JobSubmission
 
     /// <summary>The source job and the normalised checkpoint reference, or null with the reasons added to <paramref name="errors"/>.</summary>
     private static async Task<(JobRecord Job, string Checkpoint)?> CheckSourceAsync(
-        EvalSourceRequest? source, IJobStore store, Func<JobRecord, bool> canSee, Errors errors, CancellationToken cancellationToken)
+        EvalSourceRequest? source, IJobStore store, ICheckpointIndex checkpointIndex, Func<JobRecord, bool> canSee, Errors errors, CancellationToken cancellationToken)
     {
         if (source is null)
         {
@@ -287,7 +287,7 @@ public static class JobSubmission
         if (reference is null)
             return null;
 
-        var checkpoints = await store.GetCheckpointsAsync(jobId, cancellationToken);
+        var checkpoints = await checkpointIndex.GetCheckpointsAsync(jobId, cancellationToken);
         string? problem = reference switch
         {
             CheckpointFolder.FinalAlias when job.Status != JobStatus.Succeeded =>

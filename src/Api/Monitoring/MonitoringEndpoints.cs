@@ -57,7 +57,7 @@ public static class MonitoringEndpoints
     private sealed class MetricsHandler(WorkersApiOptions workers)
     {
         public async Task<ContentHttpResult> GetAsync(
-            [FromServices] IJobStore store, [FromServices] RequestLatencies latencies, [FromServices] TimeProvider time,
+            [FromServices] IJobStore store, [FromServices] IWorkerRegistry workerRegistry, [FromServices] RequestLatencies latencies, [FromServices] TimeProvider time,
             [FromServices] IServiceProvider services, CancellationToken cancellationToken)
         {
             var text = new PrometheusText();
@@ -76,7 +76,7 @@ public static class MonitoringEndpoints
                     text.Sample(Prefix + "queue_depth", queue.Length, ("queue", queue.Name));
             }
 
-            var alive = await store.ListWorkersAsync(time.GetUtcNow() - workers.AliveThreshold, cancellationToken);
+            var alive = await workerRegistry.ListWorkersAsync(time.GetUtcNow() - workers.AliveThreshold, cancellationToken);
             text.Family(Prefix + "workers", "gauge", "Workers whose last heartbeat is recent.");
             text.Sample(Prefix + "workers", alive.Count);
             text.Family(Prefix + "worker_training_samples_per_second", "gauge",

@@ -7,14 +7,14 @@ using TrainingService.Storage.Migrations;
 namespace TrainingService.Storage;
 
 /// <summary>
-/// The embedded job store, a SQLite file: ids are text (lowercase, hyphenated), times integer
+/// The stores' embedded database, a SQLite file: ids are text (lowercase, hyphenated), times integer
 /// microseconds since the Unix epoch (UTC), JSON text. The file is in WAL mode, so readers never
 /// wait for the writer; writers take turns, each waiting up to <see cref="BusyTimeoutMilliseconds"/>
 /// for the lock (then retried by Microsoft.Data.Sqlite until the command timeout), which is why every
 /// write is one statement in autocommit or a transaction that takes the lock at BEGIN (IMMEDIATE): no
 /// transaction ever has to upgrade a read lock, the case SQLite answers with SQLITE_BUSY at once.
 /// </summary>
-public sealed class SqliteJobStore : SqlJobStore
+public sealed class SqliteJobDatabase : JobDatabase
 {
     public const int BusyTimeoutMilliseconds = 5000;
 
@@ -23,7 +23,7 @@ public sealed class SqliteJobStore : SqlJobStore
     private volatile bool _walEnsured;
 
     /// <param name="path">The database file; its folder is created when missing.</param>
-    public SqliteJobStore(string path)
+    public SqliteJobDatabase(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         _path = Path.GetFullPath(path);
@@ -41,7 +41,7 @@ public sealed class SqliteJobStore : SqlJobStore
     /// <summary>The database file, as a full path.</summary>
     public string DatabasePath => _path;
 
-    private protected override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    internal override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
         if (!_walEnsured && Path.GetDirectoryName(_path) is { Length: > 0 } folder)
             Directory.CreateDirectory(folder);
@@ -75,24 +75,24 @@ public sealed class SqliteJobStore : SqlJobStore
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private protected override ValueTask<DbTransaction> BeginWriteTransactionAsync(DbConnection connection, CancellationToken cancellationToken) =>
+    internal override ValueTask<DbTransaction> BeginWriteTransactionAsync(DbConnection connection, CancellationToken cancellationToken) =>
         // Serializable and not deferred: BEGIN IMMEDIATE, the write lock from the start.
         ValueTask.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(IsolationLevel.Serializable, deferred: false));
 
-    private protected override object DbId(Guid id) => id.ToString("D");
+    private protected override SchemaDialect Schema => new SqliteSchema(OpenConnectionAsync);
 
-    private protected override object DbTime(DateTimeOffset time) => StoredTime.ToUnixMicroseconds(time);
+    internal override object Id(Guid id) => id.ToString("D");
 
-    private protected override object? DbDouble(double value) => double.IsNaN(value) ? null : value;
+    internal override object Time(DateTimeOffset time) => StoredTime.ToUnixMicroseconds(time);
 
-    private protected override string JsonParameter(string parameter) => parameter;
+    internal override object? Metric(double value) => double.IsNaN(value) ? null : value;
 
-    private protected override string TagCondition(string parameter) =>
+    internal override string Json(string parameter) => parameter;
+
+    internal override string TagCondition(string parameter) =>
         $"EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE json_each.value = {parameter})";
 
-    private protected override string ShareLockClause => "";
-
-    private protected override SchemaDialect Schema => new SqliteSchema(OpenConnectionAsync);
+    internal override string ShareLockClause => "";
 
     private protected override ValueTask DisposeAsyncCore()
     {
