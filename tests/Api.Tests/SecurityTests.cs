@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using TrainingService.Api.Tests.Infrastructure;
 using TrainingService.Contracts;
 using TrainingService.Contracts.Access;
+using TrainingService.Contracts.Architectures;
 using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Tests;
@@ -323,7 +324,7 @@ public abstract class SecurityTests(ApiFactory factory)
         var ownerless = (await factory.Store.CreateAsync(new JobRecord
         {
             Id = Guid.NewGuid(), Kind = JobKind.Train, Architecture = "convnet", Tags = [tag],
-            Hyperparameters = new Hyperparameters { Epochs = 1 }, CreatedAt = DateTimeOffset.UtcNow,
+            Hyperparameters = ArchitectureCatalog.ConvNet.Defaults with { Epochs = 1 }, CreatedAt = DateTimeOffset.UtcNow,
         }, CancellationToken.None)).Job.Id;
 
         Assert.Equal(aliceName, (await factory.Store.GetAsync(alicesJob, CancellationToken.None))!.Owner);

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using TrainingService.Contracts;
 using TrainingService.Contracts.Training;
 using TrainingService.Storage.Migrations;
@@ -8,7 +9,8 @@ namespace TrainingService.Storage.Tests;
 /// Upgrading, on each engine, a database as the release before DbUp left it
 /// (<c>Fixtures/release-before-dbup.*.sql</c>: that release's schema, its <c>schema_version</c> at
 /// 6, and rows in every table): its versions count as applied scripts, only the newer scripts run,
-/// and every row reads back.
+/// every row reads back, and the jobs stored before normalization was a hyperparameter name their
+/// architecture's default (migration 7).
 /// </summary>
 public abstract partial class JobStoreTests
 {
@@ -64,7 +66,8 @@ public abstract partial class JobStoreTests
         AssertSameJob(new JobRecord
         {
             Id = OldConvNet, Kind = JobKind.Train, Architecture = "convnet", Status = JobStatus.Succeeded, Name = "legacy convnet",
-            Tags = ["legacy", "study"], Hyperparameters = OldHyperparameters(), IdempotencyKey = "fixture-key-1", Queue = "cpu",
+            Tags = ["legacy", "study"], Hyperparameters = OldHyperparameters() with { Normalization = NormalizationKind.None },
+            IdempotencyKey = "fixture-key-1", Queue = "cpu",
             CreatedAt = T0, StartedAt = T0.AddSeconds(1), FinishedAt = T0.AddSeconds(30), Attempt = 1, Worker = "worker-a", Device = "cpu",
             HeartbeatAt = T0.AddSeconds(29), Progress = new JobProgress(3, 3, 8, 8, 5000.25, 0, 0.05, 0.98, T0.AddSeconds(30)),
             Result = new JobResult(0.9861, 0.0452, 0.9874, 0.0411, 2, null, null), Owner = "alice",
@@ -98,6 +101,50 @@ public abstract partial class JobStoreTests
         Assert.Equal([(0, OldGroupNormConvNet)], (await store.Sweeps.GetSweepJobsAsync(OldSweep, None)).Select(j => (j.Point, j.Job.Id)));
         Assert.Equal([OldSweep], (await store.Sweeps.ListOpenSweepsAsync(None)).Select(s => s.Id));
         Assert.Equal(NormalizationKind.Group, (await store.Jobs.GetAsync(OldGroupNormConvNet, None))!.Hyperparameters.Normalization);
+    }
+
+    [Fact]
+    public async Task The_upgrade_names_the_normalization_of_each_job_stored_without_one_by_its_architecture()
+    {
+        var database = await CreateReleaseBeforeDbUpAsync();
+        var store = Open(database);
+        await store.Database.MigrateAsync(None);
+
+        async Task<NormalizationKind?> NormalizationOf(Guid id) => (await store.Jobs.GetAsync(id, None))!.Hyperparameters.Normalization;
+        Assert.Equal(NormalizationKind.None, await NormalizationOf(OldConvNet));
+        Assert.Equal(NormalizationKind.Batch, await NormalizationOf(OldResNet));
+        Assert.Equal(NormalizationKind.Layer, await NormalizationOf(OldAttention));
+        Assert.Equal(NormalizationKind.None, await NormalizationOf(OldEval));
+        // One that named its own keeps it; one of an architecture this service lacks is left as it was.
+        Assert.Equal(NormalizationKind.Group, await NormalizationOf(OldGroupNormConvNet));
+        Assert.Null(await NormalizationOf(OldUnknownArchitecture));
+        // Nothing else in the hyperparameters changed.
+        Assert.Equal(OldHyperparameters(epochs: 2, device: "auto") with { Normalization = NormalizationKind.Batch },
+            (await store.Jobs.GetAsync(OldResNet, None))!.Hyperparameters);
+    }
+
+    [Fact]
+    public async Task The_normalization_migration_also_names_it_where_a_job_stored_it_as_null()
+    {
+        // Jobs written with "normalization": null (a record that named none), on a database just before migration 7.
+        var database = await CreateDatabaseAsync();
+        var old = Open(database);
+        await old.Database.MigrateAsync(throughVersion: 6, None);
+        var jobs = new Dictionary<string, Guid>();
+        foreach (var architecture in new[] { "convnet", "resnet18", "attention", "mlp" })
+            jobs[architecture] = (await old.Jobs.CreateAsync(NewJob(architecture: architecture), None)).Job.Id;
+        Assert.All(await QueryColumnAsync(database, "SELECT hyperparameters FROM jobs"),
+            json => Assert.Equal(JsonValueKind.Null, JsonDocument.Parse(json!).RootElement.GetProperty("normalization").ValueKind));
+
+        await old.Database.MigrateAsync(None);
+
+        var named = new Dictionary<string, NormalizationKind?>();
+        foreach (var (architecture, id) in jobs)
+            named[architecture] = (await old.Jobs.GetAsync(id, None))!.Hyperparameters.Normalization;
+        Assert.Equal(new Dictionary<string, NormalizationKind?>
+        {
+            ["convnet"] = NormalizationKind.None, ["resnet18"] = NormalizationKind.Batch, ["attention"] = NormalizationKind.Layer, ["mlp"] = null,
+        }, named);
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public sealed record ArchitectureResponse : IOpenApiExample<ArchitectureResponse
         Name = architecture.Name,
         Description = architecture.Description,
         ParameterCount = architecture.ParameterCount,
-        DefaultHyperparameters = HyperparameterValues.From(architecture.Defaults, architecture.Name),
+        DefaultHyperparameters = HyperparameterValues.From(architecture.Defaults, architecture.DefaultNormalization),
         Normalizations = [.. Enum.GetValues<NormalizationKind>().Select(kind => new NormalizationVariantResponse
         {
             Normalization = kind,

@@ -36,7 +36,7 @@ public static class ExportEndpoints
         if (!JobIds.TryParse(id, out var jobId) || await store.GetAsync(jobId, cancellationToken) is not { } job)
             return Problems.JobNotFound(id);
         var epochs = await epochStore.GetEpochsAsync(jobId, 0, cancellationToken);
-        var normalization = ArchitectureCatalog.Find(job.Architecture)?.NormalizationOf(job.Hyperparameters).ToString().ToLowerInvariant();
+        var normalization = job.Hyperparameters.Normalization?.ToString().ToLowerInvariant();
         var title = $"{job.Architecture} ({normalization} normalization), {job.Kind.ToString().ToLowerInvariant()} job {job.Id}"
             + (job.Name is { } name ? $": {name}" : "");
         var png = LearningCurvePlot.Render(title, [.. epochs.Select(e => e.Metrics)]);

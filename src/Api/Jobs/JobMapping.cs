@@ -9,6 +9,15 @@ namespace TrainingService.Api.Jobs;
 /// </summary>
 public static class JobMapping
 {
+    /// <summary>
+    /// Every stored job names its normalization: the API names it on submission, and schema migration 7
+    /// named it for the jobs stored before it was a hyperparameter. A job that does not was written
+    /// around both, and what it built cannot be told.
+    /// </summary>
+    private static NormalizationKind NamedNormalization(JobRecord job) =>
+        job.Hyperparameters.Normalization
+        ?? throw new InvalidOperationException($"Job {job.Id} ({job.Architecture}) names no normalization; every stored job should.");
+
     public static JobResponse ToResponse(this JobRecord job) => new()
     {
         Id = job.Id,
@@ -17,7 +26,7 @@ public static class JobMapping
         Status = job.Status,
         Name = job.Name,
         Tags = job.Tags,
-        Hyperparameters = HyperparameterValues.From(job.Hyperparameters, job.Architecture),
+        Hyperparameters = HyperparameterValues.From(job.Hyperparameters, NamedNormalization(job)),
         Source = job.Source is { } source ? new EvalSourceResponse { JobId = source.JobId, Checkpoint = source.Checkpoint } : null,
         CreatedAt = job.CreatedAt,
         StartedAt = job.StartedAt,

@@ -127,13 +127,13 @@ public sealed record HyperparameterValues : IOpenApiExample<HyperparameterValues
     /// <summary>The architecture's normalization layers: batch, layer, group or none (README, "Architectures", says where each goes).</summary>
     public required NormalizationKind Normalization { get; init; }
 
-    public static HyperparameterValues Example { get; } = From(ArchitectureCatalog.ConvNet.Defaults, ArchitectureCatalog.ConvNetName);
+    public static HyperparameterValues Example { get; } = From(ArchitectureCatalog.ConvNet.Defaults, ArchitectureCatalog.ConvNet.DefaultNormalization);
 
     /// <summary>
-    /// The values as <paramref name="architecture"/> uses them: jobs and checkpoints stored before
-    /// normalization was a hyperparameter name none, and ran with the architecture's default.
+    /// The values, with <paramref name="normalization"/> the one the model is built with: what a stored
+    /// job or an architecture's defaults name, or for a checkpoint manifest what it was saved with.
     /// </summary>
-    public static HyperparameterValues From(Hyperparameters h, string architecture) => new()
+    public static HyperparameterValues From(Hyperparameters h, NormalizationKind normalization) => new()
     {
         Epochs = h.Epochs,
         BatchSize = h.BatchSize,
@@ -147,8 +147,7 @@ public sealed record HyperparameterValues : IOpenApiExample<HyperparameterValues
         Seed = h.Seed,
         Device = h.Device,
         TrainSubset = h.TrainSubset,
-        // A manifest on the volume could name an architecture this build lacks; say what it records, not fail.
-        Normalization = ArchitectureCatalog.Find(architecture)?.NormalizationOf(h) ?? h.Normalization ?? NormalizationKind.None,
+        Normalization = normalization,
     };
 }
 

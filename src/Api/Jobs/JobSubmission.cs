@@ -95,14 +95,10 @@ public static class JobSubmission
     public static bool IsSameRequest(JobRecord existing, JobRecord requested) =>
         existing.Kind == requested.Kind
         && existing.Architecture == requested.Architecture
-        && Named(existing) == Named(requested)
+        && existing.Hyperparameters == requested.Hyperparameters
         && existing.Source == requested.Source
         && existing.Name == requested.Name
         && existing.Tags.SequenceEqual(requested.Tags, StringComparer.Ordinal);
-
-    /// <summary>A job stored before normalization was a hyperparameter names none; it had its architecture's default.</summary>
-    private static Hyperparameters Named(JobRecord job) =>
-        ArchitectureCatalog.Find(job.Architecture)?.WithNormalizationNamed(job.Hyperparameters) ?? job.Hyperparameters;
 
     /// <summary>The Hangfire queue: GPU jobs go where GPU workers listen, CPU jobs where CPU workers do, <c>auto</c> to anyone.</summary>
     public static string QueueFor(string device) =>
