@@ -33,21 +33,13 @@ internal static class KeysCommand
             var other => throw new UsageException($"Unknown keys subcommand '{other}'; use create, list or revoke."),
         };
 
-        var store = JobStoreFactory.Create(storage);
-        try
-        {
-            // The same migrations the service runs: keys can be made before its first start.
-            await store.MigrateAsync(cancellationToken);
-            log.WriteLine(storage.UsesPostgres
-                ? "keys: using PostgreSQL (Storage__PostgresConnectionString)"
-                : $"keys: using the embedded store {Path.GetFullPath(storage.SqlitePath)}");
-            return await command((IApiKeyStore)store);
-        }
-        finally
-        {
-            if (store is IAsyncDisposable disposable)
-                await disposable.DisposeAsync();
-        }
+        await using var database = JobDatabase.Open(storage);
+        // The same migrations the service runs: keys can be made before its first start.
+        await database.MigrateAsync(cancellationToken);
+        log.WriteLine(storage.UsesPostgres
+            ? "keys: using PostgreSQL (Storage__PostgresConnectionString)"
+            : $"keys: using the embedded store {Path.GetFullPath(storage.SqlitePath)}");
+        return await command(new SqlApiKeyStore(database));
     }
 
     private static Func<IApiKeyStore, Task<int>> CreateCommand(Dictionary<string, string?> flags, TextWriter output, TextWriter log, CancellationToken cancellationToken)

@@ -42,7 +42,7 @@ public sealed record SweepRecord
 }
 
 /// <summary>
-/// A page of <see cref="IJobStore.ListSweepsAsync"/>: newest first, at most <see cref="Limit"/>;
+/// A page of <see cref="ISweepStore.ListSweepsAsync"/>: newest first, at most <see cref="Limit"/>;
 /// <see cref="Owner"/>, when set, keeps only that owner's sweeps.
 /// </summary>
 public sealed record SweepQuery(int Limit = 50, string? Owner = null);

@@ -18,14 +18,14 @@ public sealed class JobLogSink : ILogEventSink, IAsyncDisposable
     private const int BatchSize = 200;
     private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(500);
 
-    private readonly Lazy<IJobStore> store;
+    private readonly Lazy<IJobLogStore> store;
     private readonly Channel<JobLogRecord> pending = Channel.CreateBounded<JobLogRecord>(
         new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
     private readonly Task flushLoop;
 
-    public JobLogSink(Func<IJobStore> store)
+    public JobLogSink(Func<IJobLogStore> store)
     {
-        this.store = new Lazy<IJobStore>(store);
+        this.store = new Lazy<IJobLogStore>(store);
         flushLoop = Task.Run(FlushLoopAsync);
     }
 

@@ -19,7 +19,7 @@ public static class ServiceLogging
     public static TBuilder AddServiceLogging<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         var json = string.Equals(builder.Configuration["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase);
-        builder.Services.AddSingleton(sp => new JobLogSink(sp.GetRequiredService<IJobStore>));
+        builder.Services.AddSingleton(sp => new JobLogSink(sp.GetRequiredService<IJobLogStore>));
         builder.Services.AddSerilog((services, logger) =>
         {
             logger.MinimumLevel.Information()

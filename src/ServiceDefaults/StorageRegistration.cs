@@ -13,16 +13,25 @@ namespace TrainingService.ServiceDefaults;
 
 public static class StorageRegistration
 {
-    /// <summary>The job store (PostgreSQL when configured, else the embedded SQLite file) and the checkpoint volume's options.</summary>
+    /// <summary>
+    /// The stores, one per concern, all on one database (PostgreSQL when configured, else the embedded
+    /// SQLite file), and the checkpoint volume's options. The database owns the connection pool; the
+    /// container disposes it.
+    /// </summary>
     public static IServiceCollection AddJobStorage(this IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<StorageOptions>(configuration.GetSection(StorageOptions.SectionName));
         services.Configure<CheckpointOptions>(configuration.GetSection(CheckpointOptions.SectionName));
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => (SqlJobStore)JobStoreFactory.Create(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
-        services.AddSingleton<IJobStore>(sp => sp.GetRequiredService<SqlJobStore>());
-        // The API keys live in the same database, behind their own interface (the API's authentication reads it).
-        services.AddSingleton<IApiKeyStore>(sp => sp.GetRequiredService<SqlJobStore>());
+        services.AddSingleton(sp => JobDatabase.Open(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
+        services.AddSingleton<IJobDatabase>(sp => sp.GetRequiredService<JobDatabase>());
+        services.AddSingleton<IJobStore, SqlJobStore>();
+        services.AddSingleton<IEpochStore, SqlEpochStore>();
+        services.AddSingleton<ICheckpointIndex, SqlCheckpointIndex>();
+        services.AddSingleton<IJobLogStore, SqlJobLogStore>();
+        services.AddSingleton<IWorkerRegistry, SqlWorkerRegistry>();
+        services.AddSingleton<ISweepStore, SqlSweepStore>();
+        services.AddSingleton<IApiKeyStore, SqlApiKeyStore>();
         return services;
     }
 

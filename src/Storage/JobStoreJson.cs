@@ -17,6 +17,12 @@ public static class JobStoreJson
     public static T Deserialize<T>(string json) =>
         JsonSerializer.Deserialize<T>(json, Options) ?? throw new JsonException($"The stored {typeof(T).Name} is null.");
 
+    /// <summary>A nullable JSON column: null stays null.</summary>
+    internal static T? DeserializeOrNull<T>(string? json) where T : class => json is null ? null : Deserialize<T>(json);
+
+    /// <summary>A value for a nullable JSON column: null stays null.</summary>
+    internal static string? SerializeOrNull<T>(T? value) where T : class => value is null ? null : Serialize(value);
+
     private static JsonSerializerOptions CreateOptions()
     {
         var options = new JsonSerializerOptions

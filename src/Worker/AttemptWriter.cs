@@ -44,9 +44,9 @@ internal sealed class AttemptWriter : IAsyncDisposable
     /// <summary>Cancelled when the store refused a write because this attempt no longer holds the lease.</summary>
     public CancellationToken LeaseLost => leaseLost.Token;
 
-    /// <summary>Queues a lease-fenced write; it returns false when the lease was refused.</summary>
-    public void Enqueue(Func<IJobStore, Guid, Guid, CancellationToken, Task<bool>> write) =>
-        writes.Writer.TryWrite(ct => write(store, jobId, leaseToken, ct));
+    /// <summary>Queues a lease-fenced write (given the job's id and this attempt's lease); it returns false when the lease was refused.</summary>
+    public void Enqueue(Func<Guid, Guid, CancellationToken, Task<bool>> write) =>
+        writes.Writer.TryWrite(ct => write(jobId, leaseToken, ct));
 
     public void ReportProgress(JobProgress progress) => Volatile.Write(ref pendingProgress, progress);
 

@@ -33,6 +33,8 @@ namespace TrainingService.Worker;
 /// </remarks>
 public sealed class TrainingJobRunner(
     IJobStore store,
+    IEpochStore epochs,
+    ICheckpointIndex checkpointIndex,
     MnistDataCache data,
     TrainingThreads trainingThreads,
     WorkerState worker,
@@ -266,9 +268,9 @@ public sealed class TrainingJobRunner(
         var weights = manifest.Files.Single(f => f.Name == CheckpointStore.ModelFileName);
         var record = new CheckpointRecord(jobId, manifest.Epoch, weights.SizeBytes, weights.Sha256, manifest.Metrics, manifest.CreatedAt);
         // Checkpoint first: an epoch that is listed has a checkpoint to resume from or download.
-        writer.Enqueue((s, id, lease, ct) => s.RecordCheckpointAsync(id, lease, record, ct));
+        writer.Enqueue((id, lease, ct) => checkpointIndex.RecordCheckpointAsync(id, lease, record, ct));
         if (manifest.Metrics is { } metrics)
-            writer.Enqueue((s, id, lease, ct) => s.RecordEpochAsync(id, lease, metrics, manifest.CreatedAt, ct));
+            writer.Enqueue((id, lease, ct) => epochs.RecordEpochAsync(id, lease, metrics, manifest.CreatedAt, ct));
     }
 
     /// <summary>Polls for a cancel request; the step loop sees it at its next step boundary.</summary>

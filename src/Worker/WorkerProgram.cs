@@ -29,7 +29,7 @@ public static class WorkerProgram
             Environment.ExitCode = 1;
             return;
         }
-        await host.Services.GetRequiredService<IJobStore>().MigrateAsync(CancellationToken.None);
+        await host.Services.GetRequiredService<IJobDatabase>().MigrateAsync(CancellationToken.None);
         await host.RunAsync();
     }
 }

@@ -97,7 +97,7 @@ public abstract class BadInputSweepTests(ApiFactory factory, ITestOutputHelper o
     {
         var stored = await factory.Store.ListAsync(new JobQuery(Limit: 100_000), CancellationToken.None);
         var seeded = await (await client.GetAsync($"/jobs/{job}")).Content.ReadAsStringAsync();
-        var epochs = await factory.Store.GetEpochsAsync(job, 0, CancellationToken.None);
+        var epochs = await factory.Epochs.GetEpochsAsync(job, 0, CancellationToken.None);
         return $"stored={stored.Count} enqueued={factory.EnqueuedCount()} epochs={epochs.Count} job={seeded}";
     }
 

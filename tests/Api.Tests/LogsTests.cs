@@ -8,7 +8,7 @@ namespace TrainingService.Api.Tests;
 public abstract partial class ApiContractTests
 {
     private Task AppendLogsAsync(Guid id, params string[] messages) =>
-        Factory.Store.AppendLogsAsync(
+        Factory.Logs.AppendLogsAsync(
             [.. messages.Select((m, i) => new JobLogRecord(0, id, DateTimeOffset.UtcNow, "Information", m, $$"""{"index":{{i}},"jobId":"{{id}}"}"""))],
             CancellationToken.None);
 

@@ -181,30 +181,31 @@ public abstract partial class ApiContractTests
     [Fact]
     public async Task A_hundred_streams_on_one_job_all_get_every_epoch_from_one_shared_poller()
     {
-        await using var counted = Factory.WithWebHostBuilder(builder => builder.ConfigureTestServices(CountingJobStore.Decorate));
+        await using var counted = Factory.WithWebHostBuilder(builder => builder.ConfigureTestServices(CountingEpochStore.Decorate));
         var client = counted.CreateClient();
-        var store = (CountingJobStore)counted.Services.GetRequiredService<IJobStore>();
+        var store = counted.Services.GetRequiredService<IJobStore>();
+        var epochStore = (CountingEpochStore)counted.Services.GetRequiredService<IEpochStore>();
         var id = Guid.Parse((await (await client.PostJsonAsync("/jobs", TrainBody())).ReadJsonAsync())["id"]!.GetValue<string>());
         var lease = Guid.NewGuid();
         var now = DateTimeOffset.UtcNow;
         Assert.NotNull(await store.TryStartAttemptAsync(id, lease, "test-worker", "cpu", now, now.AddMinutes(-1), CancellationToken.None));
-        Assert.True(await store.RecordEpochAsync(id, lease, JobDriver.Metrics(1), DateTimeOffset.UtcNow, CancellationToken.None));
+        Assert.True(await epochStore.RecordEpochAsync(id, lease, JobDriver.Metrics(1), DateTimeOffset.UtcNow, CancellationToken.None));
 
         var streams = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => ServerSentEventsClient.OpenAsync(client, $"/jobs/{id}/metrics")));
         try
         {
             await Task.WhenAll(streams.Select(async s => Assert.Equal("1", (await NextOfAsync(s, "epoch")).Id)));
-            var readsBefore = store.GetEpochsCalls;
+            var readsBefore = epochStore.GetEpochsCalls;
             var clock = Stopwatch.StartNew();
 
-            Assert.True(await store.RecordEpochAsync(id, lease, JobDriver.Metrics(2), DateTimeOffset.UtcNow, CancellationToken.None));
+            Assert.True(await epochStore.RecordEpochAsync(id, lease, JobDriver.Metrics(2), DateTimeOffset.UtcNow, CancellationToken.None));
             await Task.WhenAll(streams.Select(async s => Assert.Equal("2", (await NextOfAsync(s, "epoch")).Id)));
-            Assert.True(await store.RecordEpochAsync(id, lease, JobDriver.Metrics(3), DateTimeOffset.UtcNow, CancellationToken.None));
+            Assert.True(await epochStore.RecordEpochAsync(id, lease, JobDriver.Metrics(3), DateTimeOffset.UtcNow, CancellationToken.None));
             await Task.WhenAll(streams.Select(async s => Assert.Equal("3", (await NextOfAsync(s, "epoch")).Id)));
 
             // One poller reads about once per 250 ms interval; a poller per stream would read 100 times as often.
             var polls = Math.Ceiling(clock.Elapsed / TimeSpan.FromMilliseconds(250)) + 2;
-            var reads = store.GetEpochsCalls - readsBefore;
+            var reads = epochStore.GetEpochsCalls - readsBefore;
             Assert.True(reads <= polls, $"{reads} epoch reads in {clock.Elapsed.TotalMilliseconds:F0} ms for 100 streams; one poller makes at most {polls}.");
         }
         finally
@@ -215,8 +216,8 @@ public abstract partial class ApiContractTests
 
         // With every stream gone, the poller stops: no one is left to read for.
         await Task.Delay(TimeSpan.FromSeconds(1));
-        var afterClose = store.GetEpochsCalls;
+        var afterClose = epochStore.GetEpochsCalls;
         await Task.Delay(TimeSpan.FromSeconds(1));
-        Assert.Equal(afterClose, store.GetEpochsCalls);
+        Assert.Equal(afterClose, epochStore.GetEpochsCalls);
     }
 }

@@ -96,7 +96,7 @@ public abstract partial class ApiContractTests
         await Driver.ProgressAsync(job, lease, epoch: 1, step: 10);
         var worker = $"metrics-worker-{Guid.NewGuid():N}";
         var now = DateTimeOffset.UtcNow;
-        await Factory.Store.UpsertWorkerAsync(new WorkerRecord(worker, "host-m", ["default"], "cpu", job, now, now), CancellationToken.None);
+        await Factory.Workers.UpsertWorkerAsync(new WorkerRecord(worker, "host-m", ["default"], "cpu", job, now, now), CancellationToken.None);
 
         var (samples, types) = await ScrapeAsync();
 
@@ -104,7 +104,7 @@ public abstract partial class ApiContractTests
         var progress = (await Factory.Store.GetAsync(job, CancellationToken.None))!.Progress!;
         Assert.Equal(progress.SamplesPerSecond, samples[$"trainingservice_worker_training_samples_per_second{{worker=\"{worker}\",job=\"{job}\"}}"]);
         Assert.True(samples["trainingservice_workers"] >= 1);
-        await Factory.Store.RemoveWorkerAsync(worker, CancellationToken.None);
+        await Factory.Workers.RemoveWorkerAsync(worker, CancellationToken.None);
     }
 
     [Fact]

@@ -74,59 +74,6 @@ public abstract partial class ApiContractTests
     }
 
     [Fact]
-    public async Task A_job_stored_before_normalization_existed_shows_its_architectures_default()
-    {
-        var now = DateTimeOffset.UtcNow;
-        var old = new JobRecord
-        {
-            Id = Guid.CreateVersion7(now),
-            Kind = JobKind.Train,
-            Architecture = ArchitectureCatalog.ResNet18Name,
-            Tags = [NewTag()],
-            Hyperparameters = ArchitectureCatalog.ResNet18.Defaults with { Normalization = null },
-            Queue = "default",
-            CreatedAt = now,
-        };
-        await Factory.Store.CreateAsync(old, CancellationToken.None);
-        // As if the API had queued it then; otherwise the outbox would queue it now, under another test's count.
-        await Factory.Store.MarkDispatchedAsync(old.Id, now, CancellationToken.None);
-
-        var job = await GetJobAsync(old.Id);
-
-        Assert.Equal("batch", job["hyperparameters"]!["normalization"]!.GetValue<string>());
-    }
-
-    [Fact]
-    public async Task Repeating_the_request_of_a_job_stored_before_normalization_existed_returns_that_job()
-    {
-        // The old job names no normalization; the repeated request resolves to the default. Same job.
-        var key = $"old-{Guid.NewGuid():N}";
-        var tag = NewTag();
-        var now = DateTimeOffset.UtcNow;
-        var old = new JobRecord
-        {
-            Id = Guid.CreateVersion7(now),
-            Kind = JobKind.Train,
-            Architecture = ArchitectureCatalog.ConvNetName,
-            Tags = [tag],
-            Hyperparameters = ArchitectureCatalog.ConvNet.Defaults with { Normalization = null },
-            IdempotencyKey = key,
-            Queue = "default",
-            CreatedAt = now,
-        };
-        await Factory.Store.CreateAsync(old, CancellationToken.None);
-        // As if the API had queued it then; otherwise the outbox would queue it now, under another test's count.
-        await Factory.Store.MarkDispatchedAsync(old.Id, now, CancellationToken.None);
-
-        var repeated = await Client.PostJsonAsync("/jobs", TrainBody("convnet", tag: tag), key);
-        Assert.Equal(HttpStatusCode.OK, repeated.StatusCode);
-        Assert.Equal(old.Id.ToString(), (await repeated.ReadJsonAsync())["id"]!.GetValue<string>());
-
-        var different = await Client.PostJsonAsync("/jobs", TrainBody("convnet", """{ "normalization": "batch" }""", tag), key);
-        Assert.Equal(HttpStatusCode.Conflict, different.StatusCode);
-    }
-
-    [Fact]
     public async Task Architectures_list_every_normalization_with_its_parameter_count_and_the_default()
     {
         var list = (await (await Client.GetAsync("/architectures")).ReadJsonAsync()).AsArray();

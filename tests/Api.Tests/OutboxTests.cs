@@ -79,8 +79,8 @@ public abstract partial class ApiContractTests
         var outbox = api.Services.GetRequiredService<JobOutbox>();
         var cudaBody = TrainBody(hyperparameters: """{ "device": "cuda" }""");
         // Other tests of this class register workers of their own; this one needs to know the fleet.
-        foreach (var other in await Factory.Store.ListWorkersAsync(DateTimeOffset.MinValue, CancellationToken.None))
-            await Factory.Store.RemoveWorkerAsync(other.Id, CancellationToken.None);
+        foreach (var other in await Factory.Workers.ListWorkersAsync(DateTimeOffset.MinValue, CancellationToken.None))
+            await Factory.Workers.RemoveWorkerAsync(other.Id, CancellationToken.None);
 
         // No worker alive at all (say, during a restart): nothing is failed, however long it waits.
         var waiting = Guid.Parse((await (await client.PostJsonAsync("/jobs", cudaBody)).ReadJsonAsync())["id"]!.GetValue<string>());
@@ -90,7 +90,7 @@ public abstract partial class ApiContractTests
 
         // A CPU-only fleet: the cuda job fails, saying why; a job any worker can take keeps waiting for one.
         var worker = new WorkerRecord("cpu-box:1", "cpu-box", ["cpu", "default"], "cpu", null, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
-        await Factory.Store.UpsertWorkerAsync(worker, CancellationToken.None);
+        await Factory.Workers.UpsertWorkerAsync(worker, CancellationToken.None);
         try
         {
             var cuda = Guid.Parse((await (await client.PostJsonAsync("/jobs", cudaBody)).ReadJsonAsync())["id"]!.GetValue<string>());
@@ -109,7 +109,7 @@ public abstract partial class ApiContractTests
         }
         finally
         {
-            await Factory.Store.RemoveWorkerAsync(worker.Id, CancellationToken.None);
+            await Factory.Workers.RemoveWorkerAsync(worker.Id, CancellationToken.None);
         }
     }
 

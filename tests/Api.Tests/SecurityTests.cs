@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using TrainingService.Api.Tests.Infrastructure;
 using TrainingService.Contracts;
 using TrainingService.Contracts.Access;
+using TrainingService.Contracts.Architectures;
 using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Tests;
@@ -172,7 +173,7 @@ public abstract class SecurityTests(ApiFactory factory)
             Points = [new Dictionary<string, JsonElement> { ["seed"] = seed }], MaxConcurrent = 1,
             CreatedAt = DateTimeOffset.UtcNow, CancelRequested = true, CancelledAt = DateTimeOffset.UtcNow,
         };
-        await factory.Store.CreateSweepAsync(ownerless, CancellationToken.None);
+        await factory.Sweeps.CreateSweepAsync(ownerless, CancellationToken.None);
 
         // Bob hears what he would for sweeps that do not exist, and cannot cancel Alice's.
         foreach (var other in new[] { id, ownerless.Id.ToString() })
@@ -185,7 +186,7 @@ public abstract class SecurityTests(ApiFactory factory)
         Assert.DoesNotContain(ownerless.Id.ToString(), await ListSweepsAsync(bob));
         Assert.Empty(await ListAsync(bob, $"sweep-{id}"));
         await (await SendAsync(HttpMethod.Get, $"/jobs/{job}", bob)).AssertProblemAsync(HttpStatusCode.NotFound);
-        Assert.False((await factory.Store.GetSweepAsync(Guid.Parse(id), CancellationToken.None))!.CancelRequested);
+        Assert.False((await factory.Sweeps.GetSweepAsync(Guid.Parse(id), CancellationToken.None))!.CancelRequested);
         Assert.Equal(JobStatus.Queued, (await factory.Store.GetAsync(job, CancellationToken.None))!.Status);
 
         // Alice lists and reads her own (not the owner-less one); the admin sees both.
@@ -217,7 +218,6 @@ public abstract class SecurityTests(ApiFactory factory)
     {
         var (carol, carolName) = await NewKeyAsync("carol");
         var driver = new JobDriver(factory);
-        var keys = factory.Services.GetRequiredService<IApiKeyStore>();
 
         // Four at a time asked for, two allowed: a concurrency above the cap is accepted, and the sweep runs two.
         var sweep = await CreateSweepAsync(carol, "1, 2, 3, 4", maxConcurrent: 4);
@@ -243,7 +243,7 @@ public abstract class SecurityTests(ApiFactory factory)
                 var jobs = PointJobs(s);
                 return jobs.Count == 4 || jobs.Count - finished.Count >= Cap ? s : null;
             }, $"sweep {id} to fill the cap again");
-            Assert.InRange(await keys.CountUnfinishedJobsAsync(carolName, CancellationToken.None), 1, Cap);
+            Assert.InRange(await factory.Store.CountUnfinishedJobsAsync(carolName, CancellationToken.None), 1, Cap);
             var next = PointJobs(current).First(j => !finished.Contains(j));
             await driver.SucceedAsync(next, 1);
             finished.Add(next);
@@ -324,7 +324,7 @@ public abstract class SecurityTests(ApiFactory factory)
         var ownerless = (await factory.Store.CreateAsync(new JobRecord
         {
             Id = Guid.NewGuid(), Kind = JobKind.Train, Architecture = "convnet", Tags = [tag],
-            Hyperparameters = new Hyperparameters { Epochs = 1 }, CreatedAt = DateTimeOffset.UtcNow,
+            Hyperparameters = ArchitectureCatalog.ConvNet.Defaults with { Epochs = 1 }, CreatedAt = DateTimeOffset.UtcNow,
         }, CancellationToken.None)).Job.Id;
 
         Assert.Equal(aliceName, (await factory.Store.GetAsync(alicesJob, CancellationToken.None))!.Owner);
@@ -363,7 +363,7 @@ public abstract class SecurityTests(ApiFactory factory)
         var alicesJob = await SubmitAsync(alice);
         var workerId = "security-worker-" + Guid.NewGuid().ToString("N")[..8];
         var now = DateTimeOffset.UtcNow;
-        await factory.Store.UpsertWorkerAsync(new WorkerRecord(workerId, "host-1", ["cpu"], "cpu", alicesJob, now, now), CancellationToken.None);
+        await factory.Workers.UpsertWorkerAsync(new WorkerRecord(workerId, "host-1", ["cpu"], "cpu", alicesJob, now, now), CancellationToken.None);
         try
         {
             async Task<JsonNode?> RunningJobSeenBy(string? key)
@@ -381,7 +381,7 @@ public abstract class SecurityTests(ApiFactory factory)
         }
         finally
         {
-            await factory.Store.RemoveWorkerAsync(workerId, CancellationToken.None);
+            await factory.Workers.RemoveWorkerAsync(workerId, CancellationToken.None);
         }
     }
 

@@ -37,8 +37,8 @@ public abstract partial class ApiContractTests
         var live = $"live-{Guid.NewGuid():N}";
         var stale = $"stale-{Guid.NewGuid():N}";
         var running = Guid.NewGuid();
-        await Factory.Store.UpsertWorkerAsync(new WorkerRecord(live, "host-a", ["gpu", "default"], "cuda:0", running, now.AddHours(-1), now), CancellationToken.None);
-        await Factory.Store.UpsertWorkerAsync(new WorkerRecord(stale, "host-b", ["cpu"], "cpu", null, now.AddHours(-2), now.AddMinutes(-5)), CancellationToken.None);
+        await Factory.Workers.UpsertWorkerAsync(new WorkerRecord(live, "host-a", ["gpu", "default"], "cuda:0", running, now.AddHours(-1), now), CancellationToken.None);
+        await Factory.Workers.UpsertWorkerAsync(new WorkerRecord(stale, "host-b", ["cpu"], "cpu", null, now.AddHours(-2), now.AddMinutes(-5)), CancellationToken.None);
         try
         {
             var workers = (await (await Client.GetAsync("/workers")).ReadJsonAsync()).AsArray();
@@ -54,8 +54,8 @@ public abstract partial class ApiContractTests
         }
         finally
         {
-            await Factory.Store.RemoveWorkerAsync(live, CancellationToken.None);
-            await Factory.Store.RemoveWorkerAsync(stale, CancellationToken.None);
+            await Factory.Workers.RemoveWorkerAsync(live, CancellationToken.None);
+            await Factory.Workers.RemoveWorkerAsync(stale, CancellationToken.None);
         }
     }
 

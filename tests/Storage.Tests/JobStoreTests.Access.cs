@@ -18,8 +18,6 @@ public abstract partial class JobStoreTests
         Owner = owner,
     };
 
-    private IApiKeyStore Keys => (IApiKeyStore)Store;
-
     [Fact]
     public async Task A_job_keeps_its_owner_and_a_job_without_one_reads_back_null()
     {
@@ -54,9 +52,9 @@ public abstract partial class JobStoreTests
         await CreateAsync(OwnedJob("bob", T0));
         await CreateAsync(OwnedJob(null, T0));
 
-        Assert.Equal(4, await Keys.CountUnfinishedJobsAsync("alice", None));
-        Assert.Equal(1, await Keys.CountUnfinishedJobsAsync("bob", None));
-        Assert.Equal(0, await Keys.CountUnfinishedJobsAsync("carol", None));
+        Assert.Equal(4, await Store.CountUnfinishedJobsAsync("alice", None));
+        Assert.Equal(1, await Store.CountUnfinishedJobsAsync("bob", None));
+        Assert.Equal(0, await Store.CountUnfinishedJobsAsync("carol", None));
     }
 
     [Fact]
@@ -64,9 +62,9 @@ public abstract partial class JobStoreTests
     {
         await CreateAsync(OwnedJob("alice", T0) with { IdempotencyKey = "alice\u001fretry-1" });
 
-        Assert.True(await Keys.IdempotencyKeyUsedAsync("alice\u001fretry-1", None));
-        Assert.False(await Keys.IdempotencyKeyUsedAsync("retry-1", None));
-        Assert.False(await Keys.IdempotencyKeyUsedAsync("bob\u001fretry-1", None));
+        Assert.True(await Store.IdempotencyKeyUsedAsync("alice\u001fretry-1", None));
+        Assert.False(await Store.IdempotencyKeyUsedAsync("retry-1", None));
+        Assert.False(await Store.IdempotencyKeyUsedAsync("bob\u001fretry-1", None));
     }
 
     [Fact]

@@ -19,12 +19,12 @@ public abstract partial class JobStoreTests
     {
         var owned = OwnedSweep("alice", T0);
         var anonymous = OwnedSweep(null, T0.AddSeconds(1));
-        await Store.CreateSweepAsync(owned, None);
-        await Store.CreateSweepAsync(anonymous, None);
+        await Sweeps.CreateSweepAsync(owned, None);
+        await Sweeps.CreateSweepAsync(anonymous, None);
 
-        Assert.Equal("alice", (await Store.GetSweepAsync(owned.Id, None))!.Owner);
-        Assert.Null((await Store.GetSweepAsync(anonymous.Id, None))!.Owner);
-        Assert.Equal([null, "alice"], (await Store.ListOpenSweepsAsync(None)).OrderByDescending(s => s.CreatedAt).Select(s => s.Owner));
+        Assert.Equal("alice", (await Sweeps.GetSweepAsync(owned.Id, None))!.Owner);
+        Assert.Null((await Sweeps.GetSweepAsync(anonymous.Id, None))!.Owner);
+        Assert.Equal([null, "alice"], (await Sweeps.ListOpenSweepsAsync(None)).OrderByDescending(s => s.CreatedAt).Select(s => s.Owner));
     }
 
     [Fact]
@@ -35,13 +35,13 @@ public abstract partial class JobStoreTests
         var alice2 = OwnedSweep("alice", T0.AddSeconds(2));
         var ownerless = OwnedSweep(null, T0.AddSeconds(3));
         foreach (var sweep in new[] { alice1, bob, alice2, ownerless })
-            await Store.CreateSweepAsync(sweep, None);
+            await Sweeps.CreateSweepAsync(sweep, None);
 
-        Assert.Equal([alice2.Id, alice1.Id], (await Store.ListSweepsAsync(new SweepQuery(Owner: "alice"), None)).Select(s => s.Id));
-        Assert.Equal([alice2.Id], (await Store.ListSweepsAsync(new SweepQuery(Limit: 1, Owner: "alice"), None)).Select(s => s.Id));
-        Assert.Equal([bob.Id], (await Store.ListSweepsAsync(new SweepQuery(Owner: "bob"), None)).Select(s => s.Id));
-        Assert.Empty(await Store.ListSweepsAsync(new SweepQuery(Owner: "carol"), None));
-        Assert.Equal([ownerless.Id, alice2.Id, bob.Id, alice1.Id], (await Store.ListSweepsAsync(new SweepQuery(), None)).Select(s => s.Id));
+        Assert.Equal([alice2.Id, alice1.Id], (await Sweeps.ListSweepsAsync(new SweepQuery(Owner: "alice"), None)).Select(s => s.Id));
+        Assert.Equal([alice2.Id], (await Sweeps.ListSweepsAsync(new SweepQuery(Limit: 1, Owner: "alice"), None)).Select(s => s.Id));
+        Assert.Equal([bob.Id], (await Sweeps.ListSweepsAsync(new SweepQuery(Owner: "bob"), None)).Select(s => s.Id));
+        Assert.Empty(await Sweeps.ListSweepsAsync(new SweepQuery(Owner: "carol"), None));
+        Assert.Equal([ownerless.Id, alice2.Id, bob.Id, alice1.Id], (await Sweeps.ListSweepsAsync(new SweepQuery(), None)).Select(s => s.Id));
     }
 
     [Fact]
@@ -49,34 +49,33 @@ public abstract partial class JobStoreTests
     {
         // A database as the release before sweep owners left it: schema version 5, with a sweep and its job.
         var database = await CreateDatabaseAsync();
-        var old = (SqlJobStore)Track(OpenStore(database));
-        await old.MigrateAsync(throughVersion: 5, None);
+        var old = Open(database);
+        await old.Database.MigrateAsync(throughVersion: 5, None);
         var sweepId = Guid.NewGuid();
         await ExecuteSqlAsync(database, $$"""
             INSERT INTO sweeps (id, name, tags, base_job, grid, points, point_count, max_concurrent, created_at, cancel_requested, cancelled_at)
             VALUES ('{{sweepId:D}}', 'before owners', '["study"]', '{"kind":"train","architecture":"convnet"}',
                     '[{"name":"seed","values":[1,2]}]', '[{"seed":1},{"seed":2}]', 2, 1, {{TimeLiteral(T0)}}, FALSE, NULL)
             """);
-        var job = (await old.CreateAsync(NewJob(), None)).Job;
-        Assert.True(await old.AddSweepJobAsync(sweepId, 0, job.Id, None));
-        var versionsAt5 = await CountSchemaVersionsAsync(database);
+        var job = (await old.Jobs.CreateAsync(NewJob(), None)).Job;
+        Assert.True(await old.Sweeps.AddSweepJobAsync(sweepId, 0, job.Id, None));
+        Assert.DoesNotContain("0006-sweep-owners.sql", await AppliedScriptsAsync(database));
 
-        var store = Track(OpenStore(database));
-        await store.MigrateAsync(None);
+        var store = Open(database);
+        await store.Database.MigrateAsync(None);
 
-        Assert.Equal(versionsAt5 + 1, await CountSchemaVersionsAsync(database));
-        Assert.Equal(await CountSchemaVersionsAsync(_database), await CountSchemaVersionsAsync(database));
-        var migrated = await store.GetSweepAsync(sweepId, None);
+        Assert.Equal(await AppliedScriptsAsync(_database), await AppliedScriptsAsync(database));
+        var migrated = await store.Sweeps.GetSweepAsync(sweepId, None);
         Assert.NotNull(migrated);
         Assert.Null(migrated.Owner);
         Assert.Equal("before owners", migrated.Name);
         Assert.Equal(T0, migrated.CreatedAt);
         Assert.Equal([1, 2], migrated.Grid.Single().Values.Select(v => v.GetInt32()));
-        Assert.Equal([job.Id], (await store.GetSweepJobsAsync(sweepId, None)).Select(j => j.Job.Id));
+        Assert.Equal([job.Id], (await store.Sweeps.GetSweepJobsAsync(sweepId, None)).Select(j => j.Job.Id));
         // The new column takes owners, and the old sweep is nobody's.
         var owned = OwnedSweep("alice", T0.AddSeconds(1));
-        await store.CreateSweepAsync(owned, None);
-        Assert.Equal([owned.Id], (await store.ListSweepsAsync(new SweepQuery(Owner: "alice"), None)).Select(s => s.Id));
-        Assert.Equal([owned.Id, sweepId], (await store.ListSweepsAsync(new SweepQuery(), None)).Select(s => s.Id));
+        await store.Sweeps.CreateSweepAsync(owned, None);
+        Assert.Equal([owned.Id], (await store.Sweeps.ListSweepsAsync(new SweepQuery(Owner: "alice"), None)).Select(s => s.Id));
+        Assert.Equal([owned.Id, sweepId], (await store.Sweeps.ListSweepsAsync(new SweepQuery(), None)).Select(s => s.Id));
     }
 }

@@ -1,13 +1,15 @@
 using System.Text.Json;
 using TrainingService.Storage;
+using TrainingService.Contracts.Access;
 using TrainingService.Contracts.Training;
 using TrainingService.Contracts;
 
 namespace TrainingService.Storage.Tests;
 
 /// <summary>
-/// The whole <see cref="IJobStore"/> suite, run against each engine by a subclass that supplies
-/// empty databases. Each test (xunit makes an instance per test) gets a fresh, migrated database.
+/// The whole suite of the stores (<see cref="IJobStore"/> and the stores beside it), run against each
+/// engine by a subclass that supplies empty databases. Each test (xunit makes an instance per test)
+/// gets a fresh, migrated database.
 /// </summary>
 public abstract partial class JobStoreTests : IAsyncLifetime
 {
@@ -16,24 +18,52 @@ public abstract partial class JobStoreTests : IAsyncLifetime
     /// <summary>Whole microseconds in UTC: what the stores keep exactly.</summary>
     protected static readonly DateTimeOffset T0 = new(2025, 3, 14, 9, 26, 53, 589, 793, TimeSpan.Zero);
 
-    private readonly List<IJobStore> _stores = [];
+    private readonly List<JobDatabase> _opened = [];
     private string _database = "";
+    private Stores _stores = null!;
 
-    protected IJobStore Store { get; private set; } = null!;
+    protected JobDatabase Database => _stores.Database;
+    protected IJobStore Store => _stores.Jobs;
+    protected IEpochStore Epochs => _stores.Epochs;
+    protected ICheckpointIndex Checkpoints => _stores.Checkpoints;
+    protected IJobLogStore Logs => _stores.Logs;
+    protected IWorkerRegistry Workers => _stores.Workers;
+    protected ISweepStore Sweeps => _stores.Sweeps;
+    protected IApiKeyStore Keys => _stores.Keys;
+
+    /// <summary>Every store on one database, as the service composes them (StorageRegistration).</summary>
+    protected sealed class Stores(JobDatabase database)
+    {
+        public JobDatabase Database { get; } = database;
+        public IJobStore Jobs { get; } = new SqlJobStore(database);
+        public IEpochStore Epochs { get; } = new SqlEpochStore(database);
+        public ICheckpointIndex Checkpoints { get; } = new SqlCheckpointIndex(database);
+        public IJobLogStore Logs { get; } = new SqlJobLogStore(database);
+        public IWorkerRegistry Workers { get; } = new SqlWorkerRegistry(database);
+        public ISweepStore Sweeps { get; } = new SqlSweepStore(database);
+        public IApiKeyStore Keys { get; } = new SqlApiKeyStore(database);
+    }
 
     // ---- What each engine's subclass supplies.
 
-    /// <summary>A new, empty database (not migrated); returns what <see cref="OpenStore"/> takes.</summary>
+    /// <summary>A new, empty database (not migrated); returns what <see cref="OpenDatabase"/> takes.</summary>
     protected abstract Task<string> CreateDatabaseAsync();
 
-    /// <summary>A store on a database from <see cref="CreateDatabaseAsync"/>.</summary>
-    protected abstract IJobStore OpenStore(string database);
+    /// <summary>The stores' database object on a database from <see cref="CreateDatabaseAsync"/>.</summary>
+    protected abstract JobDatabase OpenDatabase(string database);
 
-    /// <summary>Rows in the database's <c>schema_version</c>, read directly.</summary>
-    protected abstract Task<long> CountSchemaVersionsAsync(string database);
+    /// <summary>The engine's name in the migration scripts' file names: <c>postgresql</c> or <c>sqlite</c>.</summary>
+    protected abstract string Dialect { get; }
 
-    /// <summary>A store whose database cannot be reached.</summary>
-    protected abstract IJobStore OpenUnreachableStore();
+    /// <summary>The first column of every row <paramref name="sql"/> returns, as text, read directly.</summary>
+    protected abstract Task<IReadOnlyList<string?>> QueryColumnAsync(string database, string sql);
+
+    /// <summary>The scripts DbUp's journal lists as applied, by name.</summary>
+    protected async Task<IReadOnlyList<string?>> AppliedScriptsAsync(string database) =>
+        await QueryColumnAsync(database, "SELECT scriptname FROM schema_scripts ORDER BY scriptname");
+
+    /// <summary>A database that cannot be reached.</summary>
+    protected abstract JobDatabase OpenUnreachableDatabase();
 
     /// <summary>Removes the databases this instance created (after every store was disposed).</summary>
     protected abstract Task DropDatabasesAsync();
@@ -41,24 +71,24 @@ public abstract partial class JobStoreTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _database = await CreateDatabaseAsync();
-        Store = Track(OpenStore(_database));
-        await Store.MigrateAsync(None);
+        _stores = Open(_database);
+        await Database.MigrateAsync(None);
     }
 
     public async Task DisposeAsync()
     {
-        foreach (var store in _stores)
-        {
-            if (store is IAsyncDisposable disposable)
-                await disposable.DisposeAsync();
-        }
+        foreach (var database in _opened)
+            await database.DisposeAsync();
         await DropDatabasesAsync();
     }
 
-    private IJobStore Track(IJobStore store)
+    /// <summary>The stores on <paramref name="database"/>, closed when the test ends.</summary>
+    private Stores Open(string database) => new(Track(OpenDatabase(database)));
+
+    private JobDatabase Track(JobDatabase database)
     {
-        _stores.Add(store);
-        return store;
+        _opened.Add(database);
+        return database;
     }
 
     // ---- Helpers.
@@ -247,7 +277,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
     public async Task A_burst_through_two_stores_stores_each_job_once_and_answers_each_caller_with_its_own()
     {
         // Two stores on one database: two API processes, each committing its burst in batches.
-        var stores = new[] { Store, Track(OpenStore(_database)) };
+        var stores = new[] { Store, Open(_database).Jobs };
         var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         // 150 distinct jobs, and every tenth one with a key sent once more, through the other store.
         var jobs = Enumerable.Range(0, 150).Select(i => NewJob(createdAt: T0.AddMilliseconds(i), tags: [$"n{i}"],
@@ -478,30 +508,30 @@ public abstract partial class JobStoreTests : IAsyncLifetime
     public async Task Writes_under_an_old_lease_are_refused_and_change_nothing()
     {
         var (running, oldLease) = await CreateRunningAsync();
-        Assert.True(await Store.RecordEpochAsync(running.Id, oldLease, Metrics(1), T0.AddSeconds(1), None));
-        Assert.True(await Store.RecordCheckpointAsync(running.Id, oldLease, new CheckpointRecord(running.Id, 1, 100, "aa", Metrics(1), T0.AddSeconds(1)), None));
+        Assert.True(await Epochs.RecordEpochAsync(running.Id, oldLease, Metrics(1), T0.AddSeconds(1), None));
+        Assert.True(await Checkpoints.RecordCheckpointAsync(running.Id, oldLease, new CheckpointRecord(running.Id, 1, 100, "aa", Metrics(1), T0.AddSeconds(1)), None));
         var newLease = Guid.NewGuid();
         Assert.NotNull(await Store.TryStartAttemptAsync(running.Id, newLease, "worker-2", "cpu", T0.AddSeconds(60), T0.AddSeconds(30), None));
         var job = await GetAsync(running.Id);
-        var epochs = await Store.GetEpochsAsync(running.Id, 0, None);
-        var checkpoints = await Store.GetCheckpointsAsync(running.Id, None);
+        var epochs = await Epochs.GetEpochsAsync(running.Id, 0, None);
+        var checkpoints = await Checkpoints.GetCheckpointsAsync(running.Id, None);
 
         Assert.False(await Store.UpdateProgressAsync(running.Id, oldLease, Progress(2, 900), T0.AddSeconds(61), None));
         Assert.False(await Store.HeartbeatAsync(running.Id, oldLease, T0.AddSeconds(61), None));
-        Assert.False(await Store.RecordEpochAsync(running.Id, oldLease, Metrics(1, 0.3), T0.AddSeconds(61), None));
-        Assert.False(await Store.RecordEpochAsync(running.Id, oldLease, Metrics(2), T0.AddSeconds(61), None));
-        Assert.False(await Store.RecordCheckpointAsync(running.Id, oldLease, new CheckpointRecord(running.Id, 1, 999, "bb", null, T0.AddSeconds(61)), None));
-        Assert.False(await Store.RecordCheckpointAsync(running.Id, oldLease, new CheckpointRecord(running.Id, 2, 999, "bb", null, T0.AddSeconds(61)), None));
+        Assert.False(await Epochs.RecordEpochAsync(running.Id, oldLease, Metrics(1, 0.3), T0.AddSeconds(61), None));
+        Assert.False(await Epochs.RecordEpochAsync(running.Id, oldLease, Metrics(2), T0.AddSeconds(61), None));
+        Assert.False(await Checkpoints.RecordCheckpointAsync(running.Id, oldLease, new CheckpointRecord(running.Id, 1, 999, "bb", null, T0.AddSeconds(61)), None));
+        Assert.False(await Checkpoints.RecordCheckpointAsync(running.Id, oldLease, new CheckpointRecord(running.Id, 2, 999, "bb", null, T0.AddSeconds(61)), None));
         Assert.False(await Store.FinishAttemptAsync(running.Id, oldLease, JobStatus.Succeeded, new JobResult(1, 0, null, null, null, null, null), null, T0.AddSeconds(61), None));
         Assert.False(await Store.FinishAttemptAsync(running.Id, oldLease, JobStatus.Queued, null, null, T0.AddSeconds(61), None));
 
         AssertSameJob(job, await GetAsync(running.Id));
-        Assert.Equal(epochs, await Store.GetEpochsAsync(running.Id, 0, None));
-        Assert.Equal(checkpoints, await Store.GetCheckpointsAsync(running.Id, None));
+        Assert.Equal(epochs, await Epochs.GetEpochsAsync(running.Id, 0, None));
+        Assert.Equal(checkpoints, await Checkpoints.GetCheckpointsAsync(running.Id, None));
 
         // The new lease's writes apply.
         Assert.True(await Store.HeartbeatAsync(running.Id, newLease, T0.AddSeconds(62), None));
-        Assert.True(await Store.RecordEpochAsync(running.Id, newLease, Metrics(2), T0.AddSeconds(62), None));
+        Assert.True(await Epochs.RecordEpochAsync(running.Id, newLease, Metrics(2), T0.AddSeconds(62), None));
     }
 
     [Fact]
@@ -513,13 +543,13 @@ public abstract partial class JobStoreTests : IAsyncLifetime
             var lease = Guid.NewGuid();
             Assert.False(await Store.UpdateProgressAsync(id, lease, Progress(1, 1), T0, None));
             Assert.False(await Store.HeartbeatAsync(id, lease, T0, None));
-            Assert.False(await Store.RecordEpochAsync(id, lease, Metrics(1), T0, None));
-            Assert.False(await Store.RecordCheckpointAsync(id, lease, new CheckpointRecord(id, 1, 1, "x", null, T0), None));
+            Assert.False(await Epochs.RecordEpochAsync(id, lease, Metrics(1), T0, None));
+            Assert.False(await Checkpoints.RecordCheckpointAsync(id, lease, new CheckpointRecord(id, 1, 1, "x", null, T0), None));
             Assert.False(await Store.FinishAttemptAsync(id, lease, JobStatus.Failed, null, new JobError(JobErrorKind.User, "x"), T0, None));
         }
         AssertSameJob(queued, await GetAsync(queued.Id));
-        Assert.Empty(await Store.GetEpochsAsync(queued.Id, 0, None));
-        Assert.Empty(await Store.GetCheckpointsAsync(queued.Id, None));
+        Assert.Empty(await Epochs.GetEpochsAsync(queued.Id, 0, None));
+        Assert.Empty(await Checkpoints.GetCheckpointsAsync(queued.Id, None));
     }
 
     // ---- Epochs and checkpoints.
@@ -529,13 +559,13 @@ public abstract partial class JobStoreTests : IAsyncLifetime
     {
         var (running, lease) = await CreateRunningAsync();
 
-        Assert.True(await Store.RecordEpochAsync(running.Id, lease, Metrics(1), T0.AddSeconds(1), None));
-        Assert.True(await Store.RecordEpochAsync(running.Id, lease, Metrics(2), T0.AddSeconds(2), None));
-        Assert.True(await Store.RecordEpochAsync(running.Id, lease, Metrics(2, 0.25), T0.AddSeconds(3), None));
+        Assert.True(await Epochs.RecordEpochAsync(running.Id, lease, Metrics(1), T0.AddSeconds(1), None));
+        Assert.True(await Epochs.RecordEpochAsync(running.Id, lease, Metrics(2), T0.AddSeconds(2), None));
+        Assert.True(await Epochs.RecordEpochAsync(running.Id, lease, Metrics(2, 0.25), T0.AddSeconds(3), None));
 
         Assert.Equal(
             [new EpochRecord(running.Id, Metrics(1), T0.AddSeconds(1)), new EpochRecord(running.Id, Metrics(2, 0.25), T0.AddSeconds(3))],
-            await Store.GetEpochsAsync(running.Id, 0, None));
+            await Epochs.GetEpochsAsync(running.Id, 0, None));
     }
 
     [Fact]
@@ -543,14 +573,14 @@ public abstract partial class JobStoreTests : IAsyncLifetime
     {
         var (running, lease) = await CreateRunningAsync();
         foreach (var epoch in new[] { 3, 1, 4, 2 })
-            Assert.True(await Store.RecordEpochAsync(running.Id, lease, Metrics(epoch), T0.AddSeconds(epoch), None));
+            Assert.True(await Epochs.RecordEpochAsync(running.Id, lease, Metrics(epoch), T0.AddSeconds(epoch), None));
         var (other, otherLease) = await CreateRunningAsync();
-        Assert.True(await Store.RecordEpochAsync(other.Id, otherLease, Metrics(1), T0, None));
+        Assert.True(await Epochs.RecordEpochAsync(other.Id, otherLease, Metrics(1), T0, None));
 
-        Assert.Equal([1, 2, 3, 4], (await Store.GetEpochsAsync(running.Id, 0, None)).Select(e => e.Metrics.Epoch));
-        Assert.Equal([3, 4], (await Store.GetEpochsAsync(running.Id, 2, None)).Select(e => e.Metrics.Epoch));
-        Assert.Empty(await Store.GetEpochsAsync(running.Id, 4, None));
-        Assert.Empty(await Store.GetEpochsAsync(Guid.NewGuid(), 0, None));
+        Assert.Equal([1, 2, 3, 4], (await Epochs.GetEpochsAsync(running.Id, 0, None)).Select(e => e.Metrics.Epoch));
+        Assert.Equal([3, 4], (await Epochs.GetEpochsAsync(running.Id, 2, None)).Select(e => e.Metrics.Epoch));
+        Assert.Empty(await Epochs.GetEpochsAsync(running.Id, 4, None));
+        Assert.Empty(await Epochs.GetEpochsAsync(Guid.NewGuid(), 0, None));
     }
 
     [Fact]
@@ -559,9 +589,9 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         var (running, lease) = await CreateRunningAsync();
         var diverged = new EpochMetrics(1, double.NaN, 0.1, double.PositiveInfinity, 0.1, double.NegativeInfinity, 3.5, double.NaN);
 
-        Assert.True(await Store.RecordEpochAsync(running.Id, lease, diverged, T0, None));
+        Assert.True(await Epochs.RecordEpochAsync(running.Id, lease, diverged, T0, None));
 
-        var epoch = Assert.Single(await Store.GetEpochsAsync(running.Id, 0, None));
+        var epoch = Assert.Single(await Epochs.GetEpochsAsync(running.Id, 0, None));
         Assert.True(double.IsNaN(epoch.Metrics.TrainLoss));
         Assert.True(double.IsPositiveInfinity(epoch.Metrics.TestLoss));
         Assert.True(double.IsNegativeInfinity(epoch.Metrics.LearningRate));
@@ -576,13 +606,13 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         var first = new CheckpointRecord(running.Id, 1, 1000, new string('a', 64), null, T0.AddSeconds(1));
         var firstAgain = first with { SizeBytes = 2000, Sha256 = new string('c', 64), Metrics = Metrics(1), CreatedAt = T0.AddSeconds(3) };
 
-        Assert.True(await Store.RecordCheckpointAsync(running.Id, lease, second, None));
-        Assert.True(await Store.RecordCheckpointAsync(running.Id, lease, first, None));
-        Assert.Equal([first, second], await Store.GetCheckpointsAsync(running.Id, None));
+        Assert.True(await Checkpoints.RecordCheckpointAsync(running.Id, lease, second, None));
+        Assert.True(await Checkpoints.RecordCheckpointAsync(running.Id, lease, first, None));
+        Assert.Equal([first, second], await Checkpoints.GetCheckpointsAsync(running.Id, None));
 
-        Assert.True(await Store.RecordCheckpointAsync(running.Id, lease, firstAgain, None));
-        Assert.Equal([firstAgain, second], await Store.GetCheckpointsAsync(running.Id, None));
-        Assert.Empty(await Store.GetCheckpointsAsync(Guid.NewGuid(), None));
+        Assert.True(await Checkpoints.RecordCheckpointAsync(running.Id, lease, firstAgain, None));
+        Assert.Equal([firstAgain, second], await Checkpoints.GetCheckpointsAsync(running.Id, None));
+        Assert.Empty(await Checkpoints.GetCheckpointsAsync(Guid.NewGuid(), None));
     }
 
     [Fact]
@@ -591,7 +621,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         var (running, lease) = await CreateRunningAsync();
 
         await Assert.ThrowsAsync<ArgumentException>(() =>
-            Store.RecordCheckpointAsync(running.Id, lease, new CheckpointRecord(Guid.NewGuid(), 1, 1, "x", null, T0), None));
+            Checkpoints.RecordCheckpointAsync(running.Id, lease, new CheckpointRecord(Guid.NewGuid(), 1, 1, "x", null, T0), None));
     }
 
     // ---- Finishing attempts.
@@ -756,9 +786,9 @@ public abstract partial class JobStoreTests : IAsyncLifetime
     public async Task A_sweep_round_trips_with_its_grid_in_order()
     {
         var sweep = NewSweep(T0);
-        await Store.CreateSweepAsync(sweep, None);
+        await Sweeps.CreateSweepAsync(sweep, None);
 
-        var stored = await Store.GetSweepAsync(sweep.Id, None);
+        var stored = await Sweeps.GetSweepAsync(sweep.Id, None);
 
         Assert.NotNull(stored);
         Assert.Equal(sweep.Name, stored.Name);
@@ -771,7 +801,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         Assert.Equal(2, stored.MaxConcurrent);
         Assert.Equal(T0, stored.CreatedAt);
         Assert.False(stored.CancelRequested);
-        Assert.Null(await Store.GetSweepAsync(Guid.NewGuid(), None));
+        Assert.Null(await Sweeps.GetSweepAsync(Guid.NewGuid(), None));
     }
 
     [Fact]
@@ -779,41 +809,41 @@ public abstract partial class JobStoreTests : IAsyncLifetime
     {
         var sweep = NewSweep(T0);
         var other = NewSweep(T0.AddSeconds(1));
-        await Store.CreateSweepAsync(sweep, None);
-        await Store.CreateSweepAsync(other, None);
-        Assert.Equal([other.Id, sweep.Id], (await Store.ListSweepsAsync(new SweepQuery(Limit: 10), None)).Select(s => s.Id));
+        await Sweeps.CreateSweepAsync(sweep, None);
+        await Sweeps.CreateSweepAsync(other, None);
+        Assert.Equal([other.Id, sweep.Id], (await Sweeps.ListSweepsAsync(new SweepQuery(Limit: 10), None)).Select(s => s.Id));
 
         var jobs = new List<JobRecord>();
         for (var point = 0; point < 4; point++)
         {
-            Assert.Contains(sweep.Id, (await Store.ListOpenSweepsAsync(None)).Select(s => s.Id));
+            Assert.Contains(sweep.Id, (await Sweeps.ListOpenSweepsAsync(None)).Select(s => s.Id));
             var job = await CreateAsync(NewJob(createdAt: T0.AddSeconds(point)));
-            Assert.True(await Store.AddSweepJobAsync(sweep.Id, point, job.Id, None));
+            Assert.True(await Sweeps.AddSweepJobAsync(sweep.Id, point, job.Id, None));
             jobs.Add(job);
         }
         var spare = await CreateAsync(NewJob());
-        Assert.False(await Store.AddSweepJobAsync(sweep.Id, 2, spare.Id, None)); // point 2 has its job
+        Assert.False(await Sweeps.AddSweepJobAsync(sweep.Id, 2, spare.Id, None)); // point 2 has its job
 
-        Assert.Equal([other.Id], (await Store.ListOpenSweepsAsync(None)).Select(s => s.Id));
-        var linked = await Store.GetSweepJobsAsync(sweep.Id, None);
+        Assert.Equal([other.Id], (await Sweeps.ListOpenSweepsAsync(None)).Select(s => s.Id));
+        var linked = await Sweeps.GetSweepJobsAsync(sweep.Id, None);
         Assert.Equal([0, 1, 2, 3], linked.Select(j => j.Point));
         Assert.Equal(jobs.Select(j => j.Id), linked.Select(j => j.Job.Id));
         AssertSameJob(jobs[1], linked[1].Job);
-        Assert.Empty(await Store.GetSweepJobsAsync(other.Id, None));
+        Assert.Empty(await Sweeps.GetSweepJobsAsync(other.Id, None));
     }
 
     [Fact]
     public async Task A_cancelled_sweep_is_no_longer_open_and_is_cancelled_once()
     {
         var sweep = NewSweep(T0);
-        await Store.CreateSweepAsync(sweep, None);
+        await Sweeps.CreateSweepAsync(sweep, None);
 
-        Assert.True(await Store.RequestSweepCancelAsync(sweep.Id, T0.AddSeconds(5), None));
-        Assert.False(await Store.RequestSweepCancelAsync(sweep.Id, T0.AddSeconds(6), None));
-        Assert.False(await Store.RequestSweepCancelAsync(Guid.NewGuid(), T0, None));
+        Assert.True(await Sweeps.RequestSweepCancelAsync(sweep.Id, T0.AddSeconds(5), None));
+        Assert.False(await Sweeps.RequestSweepCancelAsync(sweep.Id, T0.AddSeconds(6), None));
+        Assert.False(await Sweeps.RequestSweepCancelAsync(Guid.NewGuid(), T0, None));
 
-        Assert.Empty(await Store.ListOpenSweepsAsync(None));
-        var stored = await Store.GetSweepAsync(sweep.Id, None);
+        Assert.Empty(await Sweeps.ListOpenSweepsAsync(None));
+        var stored = await Sweeps.GetSweepAsync(sweep.Id, None);
         Assert.True(stored!.CancelRequested);
         Assert.Equal(T0.AddSeconds(5), stored.CancelledAt);
     }
@@ -911,24 +941,24 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         JobLogRecord Log(Guid job, int i, string? properties = null) =>
             new(999, job, T0.AddMilliseconds(i), i % 2 == 0 ? "Information" : "Warning", $"message {i} ünïcode \"q\"", properties);
 
-        await Store.AppendLogsAsync([Log(a, 0, """{"epoch":1,"loss":0.5}"""), Log(b, 1), Log(a, 2), Log(a, 3)], None);
-        await Store.AppendLogsAsync([], None);
-        await Store.AppendLogsAsync([Log(a, 4), Log(a, 5, "{ \"kept\" : \"as written\" }")], None);
+        await Logs.AppendLogsAsync([Log(a, 0, """{"epoch":1,"loss":0.5}"""), Log(b, 1), Log(a, 2), Log(a, 3)], None);
+        await Logs.AppendLogsAsync([], None);
+        await Logs.AppendLogsAsync([Log(a, 4), Log(a, 5, "{ \"kept\" : \"as written\" }")], None);
 
-        var all = await Store.GetLogsAsync(a, 0, 100, None);
+        var all = await Logs.GetLogsAsync(a, 0, 100, None);
         Assert.Equal(["message 0 ünïcode \"q\"", "message 2 ünïcode \"q\"", "message 3 ünïcode \"q\"", "message 4 ünïcode \"q\"", "message 5 ünïcode \"q\""], all.Select(l => l.Message));
         Assert.True(all.Zip(all.Skip(1)).All(p => p.First.Sequence < p.Second.Sequence));
         Assert.Equal(Log(a, 0, """{"epoch":1,"loss":0.5}""") with { Sequence = all[0].Sequence }, all[0]);
         Assert.Equal(Log(a, 5, "{ \"kept\" : \"as written\" }") with { Sequence = all[4].Sequence }, all[4]);
 
-        var firstPage = await Store.GetLogsAsync(a, 0, 2, None);
-        var secondPage = await Store.GetLogsAsync(a, firstPage[^1].Sequence, 2, None);
-        var thirdPage = await Store.GetLogsAsync(a, secondPage[^1].Sequence, 2, None);
+        var firstPage = await Logs.GetLogsAsync(a, 0, 2, None);
+        var secondPage = await Logs.GetLogsAsync(a, firstPage[^1].Sequence, 2, None);
+        var thirdPage = await Logs.GetLogsAsync(a, secondPage[^1].Sequence, 2, None);
         Assert.Equal(all, firstPage.Concat(secondPage).Concat(thirdPage));
         Assert.Single(thirdPage);
-        Assert.Empty(await Store.GetLogsAsync(a, all[^1].Sequence, 10, None));
+        Assert.Empty(await Logs.GetLogsAsync(a, all[^1].Sequence, 10, None));
 
-        var other = Assert.Single(await Store.GetLogsAsync(b, 0, 100, None));
+        var other = Assert.Single(await Logs.GetLogsAsync(b, 0, 100, None));
         Assert.Equal(b, other.JobId);
     }
 
@@ -943,11 +973,11 @@ public abstract partial class JobStoreTests : IAsyncLifetime
                 var logs = Enumerable.Range(0, 5)
                     .Select(i => new JobLogRecord(0, job, T0, "Information", $"{writer}/{batch}/{i}", null))
                     .ToList();
-                await Store.AppendLogsAsync(logs, None);
+                await Logs.AppendLogsAsync(logs, None);
             }
         })));
 
-        var logs = await Store.GetLogsAsync(job, 0, 1000, None);
+        var logs = await Logs.GetLogsAsync(job, 0, 1000, None);
         Assert.Equal(400, logs.Count);
         Assert.Equal(400, logs.Select(l => l.Message).Distinct().Count());
         Assert.True(logs.Zip(logs.Skip(1)).All(p => p.First.Sequence < p.Second.Sequence));
@@ -966,20 +996,20 @@ public abstract partial class JobStoreTests : IAsyncLifetime
     {
         var alive = new WorkerRecord("worker-a", "host-a", ["cpu", "default"], "cpu", null, T0.AddHours(-1), T0);
         var stale = new WorkerRecord("worker-b", "host-b", ["gpu"], "cuda:0", Guid.NewGuid(), T0.AddHours(-2), T0.AddMinutes(-5));
-        await Store.UpsertWorkerAsync(alive, None);
-        await Store.UpsertWorkerAsync(stale, None);
+        await Workers.UpsertWorkerAsync(alive, None);
+        await Workers.UpsertWorkerAsync(stale, None);
 
-        Assert.Equal(Json(new[] { alive }), Json(await Store.ListWorkersAsync(T0.AddMinutes(-1), None)));
-        Assert.Equal(Json(new[] { alive }), Json(await Store.ListWorkersAsync(T0, None)));
-        Assert.Empty(await Store.ListWorkersAsync(T0.AddTicks(10), None));
+        Assert.Equal(Json(new[] { alive }), Json(await Workers.ListWorkersAsync(T0.AddMinutes(-1), None)));
+        Assert.Equal(Json(new[] { alive }), Json(await Workers.ListWorkersAsync(T0, None)));
+        Assert.Empty(await Workers.ListWorkersAsync(T0.AddTicks(10), None));
 
         var revived = stale with { Host = "host-b2", Queues = ["gpu", "cpu"], RunningJobId = null, LastHeartbeat = T0.AddSeconds(1) };
-        await Store.UpsertWorkerAsync(revived, None);
-        Assert.Equal(Json(new[] { alive, revived }), Json(await Store.ListWorkersAsync(T0.AddMinutes(-1), None)));
+        await Workers.UpsertWorkerAsync(revived, None);
+        Assert.Equal(Json(new[] { alive, revived }), Json(await Workers.ListWorkersAsync(T0.AddMinutes(-1), None)));
 
-        await Store.RemoveWorkerAsync("worker-a", None);
-        await Store.RemoveWorkerAsync("no-such-worker", None);
-        Assert.Equal(Json(new[] { revived }), Json(await Store.ListWorkersAsync(T0.AddHours(-3), None)));
+        await Workers.RemoveWorkerAsync("worker-a", None);
+        await Workers.RemoveWorkerAsync("no-such-worker", None);
+        Assert.Equal(Json(new[] { revived }), Json(await Workers.ListWorkersAsync(T0.AddHours(-3), None)));
     }
 
     // ---- Concurrency of worker writes.
@@ -998,7 +1028,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
             {
                 applied.Add(await Store.UpdateProgressAsync(r.Job.Id, r.Lease, Progress(epoch, epoch * 10), T0.AddSeconds(epoch), None));
                 applied.Add(await Store.HeartbeatAsync(r.Job.Id, r.Lease, T0.AddSeconds(epoch), None));
-                applied.Add(await Store.RecordEpochAsync(r.Job.Id, r.Lease, Metrics(epoch), T0.AddSeconds(epoch), None));
+                applied.Add(await Epochs.RecordEpochAsync(r.Job.Id, r.Lease, Metrics(epoch), T0.AddSeconds(epoch), None));
             }
             return applied;
         })));
@@ -1006,7 +1036,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         Assert.DoesNotContain(false, results.SelectMany(r => r));
         foreach (var (job, _) in running)
         {
-            Assert.Equal(15, (await Store.GetEpochsAsync(job.Id, 0, None)).Count);
+            Assert.Equal(15, (await Epochs.GetEpochsAsync(job.Id, 0, None)).Count);
             Assert.Equal(T0.AddSeconds(15), (await GetAsync(job.Id)).HeartbeatAt);
         }
     }
@@ -1017,36 +1047,36 @@ public abstract partial class JobStoreTests : IAsyncLifetime
     public async Task Migrating_again_is_harmless()
     {
         var job = await CreateAsync(NewJob());
-        var versions = await CountSchemaVersionsAsync(_database);
+        var applied = await AppliedScriptsAsync(_database);
 
-        await Store.MigrateAsync(None);
-        await Store.MigrateAsync(None);
+        await Database.MigrateAsync(None);
+        await Database.MigrateAsync(None);
 
         AssertSameJob(job, await GetAsync(job.Id));
-        Assert.True(versions >= 1);
-        Assert.Equal(versions, await CountSchemaVersionsAsync(_database));
+        Assert.NotEmpty(applied);
+        Assert.Equal(applied, await AppliedScriptsAsync(_database));
     }
 
     [Fact]
     public async Task Concurrent_migrations_of_a_new_database_apply_once()
     {
         var database = await CreateDatabaseAsync();
-        var stores = Enumerable.Range(0, 3).Select(_ => Track(OpenStore(database))).ToList();
+        var stores = Enumerable.Range(0, 3).Select(_ => Open(database)).ToList();
 
-        await Task.WhenAll(stores.Select(s => Task.Run(() => s.MigrateAsync(None))));
+        await Task.WhenAll(stores.Select(s => Task.Run(() => s.Database.MigrateAsync(None))));
 
-        // Each migration applied once: as many versions as the singly migrated database has.
-        Assert.Equal(await CountSchemaVersionsAsync(_database), await CountSchemaVersionsAsync(database));
-        var (job, created) = await stores[0].CreateAsync(NewJob(), None);
+        // Each script applied once: the journal lists what the singly migrated database's does.
+        Assert.Equal(await AppliedScriptsAsync(_database), await AppliedScriptsAsync(database));
+        var (job, created) = await stores[0].Jobs.CreateAsync(NewJob(), None);
         Assert.True(created);
-        Assert.NotNull(await stores[2].GetAsync(job.Id, None));
+        Assert.NotNull(await stores[2].Jobs.GetAsync(job.Id, None));
     }
 
     [Fact]
     public async Task Ping_answers_whether_the_database_is_reachable()
     {
-        Assert.True(await Store.PingAsync(None));
-        Assert.False(await Track(OpenUnreachableStore()).PingAsync(None));
+        Assert.True(await Database.PingAsync(None));
+        Assert.False(await Track(OpenUnreachableDatabase()).PingAsync(None));
     }
 
     // ---- Monitoring counts and the normalization hyperparameter.

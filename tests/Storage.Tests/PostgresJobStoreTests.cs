@@ -37,14 +37,20 @@ public sealed class PostgresJobStoreTests : JobStoreTests
         return ConnectionString(name);
     }
 
-    protected override IJobStore OpenStore(string database) => new PostgresJobStore(database);
+    protected override JobDatabase OpenDatabase(string database) => new PostgresJobDatabase(database);
 
-    protected override async Task<long> CountSchemaVersionsAsync(string database)
+    protected override string Dialect => "postgresql";
+
+    protected override async Task<IReadOnlyList<string?>> QueryColumnAsync(string database, string sql)
     {
         await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database) { Pooling = false }.ConnectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT COUNT(*) FROM schema_version", connection);
-        return (long)(await command.ExecuteScalarAsync())!;
+        await using var command = new NpgsqlCommand(sql, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var values = new List<string?>();
+        while (await reader.ReadAsync())
+            values.Add(reader.IsDBNull(0) ? null : Convert.ToString(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture));
+        return values;
     }
 
     protected override async Task ExecuteSqlAsync(string database, string sql)
@@ -58,9 +64,9 @@ public sealed class PostgresJobStoreTests : JobStoreTests
     protected override string TimeLiteral(DateTimeOffset time) =>
         $"TIMESTAMPTZ '{time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", System.Globalization.CultureInfo.InvariantCulture)}+00'";
 
-    protected override IJobStore OpenUnreachableStore() =>
+    protected override JobDatabase OpenUnreachableDatabase() =>
         // Nothing listens on port 1: the connection is refused at once.
-        new PostgresJobStore("Host=127.0.0.1;Port=1;Username=nobody;Password=none;Database=none;Timeout=5");
+        new PostgresJobDatabase("Host=127.0.0.1;Port=1;Username=nobody;Password=none;Database=none;Timeout=5");
 
     protected override async Task DropDatabasesAsync()
     {

@@ -15,15 +15,21 @@ public sealed class SqliteJobStoreTests : JobStoreTests
         return Task.FromResult(Path.Combine(_folder, $"jobs-{Guid.NewGuid():N}.db"));
     }
 
-    protected override IJobStore OpenStore(string database) => new SqliteJobStore(database);
+    protected override JobDatabase OpenDatabase(string database) => new SqliteJobDatabase(database);
 
-    protected override async Task<long> CountSchemaVersionsAsync(string database)
+    protected override string Dialect => "sqlite";
+
+    protected override async Task<IReadOnlyList<string?>> QueryColumnAsync(string database, string sql)
     {
         await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Pooling = false }.ToString());
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM schema_version";
-        return (long)(await command.ExecuteScalarAsync())!;
+        command.CommandText = sql;
+        await using var reader = await command.ExecuteReaderAsync();
+        var values = new List<string?>();
+        while (await reader.ReadAsync())
+            values.Add(reader.IsDBNull(0) ? null : Convert.ToString(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture));
+        return values;
     }
 
     protected override async Task ExecuteSqlAsync(string database, string sql)
@@ -38,13 +44,13 @@ public sealed class SqliteJobStoreTests : JobStoreTests
     protected override string TimeLiteral(DateTimeOffset time) =>
         StoredTime.ToUnixMicroseconds(time).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    protected override IJobStore OpenUnreachableStore()
+    protected override JobDatabase OpenUnreachableDatabase()
     {
         // Its folder cannot be created: a file is in the way.
         Directory.CreateDirectory(_folder);
         var blocker = Path.Combine(_folder, "not-a-folder");
         File.WriteAllText(blocker, "");
-        return new SqliteJobStore(Path.Combine(blocker, "jobs.db"));
+        return new SqliteJobDatabase(Path.Combine(blocker, "jobs.db"));
     }
 
     protected override Task DropDatabasesAsync()

@@ -18,7 +18,7 @@ public sealed class TensorBoardJobTests(WorkerFixture fixture)
         var path = Path.Combine(folder, TensorBoardEventFile.FileNameFor(job.CreatedAt));
         var events = TensorBoardEventFile.ReadAll(path);
         Assert.Equal("brain.Event:2", events[0].FileVersion);
-        var epochs = await fixture.Store.GetEpochsAsync(job.Id, 0, CancellationToken.None);
+        var epochs = await fixture.Epochs.GetEpochsAsync(job.Id, 0, CancellationToken.None);
         var scalarEvents = events.Where(e => e.Scalars.Count > 0).ToList();
         Assert.Equal(epochs.Select(e => (long)e.Metrics.Epoch), scalarEvents.Select(e => e.Step));
         var manifests = new CheckpointStore(folder).List();

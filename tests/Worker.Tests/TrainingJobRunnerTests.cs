@@ -28,12 +28,12 @@ public sealed class TrainingJobRunnerTests(WorkerFixture fixture)
         Assert.Null(done.LeaseToken);
         Assert.Equal("test-worker", done.Worker);
         Assert.Equal("cpu", done.Device);
-        var epochs = await fixture.Store.GetEpochsAsync(job.Id, 0, CancellationToken.None);
+        var epochs = await fixture.Epochs.GetEpochsAsync(job.Id, 0, CancellationToken.None);
         Assert.Equal([1, 2], epochs.Select(e => e.Metrics.Epoch));
         Assert.Equal(epochs[^1].Metrics.TestAccuracy, done.Result!.FinalTestAccuracy);
         Assert.Equal(10, done.Result.ConfusionMatrix!.Length);
 
-        var checkpoints = await fixture.Store.GetCheckpointsAsync(job.Id, CancellationToken.None);
+        var checkpoints = await fixture.CheckpointIndex.GetCheckpointsAsync(job.Id, CancellationToken.None);
         Assert.Equal([1, 2], checkpoints.Select(c => c.Epoch));
         var finalFile = Path.Combine(fixture.Checkpoints.JobDirectory(job.Id), "epoch-0002", CheckpointStore.ModelFileName);
         Assert.Equal(checkpoints[1].Sha256, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(finalFile))));
@@ -79,7 +79,7 @@ public sealed class TrainingJobRunnerTests(WorkerFixture fixture)
         var after = await GetAsync(job.Id);
         Assert.Equal(JobStatus.Cancelled, after.Status);
         Assert.Null(after.Error);
-        Assert.True((await fixture.Store.GetEpochsAsync(job.Id, 0, CancellationToken.None)).Count < 20);
+        Assert.True((await fixture.Epochs.GetEpochsAsync(job.Id, 0, CancellationToken.None)).Count < 20);
     }
 
     [Fact]
@@ -136,7 +136,7 @@ public sealed class TrainingJobRunnerTests(WorkerFixture fixture)
         var job = await fixture.SubmitAsync(WorkerFixture.Quick with { Epochs = 3 });
         using var shutdown = new CancellationTokenSource();
         var run = fixture.Runner().RunAsync(job.Id, shutdown.Token);
-        await WaitUntilAsync(async () => (await fixture.Store.GetEpochsAsync(job.Id, 0, CancellationToken.None)).Count >= 1);
+        await WaitUntilAsync(async () => (await fixture.Epochs.GetEpochsAsync(job.Id, 0, CancellationToken.None)).Count >= 1);
         await shutdown.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
         var interrupted = await GetAsync(job.Id);
@@ -148,8 +148,8 @@ public sealed class TrainingJobRunnerTests(WorkerFixture fixture)
         var resumed = await GetAsync(job.Id);
         Assert.Equal(JobStatus.Succeeded, resumed.Status);
         Assert.Equal(2, resumed.Attempt);
-        var expected = await fixture.Store.GetEpochsAsync(uninterrupted.Id, 0, CancellationToken.None);
-        var actual = await fixture.Store.GetEpochsAsync(job.Id, 0, CancellationToken.None);
+        var expected = await fixture.Epochs.GetEpochsAsync(uninterrupted.Id, 0, CancellationToken.None);
+        var actual = await fixture.Epochs.GetEpochsAsync(job.Id, 0, CancellationToken.None);
         Assert.Equal([1, 2, 3], actual.Select(e => e.Metrics.Epoch));
         Assert.Equal(expected.Select(Comparable), actual.Select(Comparable));
     }

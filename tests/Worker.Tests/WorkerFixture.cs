@@ -20,7 +20,11 @@ public sealed class WorkerFixture : IAsyncLifetime, IJobDispatcher
 {
     private readonly string folder = Directory.CreateTempSubdirectory("trainingservice-worker-tests-").FullName;
 
-    public SqliteJobStore Store { get; }
+    /// <summary>The SQLite file the stores below share.</summary>
+    public SqliteJobDatabase Database { get; }
+    public IJobStore Store { get; }
+    public IEpochStore Epochs { get; }
+    public ICheckpointIndex CheckpointIndex { get; }
     public List<Guid> Dispatched { get; } = [];
     public CheckpointOptions Checkpoints { get; }
     public WorkerOptions Options { get; } = new()
@@ -35,24 +39,27 @@ public sealed class WorkerFixture : IAsyncLifetime, IJobDispatcher
 
     public WorkerFixture()
     {
-        Store = new SqliteJobStore(Path.Combine(folder, "jobs.db"));
+        Database = new SqliteJobDatabase(Path.Combine(folder, "jobs.db"));
+        Store = new SqlJobStore(Database);
+        Epochs = new SqlEpochStore(Database);
+        CheckpointIndex = new SqlCheckpointIndex(Database);
         Checkpoints = new CheckpointOptions { Root = Path.Combine(folder, "checkpoints") };
         Data = new MnistDataCache(Microsoft.Extensions.Options.Options.Create(new MnistOptions { DataDirectory = MnistDirectory(), Download = false }));
     }
 
-    public Task InitializeAsync() => Store.MigrateAsync(CancellationToken.None);
+    public Task InitializeAsync() => Database.MigrateAsync(CancellationToken.None);
 
     public TrainingJobRunner Runner()
     {
         var options = Microsoft.Extensions.Options.Options.Create(Options);
         var state = new WorkerState(options);
-        return new(Store, Data, threads ??= new TrainingThreads(options, state), state, options, Microsoft.Extensions.Options.Options.Create(Checkpoints), TimeProvider.System,
+        return new(Store, Epochs, CheckpointIndex, Data, threads ??= new TrainingThreads(options, state), state, options, Microsoft.Extensions.Options.Options.Create(Checkpoints), TimeProvider.System,
             NullLogger<TrainingJobRunner>.Instance);
     }
 
     private TrainingThreads? threads;
 
-    public JobReaper Reaper() => new(Store, this, Microsoft.Extensions.Options.Options.Create(Options), TimeProvider.System, NullLogger<JobReaper>.Instance);
+    public JobReaper Reaper() => new(Store, Database, this, Microsoft.Extensions.Options.Options.Create(Options), TimeProvider.System, NullLogger<JobReaper>.Instance);
 
     public void Dispatch(JobRecord job)
     {
@@ -88,7 +95,7 @@ public sealed class WorkerFixture : IAsyncLifetime, IJobDispatcher
     {
         threads?.Dispose();
         Data.Dispose();
-        await Store.DisposeAsync();
+        await Database.DisposeAsync();
         Directory.Delete(folder, recursive: true);
     }
 }

@@ -20,23 +20,25 @@ internal sealed class QueueOnlyService : IAsyncDisposable
     private readonly BenchDatabase database;
     private readonly string workDirectory;
     private readonly ServiceProcess api;
+    // The same database the API reads, for seeding jobs and epochs as a worker would write them.
+    private readonly JobDatabase jobDatabase;
     private readonly IJobStore store;
+    private readonly IEpochStore epochs;
 
-    private QueueOnlyService(BenchDatabase database, string workDirectory, ServiceProcess api, Uri baseAddress, IJobStore store)
+    private QueueOnlyService(BenchDatabase database, string workDirectory, ServiceProcess api, Uri baseAddress, JobDatabase jobDatabase)
     {
         this.database = database;
         this.workDirectory = workDirectory;
         this.api = api;
         BaseAddress = baseAddress;
-        this.store = store;
+        this.jobDatabase = jobDatabase;
+        store = new SqlJobStore(jobDatabase);
+        epochs = new SqlEpochStore(jobDatabase);
     }
 
     public Uri BaseAddress { get; }
 
     public string ConnectionString => database.ConnectionString;
-
-    /// <summary>The same store the API reads, for seeding jobs as a worker would write them.</summary>
-    public IJobStore Store => store;
 
     public ServiceProcess Api => api;
 
@@ -62,9 +64,9 @@ internal sealed class QueueOnlyService : IAsyncDisposable
                 await ServiceClient.WaitUntilReadyAsync(http, api, TimeSpan.FromSeconds(120), cancellationToken);
 
             // The API has created the schema by now; migrating again is a no-op that proves it.
-            var store = JobStoreFactory.Create(new StorageOptions { PostgresConnectionString = database.ConnectionString });
-            await store.MigrateAsync(cancellationToken);
-            return new QueueOnlyService(database, workDirectory, api, baseAddress, store);
+            var jobDatabase = JobDatabase.Open(new StorageOptions { PostgresConnectionString = database.ConnectionString });
+            await jobDatabase.MigrateAsync(cancellationToken);
+            return new QueueOnlyService(database, workDirectory, api, baseAddress, jobDatabase);
         }
         catch
         {
@@ -119,7 +121,7 @@ internal sealed class QueueOnlyService : IAsyncDisposable
 
     public async Task RecordEpochAsync(Guid id, Guid lease, int epoch, CancellationToken cancellationToken)
     {
-        if (!await store.RecordEpochAsync(id, lease, Metrics(epoch), DateTimeOffset.UtcNow, cancellationToken))
+        if (!await epochs.RecordEpochAsync(id, lease, Metrics(epoch), DateTimeOffset.UtcNow, cancellationToken))
             throw new InvalidOperationException($"the store refused epoch {epoch} of job {id}: lease lost");
     }
 
@@ -134,8 +136,7 @@ internal sealed class QueueOnlyService : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await api.DisposeAsync();
-        if (store is IAsyncDisposable disposable)
-            await disposable.DisposeAsync();
+        await jobDatabase.DisposeAsync();
         await database.DisposeAsync();
         TryDelete(workDirectory);
     }

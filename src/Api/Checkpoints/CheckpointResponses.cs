@@ -108,8 +108,10 @@ public sealed record CheckpointManifestResponse : IOpenApiExample<CheckpointMani
     {
         FormatVersion = manifest.FormatVersion,
         Architecture = manifest.Architecture,
-        // Manifests written before normalization was a hyperparameter name none (CheckpointFolder.NormalizationOf).
-        Hyperparameters = manifest.Hyperparameters with { Normalization = CheckpointFolder.NormalizationOf(manifest) },
+        // Manifests on the volume are files no migration rewrites: one written before normalization was a
+        // hyperparameter names none (its model had the architecture's default), and one could name an
+        // architecture this build lacks (say what it records, not fail).
+        Hyperparameters = manifest.Hyperparameters with { Normalization = CheckpointFolder.NormalizationOf(manifest) ?? NormalizationKind.None },
         Epoch = manifest.Epoch,
         Metrics = manifest.Metrics is { } m ? EpochMetricsResponse.From(m, manifest.CreatedAt) : null,
         Files = [.. manifest.Files.Select(f => new CheckpointFileResponse { Name = f.Name, SizeBytes = f.SizeBytes, Sha256 = f.Sha256 })],

@@ -62,13 +62,14 @@ public static class CheckpointsEndpoints
     private static async Task<Results<Ok<CheckpointListResponse>, ProblemHttpResult>> ListAsync(
         [ParameterSchema(Description = "The job's id.", Example = "0197a1f2-6c3e-7d4a-9b1e-2f3a4b5c6d7e")] string id,
         [FromServices] IJobStore store,
+        [FromServices] ICheckpointIndex index,
         [FromServices] IOptions<CheckpointOptions> checkpointOptions,
         [FromServices] ILogger<CheckpointFolder> logger,
         CancellationToken cancellationToken)
     {
         if (!JobIds.TryParse(id, out var jobId) || await store.GetAsync(jobId, cancellationToken) is null)
             return Problems.JobNotFound(id);
-        var records = await store.GetCheckpointsAsync(jobId, cancellationToken);
+        var records = await index.GetCheckpointsAsync(jobId, cancellationToken);
         var files = new CheckpointFolder(checkpointOptions.Value.JobDirectory(jobId));
         return TypedResults.Ok(new CheckpointListResponse
         {

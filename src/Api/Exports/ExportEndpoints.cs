@@ -31,12 +31,12 @@ public static class ExportEndpoints
 
     private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> GetPlotAsync(
         [ParameterSchema(Description = "The job's id.", Example = "0197a1f2-6c3e-7d4a-9b1e-2f3a4b5c6d7e")] string id,
-        [FromServices] IJobStore store, CancellationToken cancellationToken)
+        [FromServices] IJobStore store, [FromServices] IEpochStore epochStore, CancellationToken cancellationToken)
     {
         if (!JobIds.TryParse(id, out var jobId) || await store.GetAsync(jobId, cancellationToken) is not { } job)
             return Problems.JobNotFound(id);
-        var epochs = await store.GetEpochsAsync(jobId, 0, cancellationToken);
-        var normalization = ArchitectureCatalog.Find(job.Architecture)?.NormalizationOf(job.Hyperparameters).ToString().ToLowerInvariant();
+        var epochs = await epochStore.GetEpochsAsync(jobId, 0, cancellationToken);
+        var normalization = job.Hyperparameters.Normalization?.ToString().ToLowerInvariant();
         var title = $"{job.Architecture} ({normalization} normalization), {job.Kind.ToString().ToLowerInvariant()} job {job.Id}"
             + (job.Name is { } name ? $": {name}" : "");
         var png = LearningCurvePlot.Render(title, [.. epochs.Select(e => e.Metrics)]);

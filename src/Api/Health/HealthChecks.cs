@@ -10,11 +10,11 @@ public sealed class DatabaseHealthCheck(IServiceProvider services) : IHealthChec
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        if (services.GetService<IJobStore>() is not { } store)
+        if (services.GetService<IJobDatabase>() is not { } database)
             return HealthCheckResult.Unhealthy("No job store is configured.");
         try
         {
-            return await store.PingAsync(cancellationToken)
+            return await database.PingAsync(cancellationToken)
                 ? HealthCheckResult.Healthy("The job store answers.")
                 : HealthCheckResult.Unhealthy("The job store does not answer.");
         }

@@ -45,7 +45,7 @@ public static class ServiceHosting
     /// <summary>Creates or upgrades the job store's schema before serving, and says where things are once listening.</summary>
     public static async Task PrepareStorageAsync(this WebApplication app)
     {
-        await app.Services.GetRequiredService<IJobStore>().MigrateAsync(CancellationToken.None);
+        await app.Services.GetRequiredService<IJobDatabase>().MigrateAsync(CancellationToken.None);
         await app.EnsureBootstrapAdminKeyAsync(CancellationToken.None);
         var storage = app.Services.GetRequiredService<IOptions<StorageOptions>>().Value;
         var checkpoints = app.Services.GetRequiredService<IOptions<CheckpointOptions>>().Value;

@@ -10,6 +10,11 @@ namespace TrainingService.Api.Jobs;
 /// </summary>
 public static class JobMapping
 {
+    /// <summary>
+    /// Every stored job names its normalization: the API names it on submission, and schema migration 7
+    /// named it for the jobs stored before it was a hyperparameter. A job that does not was written
+    /// around both, and what it built cannot be told.
+    /// </summary>
     public static JobResponse ToResponse(this JobRecord job) => new()
     {
         Id = job.Id,
@@ -18,8 +23,8 @@ public static class JobMapping
         Status = job.Status,
         Name = job.Name,
         Tags = job.Tags,
-        // Jobs stored before normalization was a hyperparameter name none; they ran with the architecture's default.
-        Hyperparameters = ArchitectureCatalog.Find(job.Architecture)?.WithNormalizationNamed(job.Hyperparameters) ?? job.Hyperparameters,
+        // Every stored job names its normalization (migration 7 named the older ones').
+        Hyperparameters = job.Hyperparameters,
         Source = job.Source is { } source ? new EvalSourceResponse { JobId = source.JobId, Checkpoint = source.Checkpoint } : null,
         CreatedAt = job.CreatedAt,
         StartedAt = job.StartedAt,

@@ -15,7 +15,7 @@ namespace TrainingService.Api.Jobs;
 /// live worker will take (<see cref="FailUnservedAsync"/>).
 /// </summary>
 public sealed class JobOutbox(
-    IJobStore store, IJobDispatcher dispatcher, IOptions<JobsApiOptions> options, TimeProvider time, ILogger<JobOutbox> logger)
+    IJobStore store, IWorkerRegistry workers, IJobDispatcher dispatcher, IOptions<JobsApiOptions> options, TimeProvider time, ILogger<JobOutbox> logger)
     : BackgroundService
 {
     private const int SweepBatch = 100;
@@ -98,16 +98,16 @@ public sealed class JobOutbox(
         if (timeout <= TimeSpan.Zero)
             return 0;
         var now = time.GetUtcNow();
-        var workers = await store.ListWorkersAsync(now - WorkerAliveWindow, cancellationToken);
-        if (workers.Count == 0)
+        var alive = await workers.ListWorkersAsync(now - WorkerAliveWindow, cancellationToken);
+        if (alive.Count == 0)
             return 0;
-        var served = workers.SelectMany(w => w.Queues).ToHashSet(StringComparer.Ordinal);
+        var served = alive.SelectMany(w => w.Queues).ToHashSet(StringComparer.Ordinal);
         var failed = 0;
         foreach (var job in await QueuedJobsAsync(cancellationToken))
         {
             if (job.Attempt > 0 || served.Contains(job.Queue) || now - job.CreatedAt < timeout)
                 continue;
-            var fleet = string.Join("; ", workers.Select(w => $"{w.Id} takes {string.Join(",", w.Queues)} on {w.Device}"));
+            var fleet = string.Join("; ", alive.Select(w => $"{w.Id} takes {string.Join(",", w.Queues)} on {w.Device}"));
             var error = new JobError(JobErrorKind.User,
                 $"No live worker takes jobs from the {job.Queue} queue, where device {job.Hyperparameters.Device} sends this job, " +
                 $"and none has for {timeout:g}. Workers alive: {fleet}. Resubmit with a device one of them has (auto or cpu), or add a worker for {job.Queue}.");

@@ -19,7 +19,7 @@ namespace TrainingService.Api.Jobs;
 /// of the database answering before it reaps again, giving live workers time to be heard.
 /// </remarks>
 public sealed class JobReaper(
-    IJobStore store, IJobDispatcher dispatcher, IOptions<WorkerOptions> options, TimeProvider time, ILogger<JobReaper> logger)
+    IJobStore store, IJobDatabase database, IJobDispatcher dispatcher, IOptions<WorkerOptions> options, TimeProvider time, ILogger<JobReaper> logger)
     : BackgroundService
 {
     /// <summary>When the last sweep failed (the database was away); null when sweeps have been succeeding.</summary>
@@ -36,7 +36,7 @@ public sealed class JobReaper(
                 {
                     // Reaping waits until the database has answered long enough for workers to be heard;
                     // while it is still away, the wait starts again.
-                    if (!await store.PingAsync(stoppingToken)) lastFailedSweep = time.GetUtcNow();
+                    if (!await database.PingAsync(stoppingToken)) lastFailedSweep = time.GetUtcNow();
                 }
                 else
                 {

@@ -26,7 +26,7 @@ public static class JobSubmission
     public sealed record Outcome(JobRecord? Job, Dictionary<string, string[]> Errors);
 
     public static async Task<Outcome> BuildAsync(
-        CreateJobRequest request, string? idempotencyKey, IJobStore store, DateTimeOffset now, CancellationToken cancellationToken,
+        CreateJobRequest request, string? idempotencyKey, IJobStore store, ICheckpointIndex checkpointIndex, DateTimeOffset now, CancellationToken cancellationToken,
         Func<JobRecord, bool>? canSee = null)
     {
         var errors = new FieldErrors();
@@ -52,7 +52,7 @@ public static class JobSubmission
         else if (kind == JobKind.Eval)
         {
             var given = ParseArchitecture(request.Architecture, required: false, errors);
-            var sourceJob = await CheckSourceAsync(request.Source, store, canSee ?? (_ => true), errors, cancellationToken);
+            var sourceJob = await CheckSourceAsync(request.Source, store, checkpointIndex, canSee ?? (_ => true), errors, cancellationToken);
             if (sourceJob is not null)
             {
                 source = new EvalSource(sourceJob.Value.Job.Id, sourceJob.Value.Checkpoint);
@@ -96,14 +96,10 @@ public static class JobSubmission
     public static bool IsSameRequest(JobRecord existing, JobRecord requested) =>
         existing.Kind == requested.Kind
         && existing.Architecture == requested.Architecture
-        && Named(existing) == Named(requested)
+        && existing.Hyperparameters == requested.Hyperparameters
         && existing.Source == requested.Source
         && existing.Name == requested.Name
         && existing.Tags.SequenceEqual(requested.Tags, StringComparer.Ordinal);
-
-    /// <summary>A job stored before normalization was a hyperparameter names none; it had its architecture's default.</summary>
-    private static Hyperparameters Named(JobRecord job) =>
-        ArchitectureCatalog.Find(job.Architecture)?.WithNormalizationNamed(job.Hyperparameters) ?? job.Hyperparameters;
 
     /// <summary>The Hangfire queue: GPU jobs go where GPU workers listen, CPU jobs where CPU workers do, <c>auto</c> to anyone.</summary>
     public static string QueueFor(string device) =>
@@ -187,7 +183,7 @@ public static class JobSubmission
 
     /// <summary>The source job and the normalised checkpoint reference, or null with the reasons added to <paramref name="errors"/>.</summary>
     private static async Task<(JobRecord Job, string Checkpoint)?> CheckSourceAsync(
-        EvalSourceRequest? source, IJobStore store, Func<JobRecord, bool> canSee, FieldErrors errors, CancellationToken cancellationToken)
+        EvalSourceRequest? source, IJobStore store, ICheckpointIndex checkpointIndex, Func<JobRecord, bool> canSee, FieldErrors errors, CancellationToken cancellationToken)
     {
         if (source is null)
         {
@@ -217,7 +213,7 @@ public static class JobSubmission
         if (reference is null)
             return null;
 
-        var checkpoints = await store.GetCheckpointsAsync(jobId, cancellationToken);
+        var checkpoints = await checkpointIndex.GetCheckpointsAsync(jobId, cancellationToken);
         string? problem = reference switch
         {
             CheckpointFolder.FinalAlias when job.Status != JobStatus.Succeeded =>

@@ -24,6 +24,8 @@ public sealed class JobWatchHub(IServiceProvider services, TimeSpan pollInterval
     // the store into existence (or fail on it) before the application has started.
     private IJobStore Store => services.GetRequiredService<IJobStore>();
 
+    private IEpochStore Epochs => services.GetRequiredService<IEpochStore>();
+
     private TimeProvider Time => services.GetService<TimeProvider>() ?? TimeProvider.System;
 
     /// <summary>Starts watching <paramref name="jobId"/> (or joins the watch already running). Dispose to leave.</summary>
@@ -141,7 +143,7 @@ public sealed class JobWatchHub(IServiceProvider services, TimeSpan pollInterval
                     var changedEpochs = false;
                     if (job is not null)
                     {
-                        foreach (var record in await hub.Store.GetEpochsAsync(JobId, ReadFrom(job, epochs), cancellationToken))
+                        foreach (var record in await hub.Epochs.GetEpochsAsync(JobId, ReadFrom(job, epochs), cancellationToken))
                         {
                             if (epochs.TryGetValue(record.Metrics.Epoch, out var seen) && seen == record)
                                 continue;

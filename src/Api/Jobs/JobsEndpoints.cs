@@ -178,6 +178,7 @@ public static class JobsEndpoints
                 Example = "5b0c1f4e-2d7a-4e8b-9c3d-1a2b3c4d5e6f")]
             string? idempotencyKey,
             [FromServices] IJobStore store,
+            [FromServices] ICheckpointIndex checkpointIndex,
             [FromServices] JobOutbox outbox,
             [FromServices] TimeProvider time,
             CancellationToken cancellationToken)
@@ -195,7 +196,7 @@ public static class JobsEndpoints
             // answer identical to every later read of the job (and its paging cursor exact).
             var now = StoredTime.Truncate(time.GetUtcNow());
             var caller = Caller.Of(context);
-            var submission = await JobSubmission.BuildAsync(body.Value!, idempotencyKey, store, now, cancellationToken, caller.CanSee);
+            var submission = await JobSubmission.BuildAsync(body.Value!, idempotencyKey, store, checkpointIndex, now, cancellationToken, caller.CanSee);
             if (submission.Job is null)
                 return TypedResults.ValidationProblem(submission.Errors);
 

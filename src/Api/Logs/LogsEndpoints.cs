@@ -45,6 +45,7 @@ public static class LogsEndpoints
             [ParameterSchema(Type = "integer", Minimum = 0, Description = "When following: the sequence of the last event received.")]
             string? lastEventId,
             [FromServices] IJobStore store,
+            [FromServices] IJobLogStore logStore,
             CancellationToken cancellationToken)
         {
             var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
@@ -60,7 +61,7 @@ public static class LogsEndpoints
             if (followed)
                 return new LogStreamResult(jobId, Math.Max(afterSequence, lastEvent), hub, options);
 
-            var logs = await store.GetLogsAsync(jobId, afterSequence, pageSize, cancellationToken);
+            var logs = await logStore.GetLogsAsync(jobId, afterSequence, pageSize, cancellationToken);
             return TypedResults.Ok(new LogPageResponse
             {
                 Items = [.. logs.Select(LogRecordResponse.From)],
@@ -81,7 +82,7 @@ public static class LogsEndpoints
             var services = httpContext.RequestServices;
             var json = services.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
             var time = services.GetService<TimeProvider>() ?? TimeProvider.System;
-            var store = services.GetRequiredService<IJobStore>();
+            var store = services.GetRequiredService<IJobLogStore>();
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(
                 httpContext.RequestAborted, services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
             var cancellationToken = stop.Token;

@@ -52,6 +52,7 @@ public static class MetricsEndpoints
             [ParameterSchema(Type = "integer", Minimum = 0, Description = "Event streams: the id of the last event received; the stream resumes after that epoch.")]
             string? lastEventId,
             [FromServices] IJobStore store,
+            [FromServices] IEpochStore epochStore,
             CancellationToken cancellationToken)
         {
             var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
@@ -66,7 +67,7 @@ public static class MetricsEndpoints
             if (format == Format.EventStream)
                 return new MetricsStreamResult(jobId, Math.Max(since, lastEvent), hub, options.StreamKeepAliveInterval);
 
-            var epochs = await store.GetEpochsAsync(jobId, since, cancellationToken);
+            var epochs = await epochStore.GetEpochsAsync(jobId, since, cancellationToken);
             // The tag fingerprints which records (and which versions of them) the answer holds, so
             // it changes exactly when the content would, without serialising it first.
             var tag = EntityTags.FromFingerprint(string.Create(CultureInfo.InvariantCulture,

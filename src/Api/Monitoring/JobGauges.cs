@@ -12,7 +12,7 @@ namespace TrainingService.Api.Monitoring;
 /// depth, live workers and each one's training throughput.
 /// </summary>
 public sealed class JobGauges(
-    ServiceMetrics metrics, IJobStore store, JobStorage queue, TimeProvider time, IOptions<WorkersApiOptions> workers)
+    ServiceMetrics metrics, IJobStore store, IWorkerRegistry workerRegistry, JobStorage queue, TimeProvider time, IOptions<WorkersApiOptions> workers)
 {
     private const string Prefix = ServiceMetrics.Prefix;
 
@@ -36,7 +36,7 @@ public sealed class JobGauges(
         foreach (var waiting in queue.GetMonitoringApi().Queues())
             queueDepth.WithLabels(waiting.Name).Set(waiting.Length);
 
-        var alive = await store.ListWorkersAsync(time.GetUtcNow() - workers.Value.AliveThreshold, cancellationToken);
+        var alive = await workerRegistry.ListWorkersAsync(time.GetUtcNow() - workers.Value.AliveThreshold, cancellationToken);
         liveWorkers.Set(alive.Count);
         // Series of workers and jobs that have gone are dropped, not left at their last value.
         var current = new HashSet<string[]>(EqualityComparer<string[]>.Create((a, b) => a!.SequenceEqual(b!), a => HashCode.Combine(a[0], a[1])));

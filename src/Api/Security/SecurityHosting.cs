@@ -202,7 +202,7 @@ public static class SecurityHosting
     /// </summary>
     public static RouteGroupBuilder RequireJobAccess(this RouteGroupBuilder jobs) =>
         jobs.RequireOwnerAccess(
-            async (store, id, ct) => await store.GetAsync(id, ct) is { } job ? new Owned(job.Owner) : null,
+            async (services, id, ct) => await services.GetRequiredService<IJobStore>().GetAsync(id, ct) is { } job ? new Owned(job.Owner) : null,
             Problems.JobNotFound);
 
     /// <summary>
@@ -211,7 +211,7 @@ public static class SecurityHosting
     /// </summary>
     public static RouteGroupBuilder RequireSweepAccess(this RouteGroupBuilder sweeps) =>
         sweeps.RequireOwnerAccess(
-            async (store, id, ct) => await store.GetSweepAsync(id, ct) is { } sweep ? new Owned(sweep.Owner) : null,
+            async (services, id, ct) => await services.GetRequiredService<ISweepStore>().GetSweepAsync(id, ct) is { } sweep ? new Owned(sweep.Owner) : null,
             Problems.SweepNotFound);
 
     /// <summary>Whatever the route's <c>{id}</c> names: it exists, and belongs to <see cref="Owner"/> (null: nobody).</summary>
@@ -222,7 +222,7 @@ public static class SecurityHosting
     /// caller asking for an <c>{id}</c> that exists but is not theirs.
     /// </summary>
     private static RouteGroupBuilder RequireOwnerAccess(
-        this RouteGroupBuilder group, Func<IJobStore, Guid, CancellationToken, Task<Owned?>> find, Func<string, ProblemHttpResult> notFound)
+        this RouteGroupBuilder group, Func<IServiceProvider, Guid, CancellationToken, Task<Owned?>> find, Func<string, ProblemHttpResult> notFound)
     {
         group.RequireAuthorization(JobsPolicy);
         group.AddEndpointFilter(async (invocation, next) =>
@@ -231,7 +231,7 @@ public static class SecurityHosting
             var caller = Caller.Of(context);
             if (caller.AuthEnabled && !caller.IsAdmin
                 && context.Request.RouteValues.TryGetValue("id", out var value) && value is string id && JobIds.TryParse(id, out var guid)
-                && await find(context.RequestServices.GetRequiredService<IJobStore>(), guid, context.RequestAborted) is { } owned
+                && await find(context.RequestServices, guid, context.RequestAborted) is { } owned
                 && !caller.CanSeeOwnedBy(owned.Owner))
                 return notFound(id);
             return await next(invocation);
@@ -257,7 +257,7 @@ public static class SecurityHosting
         var cap = context.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value.MaxUnfinishedJobsPerKey;
         if (!caller.AuthEnabled || caller.Owner is null || cap == 0)
             return null;
-        var store = context.RequestServices.GetRequiredService<IApiKeyStore>();
+        var store = context.RequestServices.GetRequiredService<IJobStore>();
         var unfinished = await store.CountUnfinishedJobsAsync(caller.Owner, cancellationToken);
         if (unfinished < cap)
             return null;

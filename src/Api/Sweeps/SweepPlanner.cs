@@ -30,7 +30,8 @@ public static class SweepPlanner
 
     public sealed record Outcome(SweepRecord? Sweep, Dictionary<string, string[]> Errors);
 
-    public static async Task<Outcome> BuildAsync(CreateSweepRequest request, IJobStore store, DateTimeOffset now, CancellationToken cancellationToken)
+    public static async Task<Outcome> BuildAsync(
+        CreateSweepRequest request, IJobStore store, ICheckpointIndex checkpointIndex, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         void Add(string field, string message)
@@ -57,7 +58,7 @@ public static class SweepPlanner
             baseJob["kind"] = "train";
             if (request.Base.Tags?.Count >= JobSubmission.MaxTags)
                 Add("base.tags", $"At most {JobSubmission.MaxTags - 1} tags: each job of a sweep also gets the tag sweep-<id>.");
-            foreach (var (field, messages) in (await JobSubmission.BuildAsync(ToRequest(baseJob), null, store, now, cancellationToken)).Errors)
+            foreach (var (field, messages) in (await JobSubmission.BuildAsync(ToRequest(baseJob), null, store, checkpointIndex, now, cancellationToken)).Errors)
                 messages.ToList().ForEach(m => Add($"base.{field}", m));
         }
 
@@ -93,7 +94,7 @@ public static class SweepPlanner
                 for (var i = 0; i < axis.Values.Count; i++)
                 {
                     var single = new Dictionary<string, JsonElement> { [axis.Name] = axis.Values[i] };
-                    var outcome = await BuildPointAsync(baseJob, single, store, now, cancellationToken);
+                    var outcome = await BuildPointAsync(baseJob, single, store, checkpointIndex, now, cancellationToken);
                     foreach (var message in outcome.Errors.SelectMany(e => e.Value))
                         Add($"grid.{axis.Name}[{i}]", message);
                 }
@@ -120,7 +121,8 @@ public static class SweepPlanner
     /// named after the sweep and the point, tagged with the sweep, and keyed so that creating it
     /// twice gives one job.
     /// </summary>
-    public static async Task<JobSubmission.Outcome> BuildPointJobAsync(SweepRecord sweep, int point, IJobStore store, DateTimeOffset now, CancellationToken cancellationToken)
+    public static async Task<JobSubmission.Outcome> BuildPointJobAsync(
+        SweepRecord sweep, int point, IJobStore store, ICheckpointIndex checkpointIndex, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var baseJob = JsonNode.Parse(sweep.BaseJob.GetRawText())!.AsObject();
         var values = PointValues(sweep, point);
@@ -131,7 +133,7 @@ public static class SweepPlanner
         var tags = baseJob["tags"]?.AsArray() ?? new JsonArray();
         tags.Add(Tag(sweep.Id));
         baseJob["tags"] = JsonNode.Parse(tags.ToJsonString());
-        return await BuildPointAsync(baseJob, values, store, now, cancellationToken, IdempotencyKey(sweep.Id, point));
+        return await BuildPointAsync(baseJob, values, store, checkpointIndex, now, cancellationToken, IdempotencyKey(sweep.Id, point));
     }
 
     /// <summary>The tag every job of a sweep carries: <c>GET /jobs?tag=sweep-{id}</c> lists them.</summary>
@@ -152,7 +154,7 @@ public static class SweepPlanner
         $"sweep-{sweepId:N}-{point.ToString(CultureInfo.InvariantCulture)}";
 
     private static Task<JobSubmission.Outcome> BuildPointAsync(
-        JsonObject baseJob, IReadOnlyDictionary<string, JsonElement> values, IJobStore store, DateTimeOffset now,
+        JsonObject baseJob, IReadOnlyDictionary<string, JsonElement> values, IJobStore store, ICheckpointIndex checkpointIndex, DateTimeOffset now,
         CancellationToken cancellationToken, string? idempotencyKey = null)
     {
         var job = JsonNode.Parse(baseJob.ToJsonString())!.AsObject();
@@ -177,7 +179,7 @@ public static class SweepPlanner
             // A value of the wrong type for its hyperparameter ("batchSize": "big").
             return Task.FromResult(new JobSubmission.Outcome(null, new() { [JsonRequestBody.FieldFromJsonPath(e.Path)] = ["Invalid value: wrong type."] }));
         }
-        return JobSubmission.BuildAsync(request, idempotencyKey, store, now, cancellationToken);
+        return JobSubmission.BuildAsync(request, idempotencyKey, store, checkpointIndex, now, cancellationToken);
     }
 
     private static CreateJobRequest ToRequest(JsonObject job) =>

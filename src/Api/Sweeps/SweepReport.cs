@@ -9,9 +9,10 @@ public static class SweepReport
     public const string SeedAxis = "seed";
     private const double TargetAccuracy = 0.99;
 
-    public static async Task<SweepResponse> BuildAsync(SweepRecord sweep, IJobStore store, DateTimeOffset now, CancellationToken cancellationToken)
+    public static async Task<SweepResponse> BuildAsync(
+        SweepRecord sweep, ISweepStore sweeps, IEpochStore epochStore, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var jobs = (await store.GetSweepJobsAsync(sweep.Id, cancellationToken)).ToDictionary(j => j.Point, j => j.Job);
+        var jobs = (await sweeps.GetSweepJobsAsync(sweep.Id, cancellationToken)).ToDictionary(j => j.Point, j => j.Job);
         var points = new List<SweepPointResponse>();
         for (var point = 0; point < sweep.Points.Count; point++)
         {
@@ -19,7 +20,7 @@ public static class SweepReport
             int? epochsTo99 = null;
             if (job is { Kind: JobKind.Train, StartedAt: not null })
             {
-                var epochs = await store.GetEpochsAsync(job.Id, 0, cancellationToken);
+                var epochs = await epochStore.GetEpochsAsync(job.Id, 0, cancellationToken);
                 epochsTo99 = epochs.FirstOrDefault(e => e.Metrics.TestAccuracy >= TargetAccuracy)?.Metrics.Epoch;
             }
             points.Add(new SweepPointResponse

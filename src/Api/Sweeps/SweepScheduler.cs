@@ -22,8 +22,9 @@ namespace TrainingService.Api.Sweeps;
 /// (or a submission racing a pass) may pass it together by a few, as concurrent submissions may.
 /// </remarks>
 public sealed class SweepScheduler(
+    ISweepStore sweeps,
     IJobStore store,
-    IApiKeyStore owners,
+    ICheckpointIndex checkpointIndex,
     JobOutbox outbox,
     IOptions<JobsApiOptions> options,
     IOptions<AuthOptions> auth,
@@ -41,10 +42,10 @@ public sealed class SweepScheduler(
         await gate.WaitAsync(cancellationToken);
         try
         {
-            var sweep = await store.GetSweepAsync(sweepId, cancellationToken);
+            var sweep = await sweeps.GetSweepAsync(sweepId, cancellationToken);
             if (sweep is null || sweep.CancelRequested)
                 return 0;
-            var jobs = await store.GetSweepJobsAsync(sweep.Id, cancellationToken);
+            var jobs = await sweeps.GetSweepJobsAsync(sweep.Id, cancellationToken);
             var taken = jobs.Select(j => j.Point).ToHashSet();
             if (taken.Count == sweep.Points.Count)
                 return 0;
@@ -55,7 +56,7 @@ public sealed class SweepScheduler(
             foreach (var point in Enumerable.Range(0, sweep.Points.Count).Where(p => !taken.Contains(p)).Take(Math.Max(0, free)))
             {
                 var now = StoredTime.Truncate(time.GetUtcNow()); // what the stores keep
-                var outcome = await SweepPlanner.BuildPointJobAsync(sweep, point, store, now, cancellationToken);
+                var outcome = await SweepPlanner.BuildPointJobAsync(sweep, point, store, checkpointIndex, now, cancellationToken);
                 if (outcome.Job is null)
                 {
                     // Every value was checked when the sweep was created; this would take a change of rules since.
@@ -64,7 +65,7 @@ public sealed class SweepScheduler(
                     continue;
                 }
                 var (job, isNew) = await store.CreateAsync(outcome.Job with { Owner = sweep.Owner }, cancellationToken);
-                await store.AddSweepJobAsync(sweep.Id, point, job.Id, cancellationToken);
+                await sweeps.AddSweepJobAsync(sweep.Id, point, job.Id, cancellationToken);
                 if (isNew)
                     await outbox.HandOverAsync(job, CancellationToken.None);
                 created++;
@@ -89,7 +90,7 @@ public sealed class SweepScheduler(
         var cap = limits.Value.MaxUnfinishedJobsPerKey;
         if (!auth.Value.IsEnabled || sweep.Owner is null || cap == 0)
             return int.MaxValue;
-        var unfinished = await owners.CountUnfinishedJobsAsync(sweep.Owner, cancellationToken);
+        var unfinished = await store.CountUnfinishedJobsAsync(sweep.Owner, cancellationToken);
         if (unfinished >= cap)
             logger.LogDebug("Sweep {SweepId} waits: its owner '{Owner}' has {Unfinished} unfinished jobs, the cap (Limits:MaxUnfinishedJobsPerKey) is {Cap}",
                 sweep.Id, sweep.Owner, unfinished, cap);
@@ -102,10 +103,10 @@ public sealed class SweepScheduler(
         await gate.WaitAsync(cancellationToken);
         try
         {
-            if (await store.GetSweepAsync(sweepId, cancellationToken) is null)
+            if (await sweeps.GetSweepAsync(sweepId, cancellationToken) is null)
                 return false;
-            await store.RequestSweepCancelAsync(sweepId, time.GetUtcNow(), cancellationToken);
-            foreach (var job in await store.GetSweepJobsAsync(sweepId, cancellationToken))
+            await sweeps.RequestSweepCancelAsync(sweepId, time.GetUtcNow(), cancellationToken);
+            foreach (var job in await sweeps.GetSweepJobsAsync(sweepId, cancellationToken))
             {
                 if (!job.Job.Status.IsTerminal())
                     await store.RequestCancelAsync(job.Job.Id, time.GetUtcNow(), cancellationToken);
@@ -125,7 +126,7 @@ public sealed class SweepScheduler(
         {
             try
             {
-                foreach (var sweep in await store.ListOpenSweepsAsync(stoppingToken))
+                foreach (var sweep in await sweeps.ListOpenSweepsAsync(stoppingToken))
                     await AdvanceAsync(sweep.Id, stoppingToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)

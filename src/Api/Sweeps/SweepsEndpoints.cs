@@ -90,7 +90,10 @@ public static class SweepsEndpoints
 
     private static async Task<Results<Accepted<SweepResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
         HttpContext context,
+        [FromServices] ISweepStore sweeps,
         [FromServices] IJobStore store,
+        [FromServices] ICheckpointIndex checkpointIndex,
+        [FromServices] IEpochStore epochStore,
         [FromServices] SweepScheduler scheduler,
         [FromServices] TimeProvider time,
         CancellationToken cancellationToken)
@@ -102,13 +105,13 @@ public static class SweepsEndpoints
             return TypedResults.ValidationProblem(body.Errors);
 
         var now = StoredTime.Truncate(time.GetUtcNow()); // what the stores keep
-        var plan = await SweepPlanner.BuildAsync(body.Value!, store, now, cancellationToken);
+        var plan = await SweepPlanner.BuildAsync(body.Value!, store, checkpointIndex, now, cancellationToken);
         if (plan.Sweep is null)
             return TypedResults.ValidationProblem(plan.Errors);
 
         // The sweep is the caller's, as a submitted job is; the scheduler gives its jobs the same owner.
         var sweep = plan.Sweep with { Owner = Caller.Of(context).Owner };
-        await store.CreateSweepAsync(sweep, cancellationToken);
+        await sweeps.CreateSweepAsync(sweep, cancellationToken);
         // Its first jobs now rather than at the next scheduler pass; should this fail, that pass does it.
         try
         {
@@ -119,23 +122,23 @@ public static class SweepsEndpoints
             context.RequestServices.GetRequiredService<ILogger<SweepScheduler>>()
                 .LogWarning(e, "Sweep {SweepId} is stored; its first jobs come with the next scheduler pass", sweep.Id);
         }
-        return TypedResults.Accepted($"/sweeps/{sweep.Id:D}", await SweepReport.BuildAsync(sweep, store, time.GetUtcNow(), cancellationToken));
+        return TypedResults.Accepted($"/sweeps/{sweep.Id:D}", await SweepReport.BuildAsync(sweep, sweeps, epochStore, time.GetUtcNow(), cancellationToken));
     }
 
     private static async Task<Results<Ok<SweepListResponse>, ValidationProblem>> ListAsync(
         HttpContext context,
         [ParameterSchema(Type = "integer", Minimum = 1, Maximum = 200, Default = "50", Description = "Page size.")] string? limit,
-        [FromServices] IJobStore store,
+        [FromServices] ISweepStore sweeps,
         CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         var size = Query.ParseInt("limit", limit, 1, 200, 50, errors);
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);
-        var sweeps = await store.ListSweepsAsync(new SweepQuery(size, Caller.Of(context).ListingOwner), cancellationToken);
+        var listed = await sweeps.ListSweepsAsync(new SweepQuery(size, Caller.Of(context).ListingOwner), cancellationToken);
         return TypedResults.Ok(new SweepListResponse
         {
-            Items = sweeps.Select(s => new SweepSummaryResponse
+            Items = listed.Select(s => new SweepSummaryResponse
             {
                 Id = s.Id,
                 Name = s.Name,
@@ -153,7 +156,8 @@ public static class SweepsEndpoints
         [FromQuery(Name = LongPoll.Parameter)]
         [ParameterSchema(Type = "integer", Minimum = 0, Description = "Seconds to wait for the sweep to end before answering (0 to JobsApi:MaxWait, 300 by default); omit to answer at once.", Example = "300")]
         string? wait,
-        [FromServices] IJobStore store,
+        [FromServices] ISweepStore sweeps,
+        [FromServices] IEpochStore epochStore,
         [FromServices] JobWatchHub hub,
         [FromServices] IOptions<JobsApiOptions> options,
         [FromServices] TimeProvider time,
@@ -161,10 +165,10 @@ public static class SweepsEndpoints
     {
         if (!LongPoll.TryParse(wait, options.Value.MaxWait, out var waitFor, out var errors))
             return TypedResults.ValidationProblem(errors!);
-        if (!JobIds.TryParse(id, out var sweepId) || await store.GetSweepAsync(sweepId, cancellationToken) is null)
+        if (!JobIds.TryParse(id, out var sweepId) || await sweeps.GetSweepAsync(sweepId, cancellationToken) is null)
             return Problems.SweepNotFound(id);
         var report = await LongPoll.UntilSweepEndsAsync(
-            async ct => await SweepReport.BuildAsync((await store.GetSweepAsync(sweepId, ct))!, store, time.GetUtcNow(), ct),
+            async ct => await SweepReport.BuildAsync((await sweeps.GetSweepAsync(sweepId, ct))!, sweeps, epochStore, time.GetUtcNow(), ct),
             r => r.Status is not "running",
             r => r.Points.FirstOrDefault(p => p.JobId is not null && p.Status is { } s && !s.IsTerminal())?.JobId,
             hub, waitFor, options.Value.SweepSchedulerInterval, time, cancellationToken);
@@ -173,19 +177,20 @@ public static class SweepsEndpoints
 
     private static async Task<Results<Ok<SweepResponse>, ProblemHttpResult>> CancelAsync(
         [ParameterSchema(Description = "The sweep's id.", Example = "0197a1f2-7d4e-7a1b-8c2d-3e4f5a6b7c8d")] string id,
-        [FromServices] IJobStore store,
+        [FromServices] ISweepStore sweeps,
+        [FromServices] IEpochStore epochStore,
         [FromServices] SweepScheduler scheduler,
         [FromServices] TimeProvider time,
         CancellationToken cancellationToken)
     {
-        if (!JobIds.TryParse(id, out var sweepId) || await store.GetSweepAsync(sweepId, cancellationToken) is not { } sweep)
+        if (!JobIds.TryParse(id, out var sweepId) || await sweeps.GetSweepAsync(sweepId, cancellationToken) is not { } sweep)
             return Problems.SweepNotFound(id);
-        var before = await SweepReport.BuildAsync(sweep, store, time.GetUtcNow(), cancellationToken);
+        var before = await SweepReport.BuildAsync(sweep, sweeps, epochStore, time.GetUtcNow(), cancellationToken);
         if (before.Status is "succeeded" or "failed")
             return Problems.Conflict("Sweep already finished", $"Sweep {sweepId} ended {before.Status}; there is nothing left to cancel.");
         await scheduler.CancelAsync(sweepId, cancellationToken);
-        var after = await store.GetSweepAsync(sweepId, cancellationToken);
-        return TypedResults.Ok(await SweepReport.BuildAsync(after!, store, time.GetUtcNow(), cancellationToken));
+        var after = await sweeps.GetSweepAsync(sweepId, cancellationToken);
+        return TypedResults.Ok(await SweepReport.BuildAsync(after!, sweeps, epochStore, time.GetUtcNow(), cancellationToken));
     }
 
     private static readonly System.Text.Json.JsonSerializerOptions RequestJson = ApiJson.CreateStrictRequestOptions();

@@ -30,9 +30,10 @@ public static class WorkersEndpoints
     private sealed class WorkersHandlers(WorkersApiOptions options)
     {
         public async Task<Ok<IReadOnlyList<WorkerResponse>>> ListAsync(
-            HttpContext context, [FromServices] IJobStore store, [FromServices] TimeProvider time, CancellationToken cancellationToken)
+            HttpContext context, [FromServices] IWorkerRegistry registry, [FromServices] IJobStore store, [FromServices] TimeProvider time,
+            CancellationToken cancellationToken)
         {
-            var workers = await store.ListWorkersAsync(time.GetUtcNow() - options.AliveThreshold, cancellationToken);
+            var workers = await registry.ListWorkersAsync(time.GetUtcNow() - options.AliveThreshold, cancellationToken);
             var caller = Caller.Of(context);
             var listed = new List<WorkerResponse>(workers.Count);
             foreach (var worker in workers.OrderBy(w => w.Id, StringComparer.Ordinal))

@@ -53,9 +53,8 @@ public static class ApiKeys
 }
 
 /// <summary>
-/// The API keys, in the same database as the jobs (table <c>api_keys</c>), and the two job queries
-/// the API's cap on unfinished jobs reads. A separate interface from <see cref="IJobStore"/>: workers
-/// never need it, and the job store's decorators and doubles need not know about it.
+/// The API keys, in the same database as the jobs (table <c>api_keys</c>). Workers never need it;
+/// the API's authentication and the CLI's <c>keys</c> command do.
 /// </summary>
 public interface IApiKeyStore
 {
@@ -69,10 +68,4 @@ public interface IApiKeyStore
 
     /// <summary>Revokes a key from <paramref name="now"/> on. False when there is no such key or it was already revoked.</summary>
     Task<bool> RevokeApiKeyAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken);
-
-    /// <summary>How many of the owner's jobs have not ended (queued, running, cancelling, interrupted).</summary>
-    Task<int> CountUnfinishedJobsAsync(string owner, CancellationToken cancellationToken);
-
-    /// <summary>Whether a job was stored under this idempotency key (a retry of it is no new job, so no limit applies).</summary>
-    Task<bool> IdempotencyKeyUsedAsync(string idempotencyKey, CancellationToken cancellationToken);
 }

@@ -63,7 +63,7 @@ public static class TrainingWorkerRegistration
 /// fresh (removing it on a clean stop) so <c>GET /workers</c> shows who is alive.
 /// </summary>
 internal sealed class WorkerLifetimeService(
-    IJobStore store, WorkerState state, IOptions<WorkerOptions> options, TimeProvider time, ILogger<WorkerLifetimeService> logger)
+    IWorkerRegistry registry, WorkerState state, IOptions<WorkerOptions> options, TimeProvider time, ILogger<WorkerLifetimeService> logger)
     : BackgroundService
 {
     private static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(5);
@@ -86,7 +86,7 @@ internal sealed class WorkerLifetimeService(
         {
             try
             {
-                await store.UpsertWorkerAsync(new WorkerRecord(state.Id, state.Name, state.Queues, state.Device, state.RunningJobId, state.StartedAt, time.GetUtcNow()), stoppingToken);
+                await registry.UpsertWorkerAsync(new WorkerRecord(state.Id, state.Name, state.Queues, state.Device, state.RunningJobId, state.StartedAt, time.GetUtcNow()), stoppingToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -118,7 +118,7 @@ internal sealed class WorkerLifetimeService(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        try { await store.RemoveWorkerAsync(state.Id, cancellationToken); }
+        try { await registry.RemoveWorkerAsync(state.Id, cancellationToken); }
         catch (Exception e) { logger.LogWarning(e, "Could not remove worker {Worker} from the workers table", state.Name); }
     }
 }

@@ -15,7 +15,7 @@ namespace TrainingService.Api.Tests.Infrastructure;
 /// fixture that calls <see cref="WebApplicationFactory{TEntryPoint}.UseKestrel(int)"/>), over a fresh database
 /// of one backend, a temporary checkpoint root and the real MNIST files. No worker runs in it (the
 /// API process has none):
-/// tests write a job's progress through <see cref="IJobStore"/> as a worker would.
+/// tests write a job's progress through the stores (<see cref="IJobStore"/> and the rest) as a worker would.
 /// </summary>
 public abstract class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
 {
@@ -26,6 +26,16 @@ public abstract class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetim
     public string CheckpointRoot => Path.Combine(Scratch, "checkpoints");
 
     public IJobStore Store => Services.GetRequiredService<IJobStore>();
+
+    public IEpochStore Epochs => Services.GetRequiredService<IEpochStore>();
+
+    public ICheckpointIndex Checkpoints => Services.GetRequiredService<ICheckpointIndex>();
+
+    public IJobLogStore Logs => Services.GetRequiredService<IJobLogStore>();
+
+    public IWorkerRegistry Workers => Services.GetRequiredService<IWorkerRegistry>();
+
+    public ISweepStore Sweeps => Services.GetRequiredService<ISweepStore>();
 
     public CheckpointOptions CheckpointOptions => Services.GetRequiredService<IOptions<CheckpointOptions>>().Value;
 

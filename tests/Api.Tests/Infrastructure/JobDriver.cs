@@ -32,7 +32,7 @@ public sealed class JobDriver(ApiFactory factory)
     }
 
     public async Task RecordEpochAsync(Guid jobId, Guid lease, int epoch) =>
-        Assert.True(await Store.RecordEpochAsync(jobId, lease, Metrics(epoch), DateTimeOffset.UtcNow, CancellationToken.None));
+        Assert.True(await factory.Epochs.RecordEpochAsync(jobId, lease, Metrics(epoch), DateTimeOffset.UtcNow, CancellationToken.None));
 
     public async Task ProgressAsync(Guid jobId, Guid lease, int epoch, long step) =>
         Assert.True(await Store.UpdateProgressAsync(jobId, lease,
@@ -46,7 +46,7 @@ public sealed class JobDriver(ApiFactory factory)
         using (var model = ArchitectureCatalog.ConvNet.Create())
             manifest = files.Save(epoch, ArchitectureCatalog.ConvNetName, ArchitectureCatalog.ConvNet.Defaults, Metrics(epoch), model, optimizer: null);
         var weights = manifest.Files.Single(f => f.Name == CheckpointStore.ModelFileName);
-        Assert.True(await Store.RecordCheckpointAsync(jobId, lease,
+        Assert.True(await factory.Checkpoints.RecordCheckpointAsync(jobId, lease,
             new CheckpointRecord(jobId, epoch, weights.SizeBytes, weights.Sha256, Metrics(epoch), manifest.CreatedAt), CancellationToken.None));
         return manifest;
     }
