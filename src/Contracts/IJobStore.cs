@@ -43,13 +43,15 @@ public interface IJobStore
     /// FinishedAt set, lease cleared) or queued (the attempt was interrupted and the job waits to be
     /// taken up again: lease, worker and device cleared; interrupted does the same). A job whose
     /// cancellation was asked for becomes cancelled instead of queued, since no attempt may start it
-    /// again. False when the lease is no longer current.
+    /// again. <paramref name="reason"/> is why the attempt ended: it is stored with the attempt
+    /// (<see cref="IJobAttemptLog"/>) and, when the job ends, as the job's. False when the lease is no longer current.
     /// </summary>
-    Task<bool> FinishAttemptAsync(Guid id, Guid leaseToken, JobStatus status, JobResult? result, JobError? error, DateTimeOffset now, CancellationToken cancellationToken);
+    Task<bool> FinishAttemptAsync(Guid id, Guid leaseToken, JobStatus status, TerminationReason reason, JobResult? result, JobError? error, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>
     /// Fails a job that never started (queued, attempt 0) with <paramref name="error"/>: for a job no
-    /// worker will ever take. False when the job has started, ended or does not exist.
+    /// worker will ever take (its termination reason: <see cref="TerminationReason.NoWorker"/>). False
+    /// when the job has started, ended or does not exist.
     /// </summary>
     Task<bool> FailUnstartedAsync(Guid id, JobError error, DateTimeOffset now, CancellationToken cancellationToken);
 

@@ -108,6 +108,15 @@ public sealed record JobRecord
     /// visible to everyone while it stays off, and to admins only once it is on).
     /// </summary>
     public string? Owner { get; init; }
+
+    /// <summary>Conditions on the final figures a CI pipeline gates on (<see cref="JobExpectations"/>), by figure name; null for none.</summary>
+    public IReadOnlyDictionary<string, ExpectationBound>? Expect { get; init; }
+
+    /// <summary>The W3C traceparent of the request that submitted it: later work on the job continues that trace.</summary>
+    public string? TraceParent { get; init; }
+
+    /// <summary>Why it ended: its final attempt's reason, or why it never started. Null while it has not ended.</summary>
+    public TerminationReason? TerminationReason { get; init; }
 }
 
 /// <summary>One epoch's metrics as recorded, keyed by (job, epoch).</summary>

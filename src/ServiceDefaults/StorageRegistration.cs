@@ -32,6 +32,7 @@ public static class StorageRegistration
         services.AddSingleton<IWorkerRegistry, SqlWorkerRegistry>();
         services.AddSingleton<ISweepStore, SqlSweepStore>();
         services.AddSingleton<IApiKeyStore, SqlApiKeyStore>();
+        services.AddSingleton<IJobAttemptLog, SqlJobAttemptLog>();
         return services;
     }
 

@@ -133,6 +133,16 @@ public abstract class JobDatabase : IJobDatabase, IAsyncDisposable, IDisposable
         return await connection.ExecuteAsync(Command(sql, parameters, null, cancellationToken));
     }
 
+    /// <summary>Runs <paramref name="work"/> in one write transaction, committed when it returns.</summary>
+    internal async Task<T> InWriteTransactionAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var transaction = await BeginWriteTransactionAsync(connection, cancellationToken);
+        var result = await work(connection, transaction);
+        await transaction.CommitAsync(cancellationToken);
+        return result;
+    }
+
     internal static CommandDefinition Command(string sql, object? parameters, DbTransaction? transaction, CancellationToken cancellationToken) =>
         new(sql, parameters, transaction, cancellationToken: cancellationToken);
 

@@ -10,7 +10,7 @@ internal class JobRow
     public const string Columns =
         "id, kind, architecture, status, name, tags, hyperparameters, source, idempotency_key, queue, " +
         "created_at, started_at, finished_at, attempt, lease_token, worker, device, heartbeat_at, " +
-        "cancel_requested, progress, result, error, owner";
+        "cancel_requested, progress, result, error, owner, expect, trace_parent, termination_reason";
 
     public Guid Id { get; init; }
     public JobKind Kind { get; init; }
@@ -35,6 +35,9 @@ internal class JobRow
     public string? Result { get; init; }
     public string? Error { get; init; }
     public string? Owner { get; init; }
+    public string? Expect { get; init; }
+    public string? TraceParent { get; init; }
+    public string? TerminationReason { get; init; }
 
     public JobRecord ToRecord() => new()
     {
@@ -61,10 +64,16 @@ internal class JobRow
         Result = JobStoreJson.DeserializeOrNull<JobResult>(Result),
         Error = JobStoreJson.DeserializeOrNull<JobError>(Error),
         Owner = Owner,
+        Expect = JobStoreJson.DeserializeOrNull<Dictionary<string, ExpectationBound>>(Expect),
+        TraceParent = TraceParent,
+        TerminationReason = TerminationReason is null ? null : JobStoreJson.Deserialize<TerminationReason>($"\"{TerminationReason}\""),
     };
 
     /// <summary>A job status or kind as the <c>status</c> and <c>kind</c> columns keep it.</summary>
     public static string Text<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
+
+    /// <summary>A termination reason as the <c>termination_reason</c> and <c>job_attempts.reason</c> columns keep it: its wire name.</summary>
+    public static string Text(TerminationReason reason) => JobStoreJson.Serialize(reason).Trim('"');
 }
 
 /// <summary>A job with the point of the sweep it runs (<c>sweep_jobs</c> joined to <c>jobs</c>).</summary>

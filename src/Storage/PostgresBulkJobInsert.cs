@@ -19,7 +19,8 @@ internal sealed class PostgresBulkJobInsert : IJobRowInsert
             id uuid, kind text, architecture text, status text, name text, tags jsonb, hyperparameters jsonb,
             source jsonb, idempotency_key text, queue text, created_at timestamptz, started_at timestamptz,
             finished_at timestamptz, attempt integer, lease_token uuid, worker text, device text,
-            heartbeat_at timestamptz, cancel_requested boolean, progress jsonb, result jsonb, error jsonb, owner text)
+            heartbeat_at timestamptz, cancel_requested boolean, progress jsonb, result jsonb, error jsonb, owner text,
+            expect jsonb, trace_parent text, termination_reason text)
         ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING {JobRow.Columns}
         """;
@@ -64,6 +65,9 @@ internal sealed class PostgresBulkJobInsert : IJobRowInsert
                 WriteJson(json, "result", JobStoreJson.SerializeOrNull(job.Result));
                 WriteJson(json, "error", JobStoreJson.SerializeOrNull(job.Error));
                 json.WriteString("owner", job.Owner);
+                WriteJson(json, "expect", JobStoreJson.SerializeOrNull(job.Expect));
+                json.WriteString("trace_parent", job.TraceParent);
+                json.WriteString("termination_reason", job.TerminationReason is { } reason ? JobRow.Text(reason) : null);
                 json.WriteEndObject();
             }
             json.WriteEndArray();

@@ -51,11 +51,12 @@ public sealed class SqlJobStore(JobDatabase database) : IJobStore
 
     // ---- Attempts: the lease.
 
+    /// <remarks>The attempt's row in <c>job_attempts</c> is written in the same transaction.</remarks>
     public Task<JobRecord?> TryStartAttemptAsync(Guid id, Guid leaseToken, string worker, string device, DateTimeOffset now, DateTimeOffset staleBefore, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(worker);
         ArgumentNullException.ThrowIfNull(device);
-        const string sql = $"""
+        const string start = $"""
             UPDATE jobs
             SET status = 'running', attempt = attempt + 1, lease_token = @LeaseToken, worker = @Worker, device = @Device,
                 started_at = COALESCE(started_at, @Now), heartbeat_at = @Now
@@ -65,14 +66,28 @@ public sealed class SqlJobStore(JobDatabase database) : IJobStore
                    OR (status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < @StaleBefore)))
             RETURNING {JobRow.Columns}
             """;
-        return QueryJobAsync(sql, new
+        const string record = """
+            INSERT INTO job_attempts (job_id, attempt, worker, device, started_at)
+            VALUES (@Id, @Attempt, @Worker, @Device, @Now)
+            """;
+        return database.InWriteTransactionAsync(async (connection, transaction) =>
         {
-            Id = database.Id(id),
-            LeaseToken = database.Id(leaseToken),
-            Worker = worker,
-            Device = device,
-            Now = database.Time(now),
-            StaleBefore = database.Time(staleBefore),
+            var row = await connection.QueryFirstOrDefaultAsync<JobRow>(JobDatabase.Command(start, new
+            {
+                Id = database.Id(id),
+                LeaseToken = database.Id(leaseToken),
+                Worker = worker,
+                Device = device,
+                Now = database.Time(now),
+                StaleBefore = database.Time(staleBefore),
+            }, transaction, cancellationToken));
+            if (row is null)
+                return null;
+            await connection.ExecuteAsync(JobDatabase.Command(record, new
+            {
+                Id = database.Id(id), row.Attempt, Worker = worker, Device = device, Now = database.Time(now),
+            }, transaction, cancellationToken));
+            return row.ToRecord();
         }, cancellationToken);
     }
 
@@ -94,8 +109,11 @@ public sealed class SqlJobStore(JobDatabase database) : IJobStore
     /// device and leaves the job waiting; but a job whose cancellation was asked for becomes cancelled
     /// instead, since no attempt would ever start it again. A terminal status sets FinishedAt, clears the
     /// lease and keeps the worker and device that ran it. Result and error are stored as given, either way.
+    /// The attempt's row gets its end, reason and the position the job last reported, in the same transaction;
+    /// the job's termination reason is set when it ends (a job cancelled instead of requeued: cancelled).
     /// </remarks>
-    public Task<bool> FinishAttemptAsync(Guid id, Guid leaseToken, JobStatus status, JobResult? result, JobError? error, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<bool> FinishAttemptAsync(
+        Guid id, Guid leaseToken, JobStatus status, TerminationReason reason, JobResult? result, JobError? error, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var requeue = status switch
         {
@@ -104,27 +122,59 @@ public sealed class SqlJobStore(JobDatabase database) : IJobStore
             _ => throw new ArgumentOutOfRangeException(nameof(status), status,
                 "An attempt ends succeeded, failed, cancelled, or queued to be taken up again."),
         };
-        var sql = $"""
+        var finish = $"""
             UPDATE jobs
             SET status = CASE WHEN @Requeue AND cancel_requested THEN 'cancelled' ELSE @Status END,
                 finished_at = CASE WHEN @Requeue AND NOT cancel_requested THEN NULL ELSE @Now END,
                 worker = CASE WHEN @Requeue AND NOT cancel_requested THEN NULL ELSE worker END,
                 device = CASE WHEN @Requeue AND NOT cancel_requested THEN NULL ELSE device END,
+                termination_reason = CASE WHEN NOT @Requeue THEN @Reason WHEN cancel_requested THEN 'cancelled' ELSE termination_reason END,
                 lease_token = NULL,
                 result = {database.Json("@Result")},
                 error = {database.Json("@Error")}
             WHERE id = @Id AND lease_token = @LeaseToken
+            RETURNING attempt, progress
             """;
-        return ChangesRowAsync(sql, new
+        const string record = """
+            UPDATE job_attempts
+            SET ended_at = @Now, reason = @Reason, message = @Message, reached_epoch = @Epoch, reached_step = @Step
+            WHERE job_id = @Id AND attempt = @Attempt
+            """;
+        return database.InWriteTransactionAsync(async (connection, transaction) =>
         {
-            Id = database.Id(id),
-            LeaseToken = database.Id(leaseToken),
-            Requeue = requeue,
-            Status = JobRow.Text(status),
-            Now = database.Time(now),
-            Result = JobStoreJson.SerializeOrNull(result),
-            Error = JobStoreJson.SerializeOrNull(error),
+            var ended = await connection.QueryFirstOrDefaultAsync<EndedAttempt>(JobDatabase.Command(finish, new
+            {
+                Id = database.Id(id),
+                LeaseToken = database.Id(leaseToken),
+                Requeue = requeue,
+                Status = JobRow.Text(status),
+                Reason = JobRow.Text(reason),
+                Now = database.Time(now),
+                Result = JobStoreJson.SerializeOrNull(result),
+                Error = JobStoreJson.SerializeOrNull(error),
+            }, transaction, cancellationToken));
+            if (ended is null)
+                return false;
+            var reached = JobStoreJson.DeserializeOrNull<JobProgress>(ended.Progress);
+            await connection.ExecuteAsync(JobDatabase.Command(record, new
+            {
+                Id = database.Id(id),
+                ended.Attempt,
+                Now = database.Time(now),
+                Reason = JobRow.Text(reason),
+                error?.Message,
+                reached?.Epoch,
+                reached?.Step,
+            }, transaction, cancellationToken));
+            return true;
         }, cancellationToken);
+    }
+
+    /// <summary>What finishing an attempt returns: which attempt it was, and the position the job last reported.</summary>
+    internal sealed class EndedAttempt
+    {
+        public int Attempt { get; init; }
+        public string? Progress { get; init; }
     }
 
     public async Task<CancelOutcome> RequestCancelAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken)
@@ -136,6 +186,7 @@ public sealed class SqlJobStore(JobDatabase database) : IJobStore
             UPDATE jobs
             SET status = CASE WHEN status = 'running' THEN 'cancelling' ELSE 'cancelled' END,
                 finished_at = CASE WHEN status = 'running' THEN finished_at ELSE @Now END,
+                termination_reason = CASE WHEN status = 'running' THEN termination_reason ELSE 'cancelled' END,
                 cancel_requested = TRUE
             WHERE id = @Id AND status IN ('queued', 'interrupted', 'running')
             RETURNING status
@@ -166,7 +217,7 @@ public sealed class SqlJobStore(JobDatabase database) : IJobStore
     {
         ArgumentNullException.ThrowIfNull(error);
         return ChangesRowAsync(
-            $"UPDATE jobs SET status = 'failed', error = {database.Json("@Error")}, finished_at = @Now WHERE id = @Id AND status = 'queued' AND attempt = 0",
+            $"UPDATE jobs SET status = 'failed', error = {database.Json("@Error")}, finished_at = @Now, termination_reason = 'no-worker' WHERE id = @Id AND status = 'queued' AND attempt = 0",
             new { Id = database.Id(id), Error = JobStoreJson.Serialize(error), Now = database.Time(now) }, cancellationToken);
     }
 

@@ -29,6 +29,7 @@ internal sealed class AttemptWriter : IAsyncDisposable
     private readonly Task writeLoop;
     private readonly Task heartbeatLoop;
     private JobProgress? pendingProgress;
+    private JobProgress? lastProgress;
 
     public AttemptWriter(IJobStore store, Guid jobId, Guid leaseToken, WorkerOptions options, TimeProvider time, ILogger logger)
     {
@@ -48,13 +49,30 @@ internal sealed class AttemptWriter : IAsyncDisposable
     public void Enqueue(Func<Guid, Guid, CancellationToken, Task<bool>> write) =>
         writes.Writer.TryWrite(ct => write(jobId, leaseToken, ct));
 
-    public void ReportProgress(JobProgress progress) => Volatile.Write(ref pendingProgress, progress);
+    public void ReportProgress(JobProgress progress)
+    {
+        Volatile.Write(ref lastProgress, progress);
+        Volatile.Write(ref pendingProgress, progress);
+    }
 
-    /// <summary>Waits until every queued write has reached the store (or the lease was lost).</summary>
+    /// <summary>
+    /// Where the attempt stopped, exactly (progress reports come about a second apart): what its
+    /// attempt record says it reached, once <see cref="DrainAsync"/> has written it.
+    /// </summary>
+    public void ReportStoppedAt(int epoch, long step, DateTimeOffset now)
+    {
+        if (Volatile.Read(ref lastProgress) is { } last)
+            ReportProgress(last with { Epoch = epoch, Step = step, UpdatedAt = now });
+    }
+
+    /// <summary>Waits until every queued write, and the latest progress, has reached the store (or the lease was lost).</summary>
     public async Task DrainAsync()
     {
         writes.Writer.TryComplete();
         await writeLoop;
+        if (!leaseLost.IsCancellationRequested && Interlocked.Exchange(ref pendingProgress, null) is { } progress
+            && !await WithRetryAsync(ct => store.UpdateProgressAsync(jobId, leaseToken, progress, time.GetUtcNow(), ct), "progress"))
+            LoseLease();
     }
 
     private async Task WriteLoopAsync()

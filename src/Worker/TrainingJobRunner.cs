@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using Hangfire;
 using TorchSharp;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serilog.Context;
 using TrainingService.Contracts;
+using TrainingService.Contracts.Telemetry;
 using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
 using TrainingService.Contracts.Checkpoints;
@@ -35,6 +37,7 @@ public sealed class TrainingJobRunner(
     IJobStore store,
     IEpochStore epochs,
     ICheckpointIndex checkpointIndex,
+    IJobAttemptLog attempts,
     MnistDataCache data,
     TrainingThreads trainingThreads,
     WorkerState worker,
@@ -43,6 +46,9 @@ public sealed class TrainingJobRunner(
     TimeProvider time,
     ILogger<TrainingJobRunner> logger) : ITrainingJob
 {
+    /// <summary>The span of the attempt this runner is running (a runner runs one job: Hangfire activates one per job).</summary>
+    private ActivityContext attemptSpan;
+
     [JobDisplayName("TrainingService job {0}")]
     public async Task RunAsync(Guid jobId, CancellationToken cancellationToken)
     {
@@ -65,6 +71,11 @@ public sealed class TrainingJobRunner(
         }
 
         worker.Started(jobId);
+        using var span = JobTracing.StartForJob("job.attempt", jobId, attempt.TraceParent, ActivityKind.Consumer);
+        span?.SetTag("trainingservice.job.attempt", attempt.Attempt);
+        span?.SetTag("trainingservice.worker", worker.Name);
+        // The epochs' spans are its children; the training thread they are made on has no ambient span.
+        attemptSpan = span?.Context ?? default;
         await using var writer = new AttemptWriter(store, jobId, attempt.LeaseToken!.Value, options, time, logger);
         using var cancelRequested = new CancellationTokenSource();
         // The run time counts from the job's first start, across attempts: a job that keeps being
@@ -80,7 +91,7 @@ public sealed class TrainingJobRunner(
                 jobId, attempt.Attempt, worker.Name, attempt.Kind, attempt.Architecture);
             stop.Token.ThrowIfCancellationRequested();
             var result = await RunAttemptAsync(attempt, writer, stop.Token, shutdown: cancellationToken);
-            await FinishAsync(writer, JobStatus.Succeeded, result, null, cancellationToken);
+            await FinishAsync(writer, JobStatus.Succeeded, TerminationReason.Succeeded, result, null, cancellationToken);
             logger.LogInformation("Job {JobId} succeeded: test accuracy {TestAccuracy:P2}", jobId, result.FinalTestAccuracy);
         }
         catch (OperationCanceledException) when (writer.LeaseLost.IsCancellationRequested)
@@ -89,13 +100,13 @@ public sealed class TrainingJobRunner(
         }
         catch (OperationCanceledException) when (cancelRequested.IsCancellationRequested)
         {
-            await FinishAsync(writer, JobStatus.Cancelled, null, null, cancellationToken);
+            await FinishAsync(writer, JobStatus.Cancelled, TerminationReason.Cancelled, null, null, cancellationToken);
             logger.LogInformation("Job {JobId} cancelled; its checkpoints are kept", jobId);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Shutdown is not cancellation: the job is handed back to the queue, never ended.
-            await FinishAsync(writer, JobStatus.Interrupted, null, null, cancellationToken);
+            await FinishAsync(writer, JobStatus.Interrupted, TerminationReason.ShutdownHandback, null, null, cancellationToken);
             logger.LogInformation("Job {JobId} interrupted by the worker stopping; it resumes from its last checkpoint", jobId);
             throw;
         }
@@ -103,12 +114,12 @@ public sealed class TrainingJobRunner(
         {
             var error = new JobError(JobErrorKind.Timeout,
                 $"The job ran past its maximum run time of {options.MaxRunTime} (Worker:MaxRunTime), counted from its first start; its checkpoints are kept.");
-            await FinishAsync(writer, JobStatus.Failed, null, error, cancellationToken);
+            await FinishAsync(writer, JobStatus.Failed, TerminationReason.Timeout, null, error, cancellationToken);
             logger.LogWarning("Job {JobId} failed: {Error}", jobId, error.Message);
         }
         catch (Exception e) when (AsUserError(e, attempt) is { } userError)
         {
-            await FinishAsync(writer, JobStatus.Failed, null, new JobError(JobErrorKind.User, userError), cancellationToken);
+            await FinishAsync(writer, JobStatus.Failed, ReasonOf(e), null, new JobError(JobErrorKind.User, userError), cancellationToken);
             logger.LogWarning("Job {JobId} failed: {Error}", jobId, userError);
         }
         catch (Exception e)
@@ -116,7 +127,7 @@ public sealed class TrainingJobRunner(
             var final = attempt.Attempt >= options.MaxAttempts;
             var error = new JobError(JobErrorKind.Infrastructure,
                 $"Attempt {attempt.Attempt} of {options.MaxAttempts}: {InfrastructureFailures.Describe(e, checkpointOptions.Value.Root)}");
-            await FinishAsync(writer, final ? JobStatus.Failed : JobStatus.Interrupted, null, error, cancellationToken);
+            await FinishAsync(writer, final ? JobStatus.Failed : JobStatus.Interrupted, TerminationReason.InfrastructureError, null, error, cancellationToken);
             logger.LogError(e, "Job {JobId} attempt {Attempt} failed{Retry}", jobId, attempt.Attempt, final ? "; no attempts left" : "; it will be retried");
             if (!final) throw;
         }
@@ -139,12 +150,22 @@ public sealed class TrainingJobRunner(
         _ => null,
     };
 
+    /// <summary>Why a deterministic failure (<see cref="AsUserError"/>) ended the attempt.</summary>
+    private static TerminationReason ReasonOf(Exception e) => e switch
+    {
+        TrainingException { Kind: TrainingFailureKind.NonFiniteLoss } => TerminationReason.NanLoss,
+        TrainingException { Kind: TrainingFailureKind.DeviceUnavailable } => TerminationReason.DeviceUnavailable,
+        TrainingException { Kind: TrainingFailureKind.OutOfMemory } => TerminationReason.OutOfMemory,
+        _ when InfrastructureFailures.IsOutOfMemory(e) => TerminationReason.OutOfMemory,
+        _ => TerminationReason.UserError,
+    };
+
     /// <summary>
     /// Drains the attempt's queued writes, then records how it ended. The database may be away at
     /// that moment: the final write is retried (for up to <see cref="FinishRetryLimit"/>, or a few
     /// seconds while the worker is stopping) rather than lost.
     /// </summary>
-    private async Task FinishAsync(AttemptWriter writer, JobStatus status, JobResult? result, JobError? error, CancellationToken shutdown)
+    private async Task FinishAsync(AttemptWriter writer, JobStatus status, TerminationReason reason, JobResult? result, JobError? error, CancellationToken shutdown)
     {
         await writer.DrainAsync();
         if (writer.LeaseLost.IsCancellationRequested) return;
@@ -154,7 +175,7 @@ public sealed class TrainingJobRunner(
         {
             try
             {
-                var applied = await store.FinishAttemptAsync(writer.JobId, writer.LeaseToken, status, result, error, time.GetUtcNow(), CancellationToken.None);
+                var applied = await store.FinishAttemptAsync(writer.JobId, writer.LeaseToken, status, reason, result, error, time.GetUtcNow(), CancellationToken.None);
                 if (!applied) logger.LogWarning("Job {JobId}: could not record {Status}; another attempt owns the job", writer.JobId, status);
                 return;
             }
@@ -210,7 +231,9 @@ public sealed class TrainingJobRunner(
         }
 
         using var train = MnistDataCache.View(fullTrain, job.Hyperparameters.TrainSubset);
-        var observer = new RecordingObserver(this, writer, job, checkpoints, tensorBoard, time, logger, shutdown);
+        var observer = new RecordingObserver(this, writer, job, checkpoints, tensorBoard, time, logger, shutdown, attemptSpan);
+        // Where this attempt begins: the start, unless the engine reports a resume (OnResumed), which comes later in the same queue.
+        RecordStartPoint(writer, epoch: 1, step: 0);
         var interval = workerOptions.Value.MidEpochCheckpointInterval;
         var engine = new TrainingEngine { MidEpochCheckpointInterval = interval > TimeSpan.Zero ? interval : null };
         var outcome = CheckpointedTraining.Run(
@@ -273,6 +296,9 @@ public sealed class TrainingJobRunner(
             writer.Enqueue((id, lease, ct) => epochs.RecordEpochAsync(id, lease, metrics, manifest.CreatedAt, ct));
     }
 
+    private void RecordStartPoint(AttemptWriter writer, int epoch, long step) =>
+        writer.Enqueue((id, lease, ct) => attempts.RecordStartPointAsync(id, lease, epoch, step, ct));
+
     /// <summary>Polls for a cancel request; the step loop sees it at its next step boundary.</summary>
     private async Task WatchForCancellationAsync(Guid jobId, CancellationTokenSource cancelRequested, CancellationToken stop)
     {
@@ -300,11 +326,15 @@ public sealed class TrainingJobRunner(
     /// <summary>Turns the engine's callbacks into records: progress with the heartbeat, and per epoch a checkpoint record then the metrics.</summary>
     private sealed class RecordingObserver(
         TrainingJobRunner runner, AttemptWriter writer, JobRecord job, CheckpointStore checkpoints, TensorBoardEventFile? tensorBoard,
-        TimeProvider time, ILogger logger, CancellationToken shutdown)
+        TimeProvider time, ILogger logger, CancellationToken shutdown, ActivityContext attemptSpan)
         : ITrainingObserver
     {
         public void OnResumed(int completedEpochs, EpochPosition? midEpoch)
         {
+            if (midEpoch is { } position)
+                runner.RecordStartPoint(writer, position.Epoch, position.StepsDone);
+            else
+                runner.RecordStartPoint(writer, completedEpochs + 1, 0);
             if (midEpoch is { } at)
                 logger.LogInformation("Job {JobId} attempt {Attempt} resumes epoch {Epoch} at step {Step}, where the last attempt checkpointed it on stopping",
                     job.Id, job.Attempt, at.Epoch, at.StepsDone + 1);
@@ -314,6 +344,7 @@ public sealed class TrainingJobRunner(
 
         public void OnInterrupted(EpochInProgress epoch)
         {
+            writer.ReportStoppedAt(epoch.Position.Epoch, epoch.Position.StepsDone, time.GetUtcNow());
             if (shutdown.IsCancellationRequested)
                 logger.LogInformation("Job {JobId} stopped in epoch {Epoch} after step {Step} and checkpointed there for the next attempt",
                     job.Id, epoch.Position.Epoch, epoch.Position.StepsDone);
@@ -329,6 +360,8 @@ public sealed class TrainingJobRunner(
         public void OnEpochCompleted(CompletedEpoch epoch)
         {
             var m = epoch.Metrics;
+            var now = time.GetUtcNow();
+            JobTracing.RecordEpoch(attemptSpan, job.Id, m.Epoch, now.AddSeconds(-m.EpochSeconds), now, m.TestAccuracy, m.TrainLoss);
             // CheckpointedTraining has saved this epoch's checkpoint before calling us.
             var manifest = checkpoints.Resolve(m.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture))!;
             runner.RecordEpoch(writer, job.Id, manifest);

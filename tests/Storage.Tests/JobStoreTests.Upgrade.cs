@@ -71,9 +71,12 @@ public abstract partial class JobStoreTests
             CreatedAt = T0, StartedAt = T0.AddSeconds(1), FinishedAt = T0.AddSeconds(30), Attempt = 1, Worker = "worker-a", Device = "cpu",
             HeartbeatAt = T0.AddSeconds(29), Progress = new JobProgress(3, 3, 8, 8, 5000.25, 0, 0.05, 0.98, T0.AddSeconds(30)),
             Result = new JobResult(0.9861, 0.0452, 0.9874, 0.0411, 2, null, null), Owner = "alice",
+            // Migration 8 says why the jobs that had ended did, from their status and error.
+            TerminationReason = TerminationReason.Succeeded,
         }, (await store.Jobs.GetAsync(OldConvNet, None))!);
         var eval = (await store.Jobs.GetAsync(OldEval, None))!;
         Assert.Equal((new EvalSource(OldConvNet, "best"), JobErrorKind.User), (eval.Source, eval.Error!.Kind));
+        Assert.Equal(TerminationReason.UserError, eval.TerminationReason);
         var unknown = (await store.Jobs.GetAsync(OldUnknownArchitecture, None))!;
         Assert.Equal((JobStatus.Cancelled, true), (unknown.Status, unknown.CancelRequested));
         Assert.Equal([OldAttention, OldConvNet], (await store.Jobs.ListAsync(new JobQuery(Tag: "legacy"), None)).Select(j => j.Id));
@@ -132,7 +135,7 @@ public abstract partial class JobStoreTests
         await old.Database.MigrateAsync(throughVersion: 6, None);
         var jobs = new Dictionary<string, Guid>();
         foreach (var architecture in new[] { "convnet", "resnet18", "attention", "mlp" })
-            jobs[architecture] = (await old.Jobs.CreateAsync(NewJob(architecture: architecture), None)).Job.Id;
+            jobs[architecture] = await InsertAsOldReleaseAsync(old.Database, NewJob(architecture: architecture));
         Assert.All(await QueryColumnAsync(database, "SELECT hyperparameters FROM jobs"),
             json => Assert.Equal(JsonValueKind.Null, JsonDocument.Parse(json!).RootElement.GetProperty("normalization").ValueKind));
 

@@ -1,3 +1,4 @@
+using Dapper;
 using System.Text.Json;
 using TrainingService.Storage;
 using TrainingService.Contracts.Access;
@@ -30,6 +31,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
     protected IWorkerRegistry Workers => _stores.Workers;
     protected ISweepStore Sweeps => _stores.Sweeps;
     protected IApiKeyStore Keys => _stores.Keys;
+    protected IJobAttemptLog Attempts => _stores.Attempts;
 
     /// <summary>Every store on one database, as the service composes them (StorageRegistration).</summary>
     protected sealed class Stores(JobDatabase database)
@@ -42,6 +44,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         public IWorkerRegistry Workers { get; } = new SqlWorkerRegistry(database);
         public ISweepStore Sweeps { get; } = new SqlSweepStore(database);
         public IApiKeyStore Keys { get; } = new SqlApiKeyStore(database);
+        public IJobAttemptLog Attempts { get; } = new SqlJobAttemptLog(database);
     }
 
     // ---- What each engine's subclass supplies.
@@ -92,6 +95,27 @@ public abstract partial class JobStoreTests : IAsyncLifetime
     }
 
     // ---- Helpers.
+
+    /// <summary>
+    /// Stores a queued job as the release before schema version 8 did, with only the columns it had:
+    /// today's store writes columns an older schema lacks.
+    /// </summary>
+    private static async Task<Guid> InsertAsOldReleaseAsync(JobDatabase database, JobRecord job)
+    {
+        await using var connection = await database.OpenConnectionAsync(None);
+        await connection.ExecuteAsync($"""
+            INSERT INTO jobs (id, kind, architecture, status, tags, hyperparameters, queue, created_at, attempt, cancel_requested)
+            VALUES (@Id, 'train', @Architecture, 'queued', {database.Json("@Tags")}, {database.Json("@Hyperparameters")}, 'default', @CreatedAt, 0, FALSE)
+            """, new
+        {
+            Id = database.Id(job.Id),
+            job.Architecture,
+            Tags = JobStoreJson.Serialize(job.Tags),
+            Hyperparameters = JobStoreJson.Serialize(job.Hyperparameters),
+            CreatedAt = database.Time(job.CreatedAt),
+        });
+        return job.Id;
+    }
 
     private static JobRecord NewJob(
         DateTimeOffset? createdAt = null,
@@ -522,8 +546,8 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         Assert.False(await Epochs.RecordEpochAsync(running.Id, oldLease, Metrics(2), T0.AddSeconds(61), None));
         Assert.False(await Checkpoints.RecordCheckpointAsync(running.Id, oldLease, new CheckpointRecord(running.Id, 1, 999, "bb", null, T0.AddSeconds(61)), None));
         Assert.False(await Checkpoints.RecordCheckpointAsync(running.Id, oldLease, new CheckpointRecord(running.Id, 2, 999, "bb", null, T0.AddSeconds(61)), None));
-        Assert.False(await Store.FinishAttemptAsync(running.Id, oldLease, JobStatus.Succeeded, new JobResult(1, 0, null, null, null, null, null), null, T0.AddSeconds(61), None));
-        Assert.False(await Store.FinishAttemptAsync(running.Id, oldLease, JobStatus.Queued, null, null, T0.AddSeconds(61), None));
+        Assert.False(await Store.FinishAttemptAsync(running.Id, oldLease, JobStatus.Succeeded, TerminationReason.Succeeded, new JobResult(1, 0, null, null, null, null, null), null, T0.AddSeconds(61), None));
+        Assert.False(await Store.FinishAttemptAsync(running.Id, oldLease, JobStatus.Queued, TerminationReason.ShutdownHandback, null, null, T0.AddSeconds(61), None));
 
         AssertSameJob(job, await GetAsync(running.Id));
         Assert.Equal(epochs, await Epochs.GetEpochsAsync(running.Id, 0, None));
@@ -545,7 +569,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
             Assert.False(await Store.HeartbeatAsync(id, lease, T0, None));
             Assert.False(await Epochs.RecordEpochAsync(id, lease, Metrics(1), T0, None));
             Assert.False(await Checkpoints.RecordCheckpointAsync(id, lease, new CheckpointRecord(id, 1, 1, "x", null, T0), None));
-            Assert.False(await Store.FinishAttemptAsync(id, lease, JobStatus.Failed, null, new JobError(JobErrorKind.User, "x"), T0, None));
+            Assert.False(await Store.FinishAttemptAsync(id, lease, JobStatus.Failed, TerminationReason.UserError, null, new JobError(JobErrorKind.User, "x"), T0, None));
         }
         AssertSameJob(queued, await GetAsync(queued.Id));
         Assert.Empty(await Epochs.GetEpochsAsync(queued.Id, 0, None));
@@ -632,7 +656,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         var (running, lease) = await CreateRunningAsync();
         var result = new JobResult(0.99, 0.03, 0.991, 0.029, 3, [[1, 2], [3, 4]], [0.5, double.NaN]);
 
-        Assert.True(await Store.FinishAttemptAsync(running.Id, lease, JobStatus.Succeeded, result, null, T0.AddMinutes(2), None));
+        Assert.True(await Store.FinishAttemptAsync(running.Id, lease, JobStatus.Succeeded, TerminationReason.Succeeded, result, null, T0.AddMinutes(2), None));
 
         AssertSameJob(running with
         {
@@ -640,6 +664,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
             FinishedAt = T0.AddMinutes(2),
             LeaseToken = null,
             Result = result,
+            TerminationReason = TerminationReason.Succeeded,
         }, await GetAsync(running.Id));
         Assert.False(await Store.HeartbeatAsync(running.Id, lease, T0.AddMinutes(3), None));
     }
@@ -650,9 +675,9 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         var (running, lease) = await CreateRunningAsync();
         var error = new JobError(JobErrorKind.User, "loss diverged (NaN) at epoch 2");
 
-        Assert.True(await Store.FinishAttemptAsync(running.Id, lease, JobStatus.Failed, null, error, T0.AddMinutes(2), None));
+        Assert.True(await Store.FinishAttemptAsync(running.Id, lease, JobStatus.Failed, TerminationReason.UserError, null, error, T0.AddMinutes(2), None));
 
-        AssertSameJob(running with { Status = JobStatus.Failed, FinishedAt = T0.AddMinutes(2), LeaseToken = null, Error = error }, await GetAsync(running.Id));
+        AssertSameJob(running with { Status = JobStatus.Failed, FinishedAt = T0.AddMinutes(2), LeaseToken = null, Error = error, TerminationReason = TerminationReason.UserError }, await GetAsync(running.Id));
     }
 
     [Fact]
@@ -663,7 +688,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         // A cancelling job's worker still holds the lease until it stops.
         Assert.True(await Store.UpdateProgressAsync(running.Id, lease, Progress(1, 5), T0.AddSeconds(6), None));
 
-        Assert.True(await Store.FinishAttemptAsync(running.Id, lease, JobStatus.Cancelled, null, null, T0.AddSeconds(7), None));
+        Assert.True(await Store.FinishAttemptAsync(running.Id, lease, JobStatus.Cancelled, TerminationReason.Cancelled, null, null, T0.AddSeconds(7), None));
 
         var job = await GetAsync(running.Id);
         Assert.Equal(JobStatus.Cancelled, job.Status);
@@ -679,7 +704,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         var (running, lease) = await CreateRunningAsync();
         var error = new JobError(JobErrorKind.Infrastructure, "worker shutting down");
 
-        Assert.True(await Store.FinishAttemptAsync(running.Id, lease, JobStatus.Queued, null, error, T0.AddSeconds(9), None));
+        Assert.True(await Store.FinishAttemptAsync(running.Id, lease, JobStatus.Queued, TerminationReason.ShutdownHandback, null, error, T0.AddSeconds(9), None));
 
         var queued = await GetAsync(running.Id);
         AssertSameJob(running with { Status = JobStatus.Queued, LeaseToken = null, Worker = null, Device = null, Error = error }, queued);
@@ -694,7 +719,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
     {
         var (running, lease) = await CreateRunningAsync();
 
-        Assert.True(await Store.FinishAttemptAsync(running.Id, lease, JobStatus.Interrupted, null, null, T0.AddSeconds(9), None));
+        Assert.True(await Store.FinishAttemptAsync(running.Id, lease, JobStatus.Interrupted, TerminationReason.ShutdownHandback, null, null, T0.AddSeconds(9), None));
 
         AssertSameJob(running with { Status = JobStatus.Interrupted, LeaseToken = null, Worker = null, Device = null }, await GetAsync(running.Id));
         Assert.Equal(2, (await Store.TryStartAttemptAsync(running.Id, Guid.NewGuid(), "worker-2", "cpu", T0.AddSeconds(10), T0.AddSeconds(-20), None))?.Attempt);
@@ -706,7 +731,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         var (running, lease) = await CreateRunningAsync();
         Assert.Equal(CancelOutcome.CancellationRequested, await Store.RequestCancelAsync(running.Id, T0.AddSeconds(1), None));
 
-        Assert.True(await Store.FinishAttemptAsync(running.Id, lease, JobStatus.Queued, null, null, T0.AddSeconds(2), None));
+        Assert.True(await Store.FinishAttemptAsync(running.Id, lease, JobStatus.Queued, TerminationReason.ShutdownHandback, null, null, T0.AddSeconds(2), None));
 
         var job = await GetAsync(running.Id);
         Assert.Equal(JobStatus.Cancelled, job.Status);
@@ -722,7 +747,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         foreach (var status in new[] { JobStatus.Running, JobStatus.Cancelling })
         {
             await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() =>
-                Store.FinishAttemptAsync(running.Id, lease, status, null, null, T0, None));
+                Store.FinishAttemptAsync(running.Id, lease, status, TerminationReason.UserError, null, null, T0, None));
         }
         AssertSameJob(running, await GetAsync(running.Id));
     }
@@ -864,9 +889,9 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         Assert.Equal(CancelOutcome.NotFound, await Store.RequestCancelAsync(Guid.NewGuid(), now, None));
 
         Assert.Equal(CancelOutcome.CancelledBeforeStart, await Store.RequestCancelAsync(queued.Id, now, None));
-        AssertSameJob(queued with { Status = JobStatus.Cancelled, CancelRequested = true, FinishedAt = now }, await GetAsync(queued.Id));
+        AssertSameJob(queued with { Status = JobStatus.Cancelled, CancelRequested = true, FinishedAt = now, TerminationReason = TerminationReason.Cancelled }, await GetAsync(queued.Id));
         Assert.Equal(CancelOutcome.CancelledBeforeStart, await Store.RequestCancelAsync(interrupted.Id, now, None));
-        AssertSameJob(interrupted with { Status = JobStatus.Cancelled, CancelRequested = true, FinishedAt = now }, await GetAsync(interrupted.Id));
+        AssertSameJob(interrupted with { Status = JobStatus.Cancelled, CancelRequested = true, FinishedAt = now, TerminationReason = TerminationReason.Cancelled }, await GetAsync(interrupted.Id));
 
         Assert.Equal(CancelOutcome.CancellationRequested, await Store.RequestCancelAsync(running.Id, now, None));
         var cancelling = await GetAsync(running.Id);

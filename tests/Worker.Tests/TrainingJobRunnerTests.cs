@@ -95,6 +95,7 @@ public sealed class TrainingJobRunnerTests(WorkerFixture fixture)
         Assert.Equal(JobErrorKind.User, after.Error!.Kind);
         Assert.Contains("CUDA", after.Error.Message);
         Assert.Equal(1, after.Attempt);
+        Assert.Equal(TerminationReason.DeviceUnavailable, after.TerminationReason);
     }
 
     [Fact]
@@ -148,6 +149,12 @@ public sealed class TrainingJobRunnerTests(WorkerFixture fixture)
         var resumed = await GetAsync(job.Id);
         Assert.Equal(JobStatus.Succeeded, resumed.Status);
         Assert.Equal(2, resumed.Attempt);
+        // Both attempts are on record: the first handed back on shutdown, the second started where it stopped.
+        var attempts = await fixture.Attempts.ListAttemptsAsync(job.Id, CancellationToken.None);
+        Assert.Equal([TerminationReason.ShutdownHandback, TerminationReason.Succeeded], attempts.Select(a => a.Reason));
+        Assert.Equal((1, 0L), (attempts[0].StartedFromEpoch, attempts[0].StartedFromStep));
+        Assert.Equal((attempts[0].ReachedEpoch, attempts[0].ReachedStep), (attempts[1].StartedFromEpoch, attempts[1].StartedFromStep));
+        Assert.Equal(TerminationReason.Succeeded, resumed.TerminationReason);
         var expected = await fixture.Epochs.GetEpochsAsync(uninterrupted.Id, 0, CancellationToken.None);
         var actual = await fixture.Epochs.GetEpochsAsync(job.Id, 0, CancellationToken.None);
         Assert.Equal([1, 2, 3], actual.Select(e => e.Metrics.Epoch));
@@ -167,6 +174,7 @@ public sealed class TrainingJobRunnerTests(WorkerFixture fixture)
 
         var reaped = await GetAsync(lost.Id);
         Assert.Equal(JobStatus.Interrupted, reaped.Status);
+        Assert.Equal(TerminationReason.WorkerLost, (await fixture.Attempts.ListAttemptsAsync(lost.Id, CancellationToken.None)).Single().Reason);
         Assert.Null(reaped.LeaseToken);
         Assert.Equal(JobErrorKind.Infrastructure, reaped.Error!.Kind);
         Assert.Contains(lost.Id, fixture.Dispatched);

@@ -25,6 +25,7 @@ public sealed class WorkerFixture : IAsyncLifetime, IJobDispatcher
     public IJobStore Store { get; }
     public IEpochStore Epochs { get; }
     public ICheckpointIndex CheckpointIndex { get; }
+    public IJobAttemptLog Attempts { get; }
     public List<Guid> Dispatched { get; } = [];
     public CheckpointOptions Checkpoints { get; }
     public WorkerOptions Options { get; } = new()
@@ -43,6 +44,7 @@ public sealed class WorkerFixture : IAsyncLifetime, IJobDispatcher
         Store = new SqlJobStore(Database);
         Epochs = new SqlEpochStore(Database);
         CheckpointIndex = new SqlCheckpointIndex(Database);
+        Attempts = new SqlJobAttemptLog(Database);
         Checkpoints = new CheckpointOptions { Root = Path.Combine(folder, "checkpoints") };
         Data = new MnistDataCache(Microsoft.Extensions.Options.Options.Create(new MnistOptions { DataDirectory = MnistDirectory(), Download = false }));
     }
@@ -53,7 +55,7 @@ public sealed class WorkerFixture : IAsyncLifetime, IJobDispatcher
     {
         var options = Microsoft.Extensions.Options.Options.Create(Options);
         var state = new WorkerState(options);
-        return new(Store, Epochs, CheckpointIndex, Data, threads ??= new TrainingThreads(options, state), state, options, Microsoft.Extensions.Options.Options.Create(Checkpoints), TimeProvider.System,
+        return new(Store, Epochs, CheckpointIndex, Attempts, Data, threads ??= new TrainingThreads(options, state), state, options, Microsoft.Extensions.Options.Options.Create(Checkpoints), TimeProvider.System,
             NullLogger<TrainingJobRunner>.Instance);
     }
 
@@ -66,7 +68,7 @@ public sealed class WorkerFixture : IAsyncLifetime, IJobDispatcher
         lock (Dispatched) Dispatched.Add(job.Id);
     }
 
-    public async Task<JobRecord> SubmitAsync(Hyperparameters hyperparameters, JobKind kind = JobKind.Train, EvalSource? source = null)
+    public async Task<JobRecord> SubmitAsync(Hyperparameters hyperparameters, JobKind kind = JobKind.Train, EvalSource? source = null, string? traceParent = null)
     {
         var (job, _) = await Store.CreateAsync(new JobRecord
         {
@@ -76,6 +78,7 @@ public sealed class WorkerFixture : IAsyncLifetime, IJobDispatcher
             Hyperparameters = hyperparameters,
             Source = source,
             CreatedAt = DateTimeOffset.UtcNow,
+            TraceParent = traceParent,
         }, CancellationToken.None);
         return job;
     }

@@ -1,5 +1,6 @@
 using TrainingService.Contracts.Architectures;
 using TrainingService.Contracts;
+using TrainingService.Contracts.Telemetry;
 using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Jobs;
@@ -15,7 +16,9 @@ public static class JobMapping
     /// named it for the jobs stored before it was a hyperparameter. A job that does not was written
     /// around both, and what it built cannot be told.
     /// </summary>
-    public static JobResponse ToResponse(this JobRecord job) => new()
+    /// <param name="job">The stored job.</param>
+    /// <param name="attempts">The job's attempts, for the one-job view; null in listings.</param>
+    public static JobResponse ToResponse(this JobRecord job, IReadOnlyList<JobAttempt>? attempts = null) => new()
     {
         Id = job.Id,
         Kind = job.Kind,
@@ -43,8 +46,29 @@ public static class JobMapping
             BestEpoch = result.BestEpoch,
             ConfusionMatrix = result.ConfusionMatrix,
             PerClassAccuracy = result.PerClassAccuracy,
+            Expectations = JobExpectations.Check(job),
+            Passed = JobExpectations.Check(job).All(e => e.Held),
         } : null,
         Error = job.Error is { } error ? new JobErrorResponse { Kind = error.Kind, Message = error.Message } : null,
+        TerminationReason = job.TerminationReason,
+        Expect = job.Expect,
+        Attempts = attempts?.Select(a => a.ToResponse()).ToList(),
+        TraceId = JobTracing.TraceIdOf(job.TraceParent),
+    };
+
+    public static JobAttemptResponse ToResponse(this JobAttempt attempt) => new()
+    {
+        Number = attempt.Number,
+        Worker = attempt.Worker,
+        Device = attempt.Device,
+        StartedAt = attempt.StartedAt,
+        EndedAt = attempt.EndedAt,
+        Reason = attempt.Reason,
+        Message = attempt.Message,
+        StartedFromEpoch = attempt.StartedFromEpoch,
+        StartedFromStep = attempt.StartedFromStep,
+        ReachedEpoch = attempt.ReachedEpoch,
+        ReachedStep = attempt.ReachedStep,
     };
 
     public static JobProgressResponse ToResponse(this JobProgress progress) => new()
@@ -58,5 +82,9 @@ public static class JobMapping
         RunningLoss = progress.RunningLoss,
         RunningAccuracy = progress.RunningAccuracy,
         UpdatedAt = progress.UpdatedAt,
+        Fraction = progress.Epochs * progress.StepsPerEpoch is var total and > 0
+            ? Math.Clamp(((progress.Epoch - 1) * progress.StepsPerEpoch + progress.Step) / (double)total, 0, 1)
+            : 0,
+        EstimatedCompletionAt = progress.EtaSeconds is { } eta && double.IsFinite(eta) ? progress.UpdatedAt.AddSeconds(eta) : null,
     };
 }

@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using TrainingService.Contracts;
+using TrainingService.Contracts.Telemetry;
 
 namespace TrainingService.Api.Jobs;
 
@@ -46,12 +48,15 @@ public sealed class JobOutbox(
     /// <summary>Enqueues <paramref name="job"/> and marks it dispatched; false (logged) when either step failed.</summary>
     public async Task<bool> HandOverAsync(JobRecord job, CancellationToken cancellationToken)
     {
+        using var span = JobTracing.StartForJob("job.enqueue", job.Id, job.TraceParent, ActivityKind.Producer);
+        span?.SetTag("trainingservice.job.queue", job.Queue);
         try
         {
             dispatcher.Dispatch(job);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            span?.SetStatus(ActivityStatusCode.Error, e.Message);
             logger.LogWarning(e, "Job {JobId} is stored but could not be enqueued; the dispatch sweep retries within {Interval}",
                 job.Id, options.Value.DispatchSweepInterval * 2);
             return false;

@@ -74,7 +74,7 @@ public sealed class JobReaper(
                       "killed or crashed (the kernel's out-of-memory killer ends a process this way: try a smaller batchSize); no attempts left."
                     : $"Worker {job.Worker} stopped sending heartbeats during attempt {job.Attempt}.");
                 var outcome = noAttemptsLeft ? JobStatus.Failed : JobStatus.Interrupted;
-                if (!await store.FinishAttemptAsync(job.Id, lease, outcome, null, error, time.GetUtcNow(), cancellationToken))
+                if (!await store.FinishAttemptAsync(job.Id, lease, outcome, TerminationReason.WorkerLost, null, error, time.GetUtcNow(), cancellationToken))
                     continue; // its worker wrote in the meantime, or another sweep got there first
                 reaped++;
                 var after = await store.GetAsync(job.Id, cancellationToken);

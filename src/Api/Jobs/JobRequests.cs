@@ -22,6 +22,9 @@ public sealed class CreateJobRequest : IOpenApiExample<CreateJobRequest>
     /// <summary>For an eval job (and only then): the training job and checkpoint to evaluate.</summary>
     public EvalSourceRequest? Source { get; init; }
 
+    /// <summary>Conditions on the final figures for a CI pipeline to gate on, by figure: <c>testAccuracy</c>, <c>testLoss</c>, <c>bestTestAccuracy</c>, <c>bestTestLoss</c> (fractions and mean losses) or <c>wallSeconds</c>, each <c>{"min": x}</c>, <c>{"max": y}</c> or both. Checked when the job has succeeded: <c>result.expectations</c> says per condition the value and whether it held, and <c>result.passed</c> whether all did. Optional.</summary>
+    public JsonElement? Expect { get; init; }
+
     /// <summary>A label for people, 1–200 characters. Optional.</summary>
     public string? Name { get; init; }
 
@@ -35,6 +38,7 @@ public sealed class CreateJobRequest : IOpenApiExample<CreateJobRequest>
         Hyperparameters = JsonDocument.Parse("""{ "epochs": 3, "learningRate": 0.002, "device": "auto" }""").RootElement,
         Name = "convnet baseline",
         Tags = ["baseline", "ci"],
+        Expect = JsonDocument.Parse("""{ "testAccuracy": { "min": 0.99 }, "wallSeconds": { "max": 600 } }""").RootElement,
     };
 }
 

@@ -62,6 +62,21 @@ public sealed record JobResponse : IOpenApiExample<JobResponse>
     /// <summary>The name of the API key that submitted it; null when it was submitted with authentication off.</summary>
     public required string? Owner { get; init; }
 
+    /// <summary>
+    /// Why it ended, once it has: succeeded, cancelled, shutdown-handback, worker-lost, infrastructure-error, user-error,
+    /// nan-loss, out-of-memory, device-unavailable, timeout or no-worker (its final attempt's reason, or why it never started).
+    /// </summary>
+    public required TerminationReason? TerminationReason { get; init; }
+
+    /// <summary>The conditions on its final figures it was submitted with (<c>expect</c>), by figure; null for none.</summary>
+    public required IReadOnlyDictionary<string, ExpectationBound>? Expect { get; init; }
+
+    /// <summary>Every run of it by a worker, first first, with where each started, got to and why it ended. Given by <c>GET /jobs/{id}</c>; null in listings.</summary>
+    public required IReadOnlyList<JobAttemptResponse>? Attempts { get; init; }
+
+    /// <summary>The trace its submission started (W3C trace id): the outbox, the queue, each attempt and each epoch are spans in it.</summary>
+    public required string? TraceId { get; init; }
+
     public static JobResponse Example { get; } = new()
     {
         Id = Guid.Parse("0197a1f2-6c3e-7d4a-9b1e-2f3a4b5c6d7e"),
@@ -82,6 +97,53 @@ public sealed record JobResponse : IOpenApiExample<JobResponse>
         Result = null,
         Error = null,
         Owner = "alice",
+        TerminationReason = null,
+        Expect = new Dictionary<string, ExpectationBound> { ["testAccuracy"] = new(0.99, null) },
+        Attempts = [JobAttemptResponse.Example],
+        TraceId = "4bf92f3577b34da6a3ce929d0e0e4736",
+    };
+}
+
+/// <summary>One run of a job by a worker.</summary>
+public sealed record JobAttemptResponse : IOpenApiExample<JobAttemptResponse>
+{
+    /// <summary>1 for the first attempt.</summary>
+    public required int Number { get; init; }
+
+    /// <summary>The worker that ran it.</summary>
+    public required string Worker { get; init; }
+
+    /// <summary>The device it ran on (cpu, cuda:0).</summary>
+    public required string Device { get; init; }
+
+    /// <summary>When the worker took the job.</summary>
+    public required DateTimeOffset StartedAt { get; init; }
+
+    /// <summary>When it ended; null while it runs.</summary>
+    public required DateTimeOffset? EndedAt { get; init; }
+
+    /// <summary>Why it ended (see the job's terminationReason for the values); null while it runs.</summary>
+    public required TerminationReason? Reason { get; init; }
+
+    /// <summary>The error that ended it, if one did.</summary>
+    public required string? Message { get; init; }
+
+    /// <summary>The epoch it began in: 1 for a fresh start, later when it resumed from a checkpoint; null until the worker has loaded it.</summary>
+    public required int? StartedFromEpoch { get; init; }
+
+    /// <summary>The step within that epoch it began at: 0 unless it resumed mid-epoch.</summary>
+    public required long? StartedFromStep { get; init; }
+
+    /// <summary>The epoch it had reached when it ended.</summary>
+    public required int? ReachedEpoch { get; init; }
+
+    /// <summary>The step within that epoch it had reached when it ended.</summary>
+    public required long? ReachedStep { get; init; }
+
+    public static JobAttemptResponse Example { get; } = new()
+    {
+        Number = 1, Worker = "gpu-worker-1", Device = "cuda:0", StartedAt = new DateTimeOffset(2025, 11, 26, 15, 40, 2, TimeSpan.Zero),
+        EndedAt = null, Reason = null, Message = null, StartedFromEpoch = 1, StartedFromStep = 0, ReachedEpoch = null, ReachedStep = null,
     };
 }
 
@@ -127,10 +189,17 @@ public sealed record JobProgressResponse : IOpenApiExample<JobProgressResponse>
     /// <summary>When the worker reported this.</summary>
     public required DateTimeOffset UpdatedAt { get; init; }
 
+    /// <summary>How much of the run is done, 0 to 1: steps done over all the run's steps.</summary>
+    public required double Fraction { get; init; }
+
+    /// <summary>When the run should end at its recent pace (<c>updatedAt</c> + <c>etaSeconds</c>), when known.</summary>
+    public required DateTimeOffset? EstimatedCompletionAt { get; init; }
+
     public static JobProgressResponse Example { get; } = new()
     {
         Epoch = 2, Epochs = 3, Step = 120, StepsPerEpoch = 469, SamplesPerSecond = 8450.5, EtaSeconds = 41.2,
         RunningLoss = 0.0412, RunningAccuracy = 0.9871, UpdatedAt = new DateTimeOffset(2025, 11, 26, 15, 41, 10, TimeSpan.Zero),
+        Fraction = 0.42, EstimatedCompletionAt = new DateTimeOffset(2025, 11, 26, 15, 41, 51, TimeSpan.Zero),
     };
 }
 
@@ -158,10 +227,17 @@ public sealed record JobResultResponse : IOpenApiExample<JobResultResponse>
     /// <summary>Per class, the fraction of its test images classified correctly, when recorded.</summary>
     public required double[]? PerClassAccuracy { get; init; }
 
+    /// <summary>Each of the job's <c>expect</c> conditions, checked: the figure's value and whether it held. Empty without any.</summary>
+    public required IReadOnlyList<ExpectationOutcome> Expectations { get; init; }
+
+    /// <summary>Whether every expectation held (true when there were none). A job whose run succeeded but whose figures missed is <c>succeeded</c> with <c>passed: false</c>.</summary>
+    public required bool Passed { get; init; }
+
     public static JobResultResponse Example { get; } = new()
     {
         FinalTestAccuracy = 0.9934, FinalTestLoss = 0.0213, BestTestAccuracy = 0.9934, BestTestLoss = 0.0213, BestEpoch = 3,
         ConfusionMatrix = null, PerClassAccuracy = null,
+        Expectations = [new ExpectationOutcome("testAccuracy", 0.99, null, 0.9934, true)], Passed = true,
     };
 }
 

@@ -4,6 +4,7 @@ using TrainingService.Api.Infrastructure;
 using TrainingService.Contracts;
 using TrainingService.Contracts.Architectures;
 using TrainingService.Contracts.Checkpoints;
+using TrainingService.Contracts.Telemetry;
 using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Jobs;
@@ -35,6 +36,7 @@ public static class JobSubmission
         var kind = ParseKind(request.Kind, errors);
         var name = CheckName(request.Name, errors);
         var tags = CheckTags(request.Tags, errors);
+        var expect = ExpectationsRequest.Read(request.Expect, kind, errors);
 
         ArchitectureInfo? architecture = null;
         Hyperparameters? hyperparameters = null;
@@ -86,6 +88,8 @@ public static class JobSubmission
             IdempotencyKey = idempotencyKey,
             Queue = QueueFor(hyperparameters!.Device),
             CreatedAt = now,
+            Expect = expect,
+            TraceParent = JobTracing.CurrentTraceParent(),
         }, errors.ToDictionary());
     }
 
@@ -99,7 +103,12 @@ public static class JobSubmission
         && existing.Hyperparameters == requested.Hyperparameters
         && existing.Source == requested.Source
         && existing.Name == requested.Name
-        && existing.Tags.SequenceEqual(requested.Tags, StringComparer.Ordinal);
+        && existing.Tags.SequenceEqual(requested.Tags, StringComparer.Ordinal)
+        && SameExpectations(existing.Expect, requested.Expect);
+
+    private static bool SameExpectations(IReadOnlyDictionary<string, ExpectationBound>? a, IReadOnlyDictionary<string, ExpectationBound>? b) =>
+        (a ?? new Dictionary<string, ExpectationBound>()).OrderBy(e => e.Key, StringComparer.Ordinal)
+            .SequenceEqual((b ?? new Dictionary<string, ExpectationBound>()).OrderBy(e => e.Key, StringComparer.Ordinal));
 
     /// <summary>The Hangfire queue: GPU jobs go where GPU workers listen, CPU jobs where CPU workers do, <c>auto</c> to anyone.</summary>
     public static string QueueFor(string device) =>

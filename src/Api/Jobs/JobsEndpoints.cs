@@ -66,8 +66,10 @@ public static class JobsEndpoints
             .WithName("GetJob")
             .WithSummary("Get a job, or wait for it to end")
             .WithDescription("""
-                The job's status, effective hyperparameters, progress while it runs, result once it has succeeded and
-                error if it failed. An id that names no job (including one that is not a GUID) gives 404.
+                The job's status, effective hyperparameters, progress while it runs (with the fraction done and an
+                estimated completion), result once it has succeeded (with its `expect` conditions checked and
+                `passed`), error if it failed, why it ended (`terminationReason`) and every attempt with its reason.
+                An id that names no job (including one that is not a GUID) gives 404.
 
                 With `wait=SECONDS` (0 to `JobsApi:MaxWait`, 300 by default) the answer is held until the job ends
                 (succeeded, failed or cancelled) and comes at once when it does; when the wait runs out first, the
@@ -129,6 +131,7 @@ public static class JobsEndpoints
     private static async Task<Results<Ok<JobResponse>, Accepted<JobResponse>, ProblemHttpResult>> CancelAsync(
         [ParameterSchema(Description = "The job's id.", Example = "0197a1f2-6c3e-7d4a-9b1e-2f3a4b5c6d7e")] string id,
         [FromServices] IJobStore store,
+        [FromServices] IJobAttemptLog attempts,
         [FromServices] TimeProvider time,
         CancellationToken cancellationToken)
     {
@@ -137,11 +140,12 @@ public static class JobsEndpoints
         var outcome = await store.RequestCancelAsync(jobId, time.GetUtcNow(), cancellationToken);
         if (outcome == CancelOutcome.NotFound || await store.GetAsync(jobId, cancellationToken) is not { } job)
             return Problems.JobNotFound(id);
+        var response = job.ToResponse(await attempts.ListAttemptsAsync(jobId, cancellationToken));
         return outcome switch
         {
-            CancelOutcome.CancelledBeforeStart => TypedResults.Ok(job.ToResponse()),
+            CancelOutcome.CancelledBeforeStart => TypedResults.Ok(response),
             CancelOutcome.CancellationRequested or CancelOutcome.AlreadyCancelling =>
-                TypedResults.Accepted(JobIds.Location(job.Id), job.ToResponse()),
+                TypedResults.Accepted(JobIds.Location(job.Id), response),
             _ => Problems.Conflict("Job already finished",
                 $"Job {job.Id} has already ended ({job.Status.ToString().ToLowerInvariant()}); there is nothing to cancel."),
         };
@@ -156,6 +160,7 @@ public static class JobsEndpoints
             [ParameterSchema(Type = "integer", Minimum = 0, Description = "Seconds to wait for the job to end before answering (0 to JobsApi:MaxWait, 300 by default); omit to answer at once.", Example = "300")]
             string? wait,
             [FromServices] IJobStore store,
+            [FromServices] IJobAttemptLog attempts,
             [FromServices] JobWatchHub hub,
             [FromServices] TimeProvider time,
             CancellationToken cancellationToken)
@@ -164,8 +169,8 @@ public static class JobsEndpoints
                 return TypedResults.ValidationProblem(errors!);
             if (!JobIds.TryParse(id, out var jobId) || await store.GetAsync(jobId, cancellationToken) is not { } job)
                 return Problems.JobNotFound(id);
-            return await LongPoll.UntilJobEndsAsync(hub, job, waitFor, time, cancellationToken) is { } ended
-                ? TypedResults.Ok(ended.ToResponse())
+            return await LongPoll.UntilJobEndsAsync(hub, job, waitFor, time, cancellationToken) is { } current
+                ? TypedResults.Ok(current.ToResponse(await attempts.ListAttemptsAsync(jobId, cancellationToken)))
                 : Problems.JobNotFound(id);
         }
 
@@ -218,13 +223,14 @@ public static class JobsEndpoints
                     return Problems.Conflict("Idempotency-Key reused",
                         $"This Idempotency-Key was first used for a different request, which created job {job.Id}; use a new key for a new job.");
                 context.Response.Headers.Location = JobIds.Location(job.Id);
-                return TypedResults.Ok(job.ToResponse());
+                var attempts = await context.RequestServices.GetRequiredService<IJobAttemptLog>().ListAttemptsAsync(job.Id, cancellationToken);
+                return TypedResults.Ok(job.ToResponse(attempts));
             }
 
             // Stored is what counts: the outbox enqueues the job in the background, and should that
             // fail, its sweep enqueues the job later.
             outbox.Post(job);
-            return TypedResults.Accepted(JobIds.Location(job.Id), job.ToResponse());
+            return TypedResults.Accepted(JobIds.Location(job.Id), job.ToResponse(attempts: []));
         }
     }
 }

@@ -21,6 +21,22 @@ public static class JobTracing
     public static string? TraceIdOf(string? traceParent) =>
         ActivityContext.TryParse(traceParent, null, out var context) ? context.TraceId.ToHexString() : null;
 
+    /// <summary>
+    /// A span for an epoch that has ended, a child of <paramref name="attempt"/>'s span: made after the
+    /// fact, from the epoch's own clock, so nothing on the training thread waits on tracing.
+    /// </summary>
+    public static void RecordEpoch(ActivityContext attempt, Guid jobId, int epoch, DateTimeOffset started, DateTimeOffset ended, double testAccuracy, double trainLoss)
+    {
+        using var activity = Source.StartActivity("job.epoch", ActivityKind.Internal, attempt, startTime: started);
+        if (activity is null)
+            return;
+        activity.SetTag("trainingservice.job.id", jobId.ToString());
+        activity.SetTag("trainingservice.epoch", epoch);
+        activity.SetTag("trainingservice.epoch.test_accuracy", testAccuracy);
+        activity.SetTag("trainingservice.epoch.train_loss", trainLoss);
+        activity.SetEndTime(ended.UtcDateTime);
+    }
+
     /// <summary>A span for work on a job, a child of the span that submitted it (when its traceparent was stored).</summary>
     public static Activity? StartForJob(string name, Guid jobId, string? traceParent, ActivityKind kind = ActivityKind.Internal)
     {

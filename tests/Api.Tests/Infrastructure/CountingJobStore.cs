@@ -45,8 +45,8 @@ public sealed class CountingJobStore(IJobStore inner) : IJobStore
     public Task<bool> HeartbeatAsync(Guid id, Guid leaseToken, DateTimeOffset now, CancellationToken cancellationToken) =>
         inner.HeartbeatAsync(id, leaseToken, now, cancellationToken);
 
-    public Task<bool> FinishAttemptAsync(Guid id, Guid leaseToken, JobStatus status, JobResult? result, JobError? error, DateTimeOffset now, CancellationToken cancellationToken) =>
-        inner.FinishAttemptAsync(id, leaseToken, status, result, error, now, cancellationToken);
+    public Task<bool> FinishAttemptAsync(Guid id, Guid leaseToken, JobStatus status, TerminationReason reason, JobResult? result, JobError? error, DateTimeOffset now, CancellationToken cancellationToken) =>
+        inner.FinishAttemptAsync(id, leaseToken, status, reason, result, error, now, cancellationToken);
 
     public Task<bool> FailUnstartedAsync(Guid id, JobError error, DateTimeOffset now, CancellationToken cancellationToken) =>
         inner.FailUnstartedAsync(id, error, now, cancellationToken);

@@ -54,8 +54,19 @@ public sealed class JobDriver(ApiFactory factory)
     public void SetAlias(Guid jobId, string alias, int epoch) =>
         new CheckpointStore(factory.CheckpointOptions.JobDirectory(jobId)).SetAlias(alias, epoch);
 
-    public async Task FinishAsync(Guid jobId, Guid lease, JobStatus status, JobResult? result = null, JobError? error = null) =>
-        Assert.True(await Store.FinishAttemptAsync(jobId, lease, status, result, error, DateTimeOffset.UtcNow, CancellationToken.None));
+    public async Task FinishAsync(Guid jobId, Guid lease, JobStatus status, JobResult? result = null, JobError? error = null, TerminationReason? reason = null) =>
+        Assert.True(await Store.FinishAttemptAsync(jobId, lease, status, reason ?? ReasonFor(status, error), result, error, DateTimeOffset.UtcNow, CancellationToken.None));
+
+    /// <summary>What a worker would say for this ending, unless a test names the reason itself.</summary>
+    public static TerminationReason ReasonFor(JobStatus status, JobError? error) => status switch
+    {
+        JobStatus.Succeeded => TerminationReason.Succeeded,
+        JobStatus.Cancelled => TerminationReason.Cancelled,
+        JobStatus.Failed when error?.Kind == JobErrorKind.Timeout => TerminationReason.Timeout,
+        JobStatus.Failed when error?.Kind == JobErrorKind.User => TerminationReason.UserError,
+        JobStatus.Failed => TerminationReason.InfrastructureError,
+        _ => TerminationReason.ShutdownHandback,
+    };
 
     /// <summary>A training job that ran <paramref name="epochs"/> epochs, checkpointed each, and succeeded; best = the last.</summary>
     public async Task SucceedAsync(Guid jobId, int epochs)

@@ -91,6 +91,10 @@ public sealed class SchemaDocumentationFilter(IOptions<JsonOptions> jsonOptions)
             return ValidationProblemExample();
         if (type == typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))
             return ProblemExample();
+        if (type == typeof(Contracts.ExpectationBound))
+            return new JsonObject { ["min"] = 0.99 };
+        if (type == typeof(Contracts.ExpectationOutcome))
+            return new JsonObject { ["figure"] = "testAccuracy", ["min"] = 0.99, ["max"] = null, ["value"] = 0.9934, ["held"] = true };
         if (type == typeof(Hyperparameters))
             return JsonSerializer.SerializeToNode(Contracts.Architectures.ArchitectureCatalog.ConvNet.Defaults, json);
 
