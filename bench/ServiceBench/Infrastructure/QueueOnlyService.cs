@@ -129,7 +129,7 @@ internal sealed class QueueOnlyService : IAsyncDisposable
     {
         var last = Metrics(epochs);
         var result = new JobResult(last.TestAccuracy, last.TestLoss, last.TestAccuracy, last.TestLoss, epochs, null, null);
-        if (!await store.FinishAttemptAsync(id, lease, JobStatus.Succeeded, result, null, DateTimeOffset.UtcNow, cancellationToken))
+        if (!await store.FinishAttemptAsync(id, lease, JobStatus.Succeeded, TerminationReason.Succeeded, result, null, DateTimeOffset.UtcNow, cancellationToken))
             throw new InvalidOperationException($"the store refused to finish job {id}: lease lost");
     }
 
