@@ -180,8 +180,7 @@ public static class JsonRequestBody
         return DescribeType(type, options);
     }
 
-    /// <summary>What a value of <paramref name="type"/> looks like in JSON, for an error message.</summary>
-    public static string DescribeType(Type type, JsonSerializerOptions options)
+    private static string DescribeType(Type type, JsonSerializerOptions options)
     {
         type = Nullable.GetUnderlyingType(type) ?? type;
         if (type == typeof(int))

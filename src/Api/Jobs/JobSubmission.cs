@@ -46,7 +46,7 @@ public static class JobSubmission
             if (request.Source is not null)
                 errors.Add("source", "Only an eval job has a source; a training job starts from its architecture's initial weights.");
             architecture = ParseArchitecture(request.Architecture, required: true, errors);
-            hyperparameters = HyperparameterOverrides.Apply(architecture?.Defaults ?? new Hyperparameters(), request.Hyperparameters, errors);
+            hyperparameters = HyperparameterOverrides.Apply(architecture?.Defaults ?? new Hyperparameters(), request.Hyperparameters, HyperparameterError(errors));
             // The defaults name the normalization already; this keeps every stored job explicit.
             if (architecture is not null)
                 hyperparameters = architecture.WithNormalizationNamed(hyperparameters);
@@ -185,8 +185,12 @@ public static class JobSubmission
 
     /// <summary>An eval runs with its source's hyperparameters; only the device it runs on is the client's choice.</summary>
     private static Hyperparameters EvalHyperparameters(Hyperparameters source, JsonElement? request, FieldErrors errors) =>
-        HyperparameterOverrides.Apply(source, request, errors, EvalChoices,
+        HyperparameterOverrides.Apply(source, request, HyperparameterError(errors), EvalChoices,
             "An eval job uses its source job's hyperparameters; only device may be given.");
+
+    /// <summary>Reports a hyperparameter's problem under its JSON path: <c>hyperparameters.epochs</c>.</summary>
+    private static Action<string, string> HyperparameterError(FieldErrors errors) =>
+        (field, message) => errors.Add(field.Length == 0 ? "hyperparameters" : $"hyperparameters.{field}", message);
 
     private static readonly IReadOnlySet<string> EvalChoices = new HashSet<string>(StringComparer.Ordinal) { "device" };
 

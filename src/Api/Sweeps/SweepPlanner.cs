@@ -26,7 +26,7 @@ public static class SweepPlanner
 
     /// <summary>The hyperparameters an axis may name: the JSON names of <see cref="Contracts.Training.Hyperparameters"/>.</summary>
     public static IReadOnlyList<string> HyperparameterAxes { get; } =
-        HyperparameterOverrides.Names;
+        Contracts.Training.HyperparameterOverrides.Names;
 
     public sealed record Outcome(SweepRecord? Sweep, Dictionary<string, string[]> Errors);
 
