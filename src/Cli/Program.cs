@@ -1,163 +1,52 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
+using System.CommandLine;
 using TrainingService.Cli;
-using TrainingService.Contracts.Architectures;
-using TrainingService.Models.Architectures;
+using TrainingService.Cli.Commands;
 using TrainingService.Contracts.Checkpoints;
-using TrainingService.Models.Checkpoints;
 using TrainingService.Models.Data;
-using TrainingService.Models.TensorBoard;
-using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
-using static TorchSharp.torch;
 
-// The command-line face of the training engine: trains one architecture on MNIST with
-// checkpoints, resumable by running the same command with the same --run-dir.
-
-const string Usage = """
-    usage:
-      trainingservice train --architecture convnet|resnet18|attention [--preset notebook]
-          [--epochs N] [--batch-size N] [--learning-rate X] [--optimizer adam|adamw|sgd]
-          [--weight-decay X] [--momentum X] [--lr-schedule constant|step|cosine|onecycle]
-          [--step-epochs N] [--step-gamma X] [--seed N] [--device auto|cpu|cuda|cuda:N]
-          [--train-subset N] [--normalization batch|layer|group|none]
-          [--data DIR] [--run-dir DIR] [--threads N] [--no-download] [--json]
-      trainingservice download [--data DIR]
-      trainingservice architectures
-      trainingservice keys create --name NAME [--admin]   (prints the new API key once)
-      trainingservice keys list
-      trainingservice keys revoke --id KEY-ID
-          (keys use the service's store: Storage__PostgresConnectionString, else Storage__SqlitePath)
-    """;
-
-using var cancellation = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
+// trainingservice: trains locally, manages the service's API keys, and drives a running service's
+// jobs. Exit codes: ExitCodes (README, "Command line").
+var root = new RootCommand("TrainingService from the command line: train here, manage API keys, and submit, wait for and gate on a service's jobs.")
 {
-    e.Cancel = true; // stop at the next step boundary, checkpointed there, instead of dying mid-write
-    cancellation.Cancel();
+    TrainCommand.Create(),
+    DataCommands.Download(),
+    DataCommands.Architectures(),
+    KeysCommands.Create(),
+    JobsCommands.Create(),
 };
 
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    foreach (var error in parse.Errors)
+        Console.Error.WriteLine(error.Message);
+    Console.Error.WriteLine("Run with --help for usage.");
+    return ExitCodes.Usage;
+}
 try
 {
-    return args.FirstOrDefault() switch
-    {
-        "train" => await TrainAsync(TrainCommand.Parse(args[1..]), cancellation.Token),
-        "download" => await DownloadAsync(TrainCommand.ParseFlags(args[1..]), cancellation.Token),
-        "architectures" => ListArchitectures(),
-        "keys" => await KeysCommand.RunAsync(args[1..], Console.Out, Console.Error, cancellation.Token),
-        _ => throw new UsageException(args.Length == 0 ? "A command is required." : $"Unknown command '{args[0]}'."),
-    };
+    // Exceptions come here, to get their exit codes, rather than to the library's generic handler.
+    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
 catch (UsageException e)
 {
     Console.Error.WriteLine(e.Message);
-    Console.Error.WriteLine(Usage);
-    return 2;
+    return ExitCodes.Usage;
 }
 catch (OperationCanceledException)
 {
-    Console.Error.WriteLine("Stopped. Run the same command with the same --run-dir to resume from the last checkpoint.");
-    return 130;
+    Console.Error.WriteLine("Stopped. For train: run the same command with the same --run-dir to resume from the last checkpoint.");
+    return ExitCodes.Interrupted;
 }
 catch (System.Data.Common.DbException e)
 {
     // keys: the store is unreachable or refuses; the message names the cause, never the connection string.
     Console.Error.WriteLine($"error: the job store cannot be used: {e.Message}");
-    return 1;
+    return ExitCodes.JobFailed;
 }
 catch (Exception e) when (e is TrainingException or MnistDataException or CheckpointException)
 {
     Console.Error.WriteLine($"error: {e.Message}");
-    return 1;
-}
-
-static async Task<int> TrainAsync(TrainCommand command, CancellationToken cancellationToken)
-{
-    set_num_threads(command.Threads);
-    var device = Devices.Resolve(command.Hyperparameters.Device);
-    if (command.Download) await EnsureDataAsync(command.DataDirectory, cancellationToken);
-
-    var h = command.Hyperparameters;
-    Console.Error.WriteLine($"{command.Architecture.Name} on {Devices.Describe(device)} ({get_num_threads()} threads), run folder {Path.GetFullPath(command.RunDirectory)}");
-    Console.Error.WriteLine($"hyperparameters: {JsonSerializer.Serialize(h, CheckpointJson.Options)}");
-
-    using var train = MnistTensors.Load(command.DataDirectory, MnistSplit.Train, device, h.TrainSubset);
-    using var test = MnistTensors.Load(command.DataDirectory, MnistSplit.Test, device);
-    var clock = System.Diagnostics.Stopwatch.StartNew();
-    var checkpoints = new CheckpointStore(command.RunDirectory);
-    // The TensorBoard file gets each epoch once its checkpoint is written; a resumed run first
-    // adds checkpointed epochs the file lacks (it skips those it has).
-    var tensorBoard = TensorBoardEventFile.OpenInFolder(command.RunDirectory, DateTimeOffset.UtcNow);
-    foreach (var manifest in checkpoints.List())
-        if (manifest.Metrics is { } metrics) tensorBoard.WriteEpoch(metrics, manifest.CreatedAt);
-    var outcome = CheckpointedTraining.Run(
-        new TrainingPlan(command.Architecture, h, device), train, test, checkpoints,
-        new ConsoleReporter(command.Json, checkpoints, tensorBoard), cancellationToken,
-        // Ctrl+C suspends: the same command run again continues at the step it stopped at.
-        suspend: cancellationToken);
-
-    var best = outcome.Best;
-    Console.Error.WriteLine(
-        $"done in {clock.Elapsed.TotalSeconds:F0} s: final test accuracy {outcome.FinalEvaluation.Accuracy:P2} (loss {outcome.FinalEvaluation.Loss:F4}), " +
-        $"best {best.TestAccuracy:P2} at epoch {best.Epoch}; checkpoints in {Path.GetFullPath(command.RunDirectory)}");
-    return 0;
-}
-
-static async Task<int> DownloadAsync(Dictionary<string, string?> flags, CancellationToken cancellationToken)
-{
-    var directory = flags.Remove("data", out var d) && d is not null ? d : TrainCommand.DefaultDataDirectory;
-    if (flags.Count > 0) throw new UsageException($"Unknown option --{flags.Keys.First()}.");
-    await EnsureDataAsync(directory, cancellationToken);
-    Console.Error.WriteLine($"MNIST is complete in {Path.GetFullPath(directory)}");
-    return 0;
-}
-
-static async Task EnsureDataAsync(string directory, CancellationToken cancellationToken)
-{
-    using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
-    var lastShown = new Dictionary<string, long>();
-    var progress = new Progress<DownloadProgress>(p =>
-    {
-        // One line per file per ~10 % (or per MB when the size is unknown), so logs stay readable.
-        var step = p.TotalBytes is > 0 ? p.TotalBytes.Value / 10 : 1 << 20;
-        if (lastShown.TryGetValue(p.FileName, out var shown) && p.BytesReceived - shown < step && p.BytesReceived != p.TotalBytes) return;
-        lastShown[p.FileName] = p.BytesReceived;
-        var total = p.TotalBytes is > 0 ? $" of {p.TotalBytes.Value / 1024} KiB" : "";
-        Console.Error.WriteLine($"downloading {p.FileName} from {p.Source.Host}: {p.BytesReceived / 1024} KiB{total}");
-    });
-    await MnistDownloader.EnsureAsync(directory, MnistDownloader.DefaultMirrors, http, progress, cancellationToken);
-}
-
-static int ListArchitectures()
-{
-    foreach (var a in ArchitectureCatalog.All)
-        Console.WriteLine($"{a.Name,-10} {a.ParameterCount,11:N0} parameters  {a.Description}");
-    return 0;
-}
-
-internal sealed class ConsoleReporter(bool json, CheckpointStore checkpoints, TensorBoardEventFile tensorBoard) : ITrainingObserver
-{
-    private static readonly JsonSerializerOptions JsonLines = new(JsonSerializerDefaults.Web)
-    {
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
-    private readonly bool interactive = !Console.IsErrorRedirected;
-
-    public void OnProgress(TrainingProgress p)
-    {
-        if (!interactive) return;
-        Console.Error.Write($"\r  epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch}  loss {p.RunningLoss:F4}  acc {p.RunningAccuracy:P2}  {p.SamplesPerSecond:F0} img/s  ETA {p.EstimatedRemaining:hh\\:mm\\:ss}   ");
-    }
-
-    public void OnEpochCompleted(CompletedEpoch epoch)
-    {
-        var m = epoch.Metrics;
-        // CheckpointedTraining has saved the epoch's checkpoint before calling observers: its time is the epoch's end.
-        tensorBoard.WriteEpoch(m, checkpoints.Resolve(m.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture))?.CreatedAt ?? DateTimeOffset.UtcNow);
-        if (interactive) Console.Error.Write("\r" + new string(' ', 100) + "\r");
-        Console.WriteLine(json
-            ? JsonSerializer.Serialize(m, JsonLines)
-            : $"epoch {m.Epoch,3}  train loss {m.TrainLoss:F4} acc {m.TrainAccuracy:P2}  test loss {m.TestLoss:F4} acc {m.TestAccuracy:P2}  lr {m.LearningRate:G3}  {m.EpochSeconds,6:F1} s  {m.SamplesPerSecond,6:F0} img/s");
-    }
+    return ExitCodes.JobFailed;
 }

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace TrainingService.Contracts;
 
-/// <summary>A bound on one of a job's final figures: at least <see cref="Min"/> and/or at most <see cref="Max"/>.</summary>
+/// <summary>A bound on one of a job's final figures: at least <c>min</c> and/or at most <c>max</c> (either may be omitted).</summary>
 public sealed record ExpectationBound(double? Min, double? Max);
 
 /// <summary>One expectation of a finished job, checked: the figure's value, and whether it held.</summary>

@@ -58,6 +58,8 @@ public static class ExpectationsRequest
                 valid = false;
                 continue;
             }
+            if (property.Value.ValueKind == JsonValueKind.Null)
+                continue; // null: no bound on this side, as omitting it
             if (property.Value.ValueKind != JsonValueKind.Number || !property.Value.TryGetDouble(out var number) || !double.IsFinite(number))
             {
                 errors.Add($"{field}.{property.Name}", "Must be a finite number.");

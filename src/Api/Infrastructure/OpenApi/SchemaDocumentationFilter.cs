@@ -61,6 +61,14 @@ public sealed class SchemaDocumentationFilter(IOptions<JsonOptions> jsonOptions)
                 AllOf = [context.SchemaGenerator.GenerateSchema(typeof(Hyperparameters), context.SchemaRepository)],
                 Description = target.Properties["hyperparameters"].Description,
             };
+        // Its expectations are a map of figure to bound.
+        if (type == typeof(Jobs.CreateJobRequest) && target.Properties?.ContainsKey("expect") == true)
+            target.Properties["expect"] = new OpenApiSchema
+            {
+                Type = JsonSchemaType.Object | JsonSchemaType.Null,
+                AdditionalProperties = context.SchemaGenerator.GenerateSchema(typeof(Contracts.ExpectationBound), context.SchemaRepository),
+                Description = target.Properties["expect"].Description,
+            };
         NameTheTypeOfNullableReferences(target, context);
         // JSON Schema's "examples" (OpenAPI 3.1): Microsoft.OpenApi 3 retires the single "example".
         if (target.Examples is not { Count: > 0 } && ExampleFor(type) is { } example)
