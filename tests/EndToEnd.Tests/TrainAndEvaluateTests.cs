@@ -1,7 +1,9 @@
-using System.Net;
+using System.Diagnostics;
 using System.Net.Http.Json;
+using System.Text.Json;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using TrainingService.Client;
 
 namespace TrainingService.EndToEnd.Tests;
 
@@ -60,52 +62,90 @@ public sealed class TrainAndEvaluateTests : IAsyncLifetime
     [Fact]
     public async Task ATrainingJobStreamsEveryEpochOnceAndItsCheckpointEvaluatesToTheSameAccuracy()
     {
-        var submitted = await http.PostAsJsonAsync("/jobs", new
+        // Submitted and read through the client generated from docs/openapi.json.
+        var client = new TrainingServiceClient(http) { ReadResponseAsString = true };
+        var job = await client.CreateJobAsync(new CreateJobRequest
         {
-            kind = "train",
-            architecture = "convnet",
-            name = "e2e",
-            tags = new[] { "e2e" },
-            hyperparameters = new { epochs = 2, batchSize = 100, trainSubset = 3000, seed = 3, device = "cpu" },
+            Kind = "train",
+            Architecture = "convnet",
+            Name = "e2e",
+            Tags = ["e2e"],
+            Hyperparameters = new Client.Hyperparameters { Epochs = 2, BatchSize = 100, TrainSubset = 3000, Seed = 3, Device = "cpu" },
+            Expect = new Dictionary<string, Client.ExpectationBound> { ["testAccuracy"] = new() { Min = 0.5 }, ["wallSeconds"] = new() { Max = 600 } },
         });
-        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
-        var job = (await submitted.Content.ReadFromJsonAsync<JsonObject>())!;
-        var id = (string)job["id"]!;
-        Assert.Equal($"/jobs/{id}", submitted.Headers.Location?.OriginalString);
+        var id = job.Id.ToString();
+        Assert.Equal(Client.JobStatus.Queued, job.Status);
+        Assert.NotNull(job.TraceId);
 
-        // Follow the live stream from the start to the final event.
+        // Follow the live stream from the start to the final event (raw SSE: the generated client has no stream reader).
         var (epochIds, end) = await ReadMetricsStreamAsync(id);
         Assert.Equal(["1", "2"], epochIds);
         Assert.Equal("succeeded", (string)end!["status"]!);
 
-        var finished = (await http.GetFromJsonAsync<JsonObject>($"/jobs/{id}"))!;
-        Assert.Equal(1, (int)finished["attempt"]!);
-        var trainAccuracy = (double)finished["result"]!["finalTestAccuracy"]!;
+        var finished = await client.GetJobAsync(id);
+        Assert.Equal(1, finished.Attempt);
+        Assert.Equal("succeeded", finished.TerminationReason);
+        Assert.Equal(["succeeded"], finished.Attempts!.Select(a => a.Reason));
+        Assert.True(finished.Result!.Passed);
+        var trainAccuracy = finished.Result.FinalTestAccuracy;
         Assert.InRange(trainAccuracy, 0.5, 1.0);
-        var metrics = (await http.GetFromJsonAsync<JsonArray>($"/jobs/{id}/metrics"))!;
-        Assert.Equal([1, 2], metrics.Select(m => (int)m!["epoch"]!));
-        Assert.Equal(trainAccuracy, (double)metrics[1]!["testAccuracy"]!, 12);
+        var metrics = await client.GetJobMetricsAsync(id);
+        Assert.Equal([1, 2], metrics.Select(m => m.Epoch));
+        Assert.Equal(trainAccuracy, metrics.Last().TestAccuracy, 12);
 
         // The final checkpoint downloads intact: its bytes hash to the listed SHA-256.
-        var listing = (await http.GetFromJsonAsync<JsonObject>($"/jobs/{id}/checkpoints"))!;
-        var listed = listing["checkpoints"]!.AsArray().Single(c => (int)c!["epoch"]! == 2)!;
-        using var download = await http.GetAsync($"/jobs/{id}/checkpoints/final");
-        Assert.Equal(HttpStatusCode.OK, download.StatusCode);
-        var weights = await download.Content.ReadAsByteArrayAsync();
-        Assert.Equal((long)listed["sizeBytes"]!, weights.Length);
-        Assert.Equal((string)listed["sha256"]!, Convert.ToHexStringLower(SHA256.HashData(weights)));
+        var listed = (await client.ListJobCheckpointsAsync(id)).Checkpoints.Single(c => c.Epoch == 2);
+        using var download = await client.DownloadJobCheckpointAsync(id, "final");
+        using var weights = new MemoryStream();
+        await download.Stream.CopyToAsync(weights);
+        Assert.Equal(listed.SizeBytes, weights.Length);
+        Assert.Equal(listed.Sha256, Convert.ToHexStringLower(SHA256.HashData(weights.ToArray())));
 
-        // Evaluating that checkpoint gives the training job's final test accuracy back.
-        var eval = await http.PostAsJsonAsync("/jobs", new { kind = "eval", source = new { jobId = id, checkpoint = "final" } });
-        Assert.Equal(HttpStatusCode.Accepted, eval.StatusCode);
-        var evalId = (string)(await eval.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
-        var evaluated = await WaitForTerminalAsync(evalId);
-        Assert.Equal("succeeded", (string)evaluated["status"]!);
-        Assert.Equal(trainAccuracy, (double)evaluated["result"]!["finalTestAccuracy"]!, 4);
-        Assert.Equal(10, evaluated["result"]!["confusionMatrix"]!.AsArray().Count);
+        // Evaluating that checkpoint gives the training job's final test accuracy back; the one request waits for it.
+        var eval = await client.CreateJobAsync(new CreateJobRequest { Kind = "eval", Source = new Source { JobId = job.Id, Checkpoint = JsonDocument.Parse("\"final\"").RootElement } });
+        var evaluated = await client.GetJobAsync(eval.Id.ToString(), wait: (int)JobTimeout.TotalSeconds);
+        Assert.Equal(Client.JobStatus.Succeeded, evaluated.Status);
+        Assert.Equal(trainAccuracy, evaluated.Result!.FinalTestAccuracy, 4);
+        Assert.Equal(10, evaluated.Result.ConfusionMatrix!.Count);
 
         // A worker stopped the way a container runtime stops it exits cleanly.
         Assert.Equal(0, await worker.StopAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    [Fact]
+    public async Task TheCliGatesACiPipelineOnAJobsFiguresWithItsExitCode()
+    {
+        string[] submit = ["jobs", "submit", "--architecture", "convnet", "--epochs", "1", "--train-subset", "1000", "--batch-size", "100", "--device", "cpu", "--wait"];
+
+        var met = await CliAsync([.. submit, "--expect", "testAccuracy>=0.2", "--expect", "wallSeconds<=600"]);
+        var missed = await CliAsync([.. submit, "--expect", "testAccuracy>=0.9999"]);
+        var invalid = await CliAsync("jobs", "submit", "--architecture", "convnet", "--epochs", "0");
+
+        Assert.True(met.ExitCode == 0, met.Output);
+        Assert.Contains("held", met.Output);
+        Assert.True(missed.ExitCode == 3, missed.Output);
+        Assert.Contains("MISSED testAccuracy >= 0.9999", missed.Output);
+        Assert.True(invalid.ExitCode == 2, invalid.Output);
+        Assert.Contains("--epochs: Must be between 1 and 1000", invalid.Output);
+        // The first line on stdout is the job's id, for a script to keep.
+        var id = Guid.Parse(met.Output.Split('\n')[0]);
+        Assert.Equal("succeeded", (string)(await http.GetFromJsonAsync<JsonObject>($"/jobs/{id}"))!["status"]!);
+    }
+
+    /// <summary>Runs the CLI against the API under test; returns its exit code and what it printed (stdout first).</summary>
+    private async Task<(int ExitCode, string Output)> CliAsync(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Repository.Program("Cli", "trainingservice"));
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        start.Environment["TRAININGSERVICE_URL"] = http.BaseAddress!.ToString();
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(JobTimeout);
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
     }
 
     /// <summary>Reads SSE frames until the <c>end</c> event: the ids of the epoch events, and the end event's job.</summary>
@@ -136,19 +176,6 @@ public sealed class TrainAndEvaluateTests : IAsyncLifetime
         }
         Assert.Fail($"the stream ended without an end event; epochs seen: {string.Join(",", epochIds)}\nworker:\n{worker.Output}");
         return default;
-    }
-
-    private async Task<JsonObject> WaitForTerminalAsync(string id)
-    {
-        var deadline = DateTime.UtcNow + JobTimeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            var job = (await http.GetFromJsonAsync<JsonObject>($"/jobs/{id}"))!;
-            if ((string)job["status"]! is "succeeded" or "failed" or "cancelled") return job;
-            await Task.Delay(250);
-        }
-        Assert.Fail($"job {id} did not finish\nworker:\n{worker.Output}");
-        return null!;
     }
 
     public async Task DisposeAsync()
