@@ -145,6 +145,8 @@ try {
     check(trained.status === 'succeeded', 'the job succeeded');
     await page.waitForSelector('#checkpoints table', { timeout: uiTimeout });
     check(await page.locator('#checkpoints tbody tr').count() === epochs, 'the job page lists a checkpoint per epoch');
+    await page.waitForSelector('#attempts tbody tr[data-reason="succeeded"]', { timeout: uiTimeout });
+    check(await page.locator('#attempts tbody tr').count() === 1, 'the job page lists its one attempt, ended succeeded');
     await shot(page, '04-curves-finished');
 
     // The list shows both jobs with their live status.

@@ -73,7 +73,8 @@ export async function renderJob(view, jobId, signal) {
       job = { ...job, status: job.status === 'queued' || job.status === 'interrupted' ? 'running' : job.status, progress: JSON.parse(received.data) };
       renderSummary();
     } else if (received.event === 'end') {
-      job = JSON.parse(received.data);
+      // The stream's job has no attempts (a listing's shape); the job's own record has them.
+      job = await api(`/jobs/${jobId}`);
       renderSummary();
       await renderFinished();
     }
@@ -95,12 +96,17 @@ function summaryContent(job, onCancel) {
     ['Created', time(job.createdAt)],
     ['Started', time(job.startedAt)],
     ['Finished', time(job.finishedAt)],
+    ['Ended because', job.terminationReason ?? '—'],
   ];
   if (job.result) {
     facts.push(['Final test accuracy', percent(job.result.finalTestAccuracy)]);
     if (job.result.bestTestAccuracy !== null && job.result.bestTestAccuracy !== undefined)
       facts.push(['Best test accuracy', `${percent(job.result.bestTestAccuracy)} (epoch ${job.result.bestEpoch})`]);
   }
+  if (job.result?.expectations?.length)
+    facts.push(['Expectations', h('span', { id: 'expectations', dataset: { passed: String(job.result.passed) } },
+      job.result.expectations.map(e => h('span', { class: e.held ? 'held' : 'missed' },
+        `${e.held ? '✓' : '✗'} ${e.figure} ${bound(e)} (${number(e.value, 4)}) `)))]);
   if (job.source) facts.push(['Source', h('a', { href: `/jobs/${job.source.jobId}` }, `${job.source.jobId} @ ${job.source.checkpoint}`)]);
   const hyperparameters = Object.entries(job.hyperparameters).map(([k, v]) => h('span', { class: 'hp' }, `${k}=${v ?? '—'}`));
   return [
@@ -111,7 +117,24 @@ function summaryContent(job, onCancel) {
     h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
     job.error ? h('p', { class: 'error', id: 'job-error' }, `${job.error.kind} error: ${job.error.message}`) : '',
     h('p', { class: 'hyperparameters' }, hyperparameters),
+    job.attempts?.length ? attemptsTable(job.attempts) : '',
   ];
+}
+
+/** Every run of the job by a worker: where it started, where it got, and why it ended. */
+function attemptsTable(attempts) {
+  const position = (epoch, step) => epoch === null || epoch === undefined ? '—' : `epoch ${epoch}, step ${step ?? 0}`;
+  return h('table', { class: 'attempts', id: 'attempts' },
+    h('thead', {}, h('tr', {}, ['Attempt', 'Worker', 'Started', 'Ended', 'From', 'Reached', 'Ended because'].map(t => h('th', {}, t)))),
+    h('tbody', {}, attempts.map(a => h('tr', { dataset: { reason: a.reason ?? 'running' } },
+      h('td', {}, a.number), h('td', {}, `${a.worker} (${a.device})`), h('td', {}, time(a.startedAt)), h('td', {}, time(a.endedAt)),
+      h('td', {}, position(a.startedFromEpoch, a.startedFromStep)), h('td', {}, position(a.reachedEpoch, a.reachedStep)),
+      h('td', { title: a.message ?? '' }, a.reason ?? 'running')))));
+}
+
+function bound(e) {
+  if (e.min !== null && e.min !== undefined && e.max !== null && e.max !== undefined) return `in [${e.min}, ${e.max}]`;
+  return e.min !== null && e.min !== undefined ? `≥ ${e.min}` : `≤ ${e.max}`;
 }
 
 function createPlots(lossElement, accuracyElement) {
