@@ -36,7 +36,7 @@ public static class ServiceHosting
         app.MapHangfireDashboard("/hangfire", new DashboardOptions
         {
             Authorization = [],
-            AsyncAuthorization = [SecurityHosting.DashboardAuthorization(allowRemote, authEnabled)],
+            AsyncAuthorization = [DashboardAccess.DashboardAuthorization(allowRemote, authEnabled)],
             DisplayStorageConnectionString = false,
         });
         return app;

@@ -210,10 +210,10 @@ public static class JobsEndpoints
             var ownedJob = submission.Job with
             {
                 Owner = caller.Owner,
-                IdempotencyKey = SecurityHosting.ScopeIdempotencyKey(caller.Owner, submission.Job.IdempotencyKey),
+                IdempotencyKey = IdempotencyKeys.Scope(caller.Owner, submission.Job.IdempotencyKey),
             };
             submission = submission with { Job = ownedJob };
-            if (await SecurityHosting.CheckUnfinishedJobsCapAsync(context, ownedJob, cancellationToken) is { } overCap)
+            if (await UnfinishedJobsCap.CheckAsync(context, ownedJob, cancellationToken) is { } overCap)
                 return overCap;
 
             var (job, created) = await store.CreateAsync(submission.Job, cancellationToken);
