@@ -106,6 +106,12 @@ public abstract class JobDatabase : IJobDatabase, IAsyncDisposable, IDisposable
     /// </summary>
     internal abstract string ShareLockClause { get; }
 
+    /// <summary>
+    /// Appended to a SELECT that picks rows to claim: skips rows another transaction is claiming
+    /// rather than waiting for it (PostgreSQL: <c>FOR UPDATE SKIP LOCKED</c>; SQLite writes are serial already).
+    /// </summary>
+    internal virtual string SkipLockedClause => "";
+
     // ---- Statements on a connection of their own: what most store methods are.
 
     internal async Task<List<T>> QueryAsync<T>(string sql, object? parameters, CancellationToken cancellationToken)
