@@ -118,7 +118,7 @@ public static class SecurityHosting
                 In = ParameterLocation.Header,
                 Name = ApiKeyAuthenticationHandler.ApiKeyHeader,
                 Description = "An API key (made with `trainingservice keys create --name NAME`), sent as `X-Api-Key`; "
-                    + "`Authorization: Bearer <key>` works too. Needed for every /jobs and /sweeps operation when authentication is on (Auth:Enabled).",
+                    + "`Authorization: Bearer <key>` works too. Needed for every /jobs, /sweeps and /webhooks operation when authentication is on (Auth:Enabled).",
             });
             options.OperationFilter<ApiKeySecurityFilter>();
         });
@@ -152,7 +152,7 @@ public static class SecurityHosting
 
         if (app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.IsEnabled)
             app.Logger.LogInformation(
-                "Authentication is ON: every /jobs and /sweeps request needs an API key (Authorization: Bearer <key> or {Header}); make keys with 'trainingservice keys create --name NAME'.",
+                "Authentication is ON: every /jobs, /sweeps and /webhooks request needs an API key (Authorization: Bearer <key> or {Header}); make keys with 'trainingservice keys create --name NAME'.",
                 ApiKeyAuthenticationHandler.ApiKeyHeader);
         else
             app.Logger.LogWarning(
@@ -310,7 +310,8 @@ public static class SecurityHosting
         public void Apply(OpenApiOperation operation, OperationFilterContext context)
         {
             var path = context.ApiDescription.RelativePath ?? "";
-            if (!path.StartsWith("jobs", StringComparison.Ordinal) && !path.StartsWith("sweeps", StringComparison.Ordinal))
+            if (!path.StartsWith("jobs", StringComparison.Ordinal) && !path.StartsWith("sweeps", StringComparison.Ordinal)
+                && !path.StartsWith("webhooks", StringComparison.Ordinal))
                 return;
             operation.Security ??= [];
             operation.Security.Add(new OpenApiSecurityRequirement
