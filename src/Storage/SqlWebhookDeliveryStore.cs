@@ -26,7 +26,7 @@ public sealed class SqlWebhookDeliveryStore(JobDatabase database) : IWebhookDeli
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         var rows = await database.QueryAsync<JobRow>($"""
-            SELECT {JobRow.Columns} FROM jobs
+            SELECT {JobRow.Columns} FROM jobs{database.IndexHint("jobs_unannounced")}
             WHERE webhooks_announced_at IS NULL AND status IN {Ended}
             ORDER BY finished_at, id
             LIMIT @Limit
