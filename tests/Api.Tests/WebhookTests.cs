@@ -330,6 +330,33 @@ public abstract class WebhookTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sweep_whose_jobs_all_succeed_posts_its_best_point()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var host = StartApi();
+        var client = host.CreateClient();
+        var response = await client.PostJsonAsync("/sweeps", $$"""
+            { "maxConcurrent": 2, "base": { "architecture": "convnet", "hyperparameters": { "epochs": 2 } },
+              "grid": { "batchSize": [64, 128] }, "callback": {{Callback(receiver.Url)}} }
+            """);
+        var sweep = await response.ReadJsonAsync();
+        var jobs = sweep["points"]!.AsArray().Select(p => Guid.Parse(p!["jobId"]!.GetValue<string>())).ToList();
+        Assert.Equal(2, jobs.Count);
+
+        await SucceedAsync(host, jobs[0]);
+        await Task.Delay(500);
+        Assert.Empty(receiver.Received); // one job still runs: the sweep has not ended
+        await SucceedAsync(host, jobs[1]);
+
+        var body = JsonNode.Parse(Assert.Single(await receiver.WaitForAsync(1)).Body)!;
+        Assert.Equal(("sweep.succeeded", 2, 0), (body["type"]!.GetValue<string>(), body["sweep"]!["succeeded"]!.GetValue<int>(), body["sweep"]!["failed"]!.GetValue<int>()));
+        var best = body["sweep"]!["best"]!;
+        Assert.Equal(0, best["point"]!.GetValue<int>()); // equal accuracies: the first
+        Assert.Equal((jobs[0].ToString(), 64), (best["jobId"]!.GetValue<string>(), best["values"]!["batchSize"]!.GetValue<int>()));
+        Assert.NotNull(body["sweep"]!["finishedAt"]);
+    }
+
+    [Fact]
     public async Task A_default_subscription_gets_the_owners_events_it_asked_for_until_it_is_deleted()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
