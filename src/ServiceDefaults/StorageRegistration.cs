@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TrainingService.Contracts;
 using TrainingService.Contracts.Access;
+using TrainingService.Contracts.Webhooks;
 using TrainingService.Storage;
 
 namespace TrainingService.ServiceDefaults;
@@ -33,6 +34,8 @@ public static class StorageRegistration
         services.AddSingleton<ISweepStore, SqlSweepStore>();
         services.AddSingleton<IApiKeyStore, SqlApiKeyStore>();
         services.AddSingleton<IJobAttemptLog, SqlJobAttemptLog>();
+        services.AddSingleton<IWebhookSubscriptionStore, SqlWebhookSubscriptionStore>();
+        services.AddSingleton<IWebhookDeliveryStore, SqlWebhookDeliveryStore>();
         return services;
     }
 

@@ -106,6 +106,19 @@ public abstract class JobDatabase : IJobDatabase, IAsyncDisposable, IDisposable
     /// </summary>
     internal abstract string ShareLockClause { get; }
 
+    /// <summary>
+    /// Appended to a SELECT that picks rows to claim: skips rows another transaction is claiming
+    /// rather than waiting for it (PostgreSQL: <c>FOR UPDATE SKIP LOCKED</c>; SQLite writes are serial already).
+    /// </summary>
+    internal virtual string SkipLockedClause => "";
+
+    /// <summary>
+    /// After a table's name in a FROM: reads it through <paramref name="index"/> (SQLite: <c>INDEXED BY</c>,
+    /// for a small partial index that its planner, without statistics, passes over for a wider one that
+    /// grows with every job; PostgreSQL picks it by itself).
+    /// </summary>
+    internal virtual string IndexHint(string index) => "";
+
     // ---- Statements on a connection of their own: what most store methods are.
 
     internal async Task<List<T>> QueryAsync<T>(string sql, object? parameters, CancellationToken cancellationToken)

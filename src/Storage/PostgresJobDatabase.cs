@@ -92,5 +92,7 @@ public sealed class PostgresJobDatabase : JobDatabase
 
     internal override string ShareLockClause => " FOR SHARE";
 
+    internal override string SkipLockedClause => " FOR UPDATE SKIP LOCKED";
+
     private protected override ValueTask DisposeAsyncCore() => _dataSource.DisposeAsync();
 }

@@ -6,7 +6,7 @@ namespace TrainingService.Storage;
 /// <summary><see cref="ISweepStore"/> in SQL, on either engine: tables <c>sweeps</c> and <c>sweep_jobs</c>.</summary>
 public sealed class SqlSweepStore(JobDatabase database) : ISweepStore
 {
-    private const string Columns = "id, name, tags, base_job, grid, points, point_count, max_concurrent, created_at, cancel_requested, cancelled_at, owner";
+    internal const string Columns = "id, name, tags, base_job, grid, points, point_count, max_concurrent, created_at, cancel_requested, cancelled_at, owner";
 
     public Task CreateSweepAsync(SweepRecord sweep, CancellationToken cancellationToken)
     {

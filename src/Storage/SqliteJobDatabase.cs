@@ -94,6 +94,8 @@ public sealed class SqliteJobDatabase : JobDatabase
 
     internal override string ShareLockClause => "";
 
+    internal override string IndexHint(string index) => $" INDEXED BY {index}";
+
     private protected override ValueTask DisposeAsyncCore()
     {
         // Close this file's pooled connections (and so its WAL), leaving other databases' pools alone.

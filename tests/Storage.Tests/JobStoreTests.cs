@@ -4,6 +4,7 @@ using TrainingService.Storage;
 using TrainingService.Contracts.Access;
 using TrainingService.Contracts.Training;
 using TrainingService.Contracts;
+using TrainingService.Contracts.Webhooks;
 
 namespace TrainingService.Storage.Tests;
 
@@ -45,6 +46,8 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         public ISweepStore Sweeps { get; } = new SqlSweepStore(database);
         public IApiKeyStore Keys { get; } = new SqlApiKeyStore(database);
         public IJobAttemptLog Attempts { get; } = new SqlJobAttemptLog(database);
+        public IWebhookSubscriptionStore Subscriptions { get; } = new SqlWebhookSubscriptionStore(database);
+        public IWebhookDeliveryStore Deliveries { get; } = new SqlWebhookDeliveryStore(database);
     }
 
     // ---- What each engine's subclass supplies.

@@ -7,6 +7,7 @@ using TrainingService.Api.Jobs;
 using TrainingService.Api.Monitoring;
 using TrainingService.Api.Security;
 using TrainingService.Api.Sweeps;
+using TrainingService.Api.Webhooks;
 using TrainingService.Api.Workers;
 using OpenTelemetry.Trace;
 using TrainingService.ServiceDefaults;
@@ -28,6 +29,7 @@ public static class ApiComposition
         builder.Services.AddJobReaper(builder.Configuration);
         builder.Services.AddJobOutbox(builder.Configuration);
         builder.Services.AddSweeps();
+        builder.Services.AddWebhooks(builder.Configuration);
         builder.Services.AddApiJson();
         builder.Services.AddApiProblemDetails();
         builder.Services.AddApiDocumentation();
@@ -50,6 +52,7 @@ public static class ApiComposition
         app.MapJobsEndpoints();
         app.MapExportEndpoints();
         app.MapSweepsEndpoints();
+        app.MapWebhooksEndpoints();
         app.MapArchitecturesEndpoints();
         app.MapWorkersEndpoints();
         app.MapHealthEndpoints();

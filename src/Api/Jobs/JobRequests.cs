@@ -1,5 +1,7 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using TrainingService.Api.Infrastructure.OpenApi;
+using TrainingService.Api.Webhooks;
 using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Jobs;
@@ -30,6 +32,10 @@ public sealed class CreateJobRequest : IOpenApiExample<CreateJobRequest>
 
     /// <summary>Up to 32 tags of 1–64 characters each, to filter by (<c>GET /jobs?tag=</c>). Repeats are dropped. Optional.</summary>
     public IReadOnlyList<string?>? Tags { get; init; }
+
+    /// <summary>Where to POST a signed event when the job ends (succeeded, failed or cancelled); see <c>GET /jobs/{id}/webhooks</c> and docs/webhooks.md. Optional.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public CallbackRequest? Callback { get; init; }
 
     public static CreateJobRequest Example { get; } = new()
     {

@@ -7,7 +7,9 @@ using TrainingService.Api.Infrastructure.OpenApi;
 using TrainingService.Api.Logs;
 using TrainingService.Api.Metrics;
 using TrainingService.Api.Security;
+using TrainingService.Api.Webhooks;
 using TrainingService.Contracts;
+using TrainingService.Contracts.Webhooks;
 using TrainingService.Storage;
 using TrainingService.Contracts.Architectures;
 
@@ -185,6 +187,7 @@ public static class JobsEndpoints
             [FromServices] IJobStore store,
             [FromServices] ICheckpointIndex checkpointIndex,
             [FromServices] JobOutbox outbox,
+            [FromServices] WebhookCallbacks callbacks,
             [FromServices] TimeProvider time,
             CancellationToken cancellationToken)
         {
@@ -202,8 +205,10 @@ public static class JobsEndpoints
             var now = StoredTime.Truncate(time.GetUtcNow());
             var caller = Caller.Of(context);
             var submission = await JobSubmission.BuildAsync(body.Value!, idempotencyKey, store, checkpointIndex, now, cancellationToken, caller.CanSee);
-            if (submission.Job is null)
-                return TypedResults.ValidationProblem(submission.Errors);
+            var callbackErrors = new FieldErrors();
+            var callback = await callbacks.CheckAsync(body.Value!.Callback, callbackErrors, cancellationToken);
+            if (submission.Job is null || callbackErrors.Any)
+                return TypedResults.ValidationProblem(WebhookCallbacks.Merge(submission.Errors, callbackErrors));
 
             // Security (docs/security.md): the job is the caller's, its Idempotency-Key is scoped to
             // them, and an owner at the cap on unfinished jobs gets 429 before anything is stored.
@@ -216,9 +221,13 @@ public static class JobsEndpoints
             if (await UnfinishedJobsCap.CheckAsync(context, ownedJob, cancellationToken) is { } overCap)
                 return overCap;
 
+            // The callback first: see WebhookCallbacks for why that order.
+            var subscription = await callbacks.AttachAsync(callback, new WebhookTarget(WebhookTargetKind.Job, ownedJob.Id), caller.Owner, cancellationToken);
             var (job, created) = await store.CreateAsync(submission.Job, cancellationToken);
             if (!created)
             {
+                // The first request's job, with the first request's callback, if any.
+                await callbacks.DetachAsync(subscription, CancellationToken.None);
                 if (!JobSubmission.IsSameRequest(job, submission.Job))
                     return Problems.Conflict("Idempotency-Key reused",
                         $"This Idempotency-Key was first used for a different request, which created job {job.Id}; use a new key for a new job.");

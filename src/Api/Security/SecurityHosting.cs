@@ -73,7 +73,7 @@ public static class SecurityHosting
 
         if (app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.IsEnabled)
             app.Logger.LogInformation(
-                "Authentication is ON: every /jobs and /sweeps request needs an API key (Authorization: Bearer <key> or {Header}); make keys with 'trainingservice keys create --name NAME'.",
+                "Authentication is ON: every /jobs, /sweeps and /webhooks request needs an API key (Authorization: Bearer <key> or {Header}); make keys with 'trainingservice keys create --name NAME'.",
                 ApiKeyAuthenticationHandler.ApiKeyHeader);
         else
             app.Logger.LogWarning(

@@ -52,6 +52,9 @@ public static class SweepPlanner
             Add("base", "Required: the training job every point starts from (a POST /jobs body).");
         else if (request.Base.Kind is not (null or "train"))
             Add("base.kind", "A sweep runs training jobs: give train, or omit it.");
+        else if (request.Base.Callback is not null)
+            // The base is stored and shown as given; a secret in it would be shown to every reader of the sweep.
+            Add("base.callback", "A sweep's jobs name no callback of their own: give callback on the sweep (for the sweep's end), or register a default subscription (POST /webhooks) for every job's.");
         else
         {
             baseJob = JsonSerializer.SerializeToNode(request.Base, RequestJson)!.AsObject();

@@ -36,14 +36,7 @@ public static class SweepReport
             });
         }
 
-        var finished = jobs.Count == sweep.Points.Count && jobs.Values.All(j => j.Status.IsTerminal());
-        var status = sweep.CancelRequested ? "cancelled"
-            : !finished ? "running"
-            : jobs.Values.All(j => j.Status == JobStatus.Succeeded) ? "succeeded"
-            : "failed";
-        DateTimeOffset? finishedAt = sweep.CancelRequested ? sweep.CancelledAt
-            : finished ? jobs.Values.Max(j => j.FinishedAt)
-            : null;
+        var (status, finishedAt) = StatusOf(sweep, jobs.Values);
 
         return new SweepResponse
         {
@@ -60,6 +53,23 @@ public static class SweepReport
             Points = points,
             Comparison = Compare(sweep, points),
         };
+    }
+
+    /// <summary>
+    /// A sweep's status — <c>running</c>, then <c>succeeded</c> (every job did), <c>failed</c> (some did
+    /// not) or <c>cancelled</c> — and when it ended, from its record and its jobs so far.
+    /// </summary>
+    public static (string Status, DateTimeOffset? FinishedAt) StatusOf(SweepRecord sweep, IReadOnlyCollection<JobRecord> jobs)
+    {
+        var finished = jobs.Count == sweep.Points.Count && jobs.All(j => j.Status.IsTerminal());
+        var status = sweep.CancelRequested ? "cancelled"
+            : !finished ? "running"
+            : jobs.All(j => j.Status == JobStatus.Succeeded) ? "succeeded"
+            : "failed";
+        DateTimeOffset? finishedAt = sweep.CancelRequested ? sweep.CancelledAt
+            : finished ? jobs.Max(j => j.FinishedAt)
+            : null;
+        return (status, finishedAt);
     }
 
     /// <summary>Groups points by every axis but seed, in grid order, and summarises each group's succeeded runs.</summary>

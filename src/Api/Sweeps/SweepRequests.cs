@@ -1,6 +1,7 @@
 using System.Text.Json;
 using TrainingService.Api.Infrastructure.OpenApi;
 using TrainingService.Api.Jobs;
+using TrainingService.Api.Webhooks;
 using TrainingService.Contracts.Training;
 
 namespace TrainingService.Api.Sweeps;
@@ -27,6 +28,13 @@ public sealed class CreateSweepRequest : IOpenApiExample<CreateSweepRequest>
 
     /// <summary>At most this many of the sweep's jobs are queued or running at once (1–64, default 2); the rest wait.</summary>
     public int? MaxConcurrent { get; init; }
+
+    /// <summary>
+    /// Where to POST a signed event when the sweep ends (<c>sweep.succeeded</c>, <c>sweep.failed</c> or
+    /// <c>sweep.cancelled</c>); see <c>GET /sweeps/{id}/webhooks</c> and docs/webhooks.md. Optional. Its jobs'
+    /// own ends go to their owner's default subscriptions (<c>POST /webhooks</c>), not here.
+    /// </summary>
+    public CallbackRequest? Callback { get; init; }
 
     public static CreateSweepRequest Example { get; } = new()
     {

@@ -4,7 +4,9 @@ using TrainingService.Api.Infrastructure;
 using TrainingService.Api.Infrastructure.OpenApi;
 using TrainingService.Api.Jobs;
 using TrainingService.Api.Security;
+using TrainingService.Api.Webhooks;
 using TrainingService.Contracts;
+using TrainingService.Contracts.Webhooks;
 using Microsoft.Extensions.Options;
 using TrainingService.Storage;
 
@@ -95,6 +97,7 @@ public static class SweepsEndpoints
         [FromServices] ICheckpointIndex checkpointIndex,
         [FromServices] IEpochStore epochStore,
         [FromServices] SweepScheduler scheduler,
+        [FromServices] WebhookCallbacks callbacks,
         [FromServices] TimeProvider time,
         CancellationToken cancellationToken)
     {
@@ -106,11 +109,14 @@ public static class SweepsEndpoints
 
         var now = StoredTime.Truncate(time.GetUtcNow()); // what the stores keep
         var plan = await SweepPlanner.BuildAsync(body.Value!, store, checkpointIndex, now, cancellationToken);
-        if (plan.Sweep is null)
-            return TypedResults.ValidationProblem(plan.Errors);
+        var callbackErrors = new FieldErrors();
+        var callback = await callbacks.CheckAsync(body.Value!.Callback, callbackErrors, cancellationToken);
+        if (plan.Sweep is null || callbackErrors.Any)
+            return TypedResults.ValidationProblem(WebhookCallbacks.Merge(plan.Errors, callbackErrors));
 
         // The sweep is the caller's, as a submitted job is; the scheduler gives its jobs the same owner.
         var sweep = plan.Sweep with { Owner = Caller.Of(context).Owner };
+        await callbacks.AttachAsync(callback, new WebhookTarget(WebhookTargetKind.Sweep, sweep.Id), sweep.Owner, cancellationToken);
         await sweeps.CreateSweepAsync(sweep, cancellationToken);
         // Its first jobs now rather than at the next scheduler pass; should this fail, that pass does it.
         try
