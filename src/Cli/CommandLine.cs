@@ -1,5 +1,6 @@
 using System.Globalization;
 using TrainingService.Contracts.Architectures;
+using TrainingService.Contracts.Datasets;
 using TrainingService.Models.Architectures;
 using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
@@ -12,6 +13,7 @@ internal sealed class UsageException(string message) : Exception(message);
 /// <summary>The settings of one <c>train</c> command, from flags over environment variables over defaults.</summary>
 internal sealed record TrainCommand(
     ArchitectureInfo Architecture,
+    DatasetInfo Dataset,
     Hyperparameters Hyperparameters,
     string DataDirectory,
     string RunDirectory,
@@ -20,10 +22,16 @@ internal sealed record TrainCommand(
     bool Json)
 {
     public const string DataDirectoryVariable = "Mnist__DataDirectory";
+    public const string FashionMnistDirectoryVariable = "Datasets__FashionMnistDirectory";
     public const string CheckpointRootVariable = "Checkpoints__Root";
     public const string ThreadsVariable = "Training__Threads";
 
-    public static string DefaultDataDirectory => Environment.GetEnvironmentVariable(DataDirectoryVariable) is { Length: > 0 } d ? d : "./data/mnist";
+    public static string DefaultDataDirectory => Environment.GetEnvironmentVariable(DataDirectoryVariable) is { Length: > 0 } d ? d : DatasetCatalog.Mnist.DefaultDirectory!;
+
+    /// <summary>Where a built-in dataset's files are unless --data says: the service's setting for it, else the catalogue's folder.</summary>
+    public static string DefaultDirectoryOf(DatasetInfo dataset) => dataset.Name == DatasetCatalog.MnistName
+        ? DefaultDataDirectory
+        : Environment.GetEnvironmentVariable(FashionMnistDirectoryVariable) is { Length: > 0 } d ? d : dataset.DefaultDirectory!;
 
     public static TrainCommand Parse(IReadOnlyList<string> args)
     {
@@ -33,6 +41,11 @@ internal sealed record TrainCommand(
         var architectureName = Take("architecture") ?? throw new UsageException("--architecture is required (convnet, resnet18 or attention).");
         var architecture = ArchitectureCatalog.Find(architectureName)
             ?? throw new UsageException($"--architecture: unknown '{architectureName}'; expected one of: {string.Join(", ", ArchitectureCatalog.All.Select(a => a.Name))}.");
+        var datasetName = Take("dataset") ?? DatasetCatalog.DefaultName;
+        var dataset = DatasetCatalog.Find(datasetName)
+            ?? throw new UsageException($"--dataset: unknown '{datasetName}'; expected one of: {DatasetCatalog.Names} (uploaded datasets train through the service).");
+        if (architecture.GeometryProblem(dataset.Geometry, dataset.Name) is { } unsupported)
+            throw new UsageException($"--dataset: {unsupported}");
         var h = Take("preset") switch
         {
             null => architecture.Defaults,
@@ -64,11 +77,13 @@ internal sealed record TrainCommand(
         var checkpointRoot = Environment.GetEnvironmentVariable(CheckpointRootVariable) is { Length: > 0 } root ? root : "./data/checkpoints";
         var command = new TrainCommand(
             architecture,
+            dataset,
             h,
-            Take("data") ?? DefaultDataDirectory,
-            Take("run-dir") ?? Path.Combine(checkpointRoot, $"{architecture.Name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}"),
+            Take("data") ?? DefaultDirectoryOf(dataset),
+            Take("run-dir") ?? Path.Combine(checkpointRoot, $"{architecture.Name}-{(dataset.Name == DatasetCatalog.MnistName ? "" : dataset.Name + "-")}{DateTime.UtcNow:yyyyMMdd-HHmmss}"),
             Int(Take("threads"), "threads") ?? Int(Environment.GetEnvironmentVariable(ThreadsVariable), ThreadsVariable) ?? Environment.ProcessorCount,
-            Download: !Switch(flags, "no-download"),
+            // Only MNIST is downloaded; Fashion-MNIST comes from Debian's package.
+            Download: !Switch(flags, "no-download") && dataset.Name == DatasetCatalog.MnistName,
             Json: Switch(flags, "json"));
         if (command.Threads < 1) throw new UsageException("--threads: must be at least 1.");
         if (flags.Count > 0) throw new UsageException($"Unknown option --{flags.Keys.First()}.");

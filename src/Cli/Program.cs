@@ -1,3 +1,4 @@
+using TrainingService.Contracts.Datasets;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using TrainingService.Cli;
@@ -11,12 +12,12 @@ using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
 using static TorchSharp.torch;
 
-// The command-line face of the training engine: trains one architecture on MNIST with
+// The command-line face of the training engine: trains one architecture on MNIST (or Fashion-MNIST) with
 // checkpoints, resumable by running the same command with the same --run-dir.
 
 const string Usage = """
     usage:
-      trainingservice train --architecture convnet|resnet18|attention [--preset notebook]
+      trainingservice train --architecture convnet|resnet18|attention [--dataset mnist|fashion-mnist] [--preset notebook]
           [--epochs N] [--batch-size N] [--learning-rate X] [--optimizer adam|adamw|sgd]
           [--weight-decay X] [--momentum X] [--lr-schedule constant|step|cosine|onecycle]
           [--step-epochs N] [--step-gamma X] [--seed N] [--device auto|cpu|cuda|cuda:N]
@@ -65,7 +66,7 @@ catch (System.Data.Common.DbException e)
     Console.Error.WriteLine($"error: the job store cannot be used: {e.Message}");
     return 1;
 }
-catch (Exception e) when (e is TrainingException or MnistDataException or CheckpointException)
+catch (Exception e) when (e is TrainingException or DatasetFileException or CheckpointException)
 {
     Console.Error.WriteLine($"error: {e.Message}");
     return 1;
@@ -78,11 +79,11 @@ static async Task<int> TrainAsync(TrainCommand command, CancellationToken cancel
     if (command.Download) await EnsureDataAsync(command.DataDirectory, cancellationToken);
 
     var h = command.Hyperparameters;
-    Console.Error.WriteLine($"{command.Architecture.Name} on {Devices.Describe(device)} ({get_num_threads()} threads), run folder {Path.GetFullPath(command.RunDirectory)}");
+    Console.Error.WriteLine($"{command.Architecture.Name} on {command.Dataset.Title} ({Path.GetFullPath(command.DataDirectory)}), {Devices.Describe(device)} ({get_num_threads()} threads), run folder {Path.GetFullPath(command.RunDirectory)}");
     Console.Error.WriteLine($"hyperparameters: {JsonSerializer.Serialize(h, CheckpointJson.Options)}");
 
-    using var train = MnistTensors.Load(command.DataDirectory, MnistSplit.Train, device, h.TrainSubset);
-    using var test = MnistTensors.Load(command.DataDirectory, MnistSplit.Test, device);
+    using var train = ImageTensors.Load(command.DataDirectory, command.Dataset, DatasetSplit.Train, device, h.TrainSubset);
+    using var test = ImageTensors.Load(command.DataDirectory, command.Dataset, DatasetSplit.Test, device);
     var clock = System.Diagnostics.Stopwatch.StartNew();
     var checkpoints = new CheckpointStore(command.RunDirectory);
     // The TensorBoard file gets each epoch once its checkpoint is written; a resumed run first

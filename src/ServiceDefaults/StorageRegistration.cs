@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TrainingService.Contracts;
 using TrainingService.Contracts.Access;
+using TrainingService.Contracts.Datasets;
 using TrainingService.Storage;
 
 namespace TrainingService.ServiceDefaults;
@@ -32,6 +33,7 @@ public static class StorageRegistration
         services.AddSingleton<IWorkerRegistry, SqlWorkerRegistry>();
         services.AddSingleton<ISweepStore, SqlSweepStore>();
         services.AddSingleton<IApiKeyStore, SqlApiKeyStore>();
+        services.AddSingleton<IDatasetStore, SqlDatasetStore>();
         return services;
     }
 

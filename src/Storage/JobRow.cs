@@ -10,7 +10,8 @@ internal class JobRow
     public const string Columns =
         "id, kind, architecture, status, name, tags, hyperparameters, source, idempotency_key, queue, " +
         "created_at, started_at, finished_at, attempt, lease_token, worker, device, heartbeat_at, " +
-        "cancel_requested, progress, result, error, owner";
+        "cancel_requested, progress, result, error, owner" +
+        ", dataset";
 
     public Guid Id { get; init; }
     public JobKind Kind { get; init; }
@@ -35,6 +36,7 @@ internal class JobRow
     public string? Result { get; init; }
     public string? Error { get; init; }
     public string? Owner { get; init; }
+    public required string Dataset { get; init; }
 
     public JobRecord ToRecord() => new()
     {
@@ -61,6 +63,7 @@ internal class JobRow
         Result = JobStoreJson.DeserializeOrNull<JobResult>(Result),
         Error = JobStoreJson.DeserializeOrNull<JobError>(Error),
         Owner = Owner,
+        Dataset = Dataset,
     };
 
     /// <summary>A job status or kind as the <c>status</c> and <c>kind</c> columns keep it.</summary>

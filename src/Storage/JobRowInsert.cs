@@ -21,7 +21,7 @@ internal sealed class JobRowByRowInsert(JobDatabase database) : IJobRowInsert
         VALUES (@Id, @Kind, @Architecture, @Status, @Name, {database.Json("@Tags")}, {database.Json("@Hyperparameters")},
                 {database.Json("@Source")}, @IdempotencyKey, @Queue, @CreatedAt, @StartedAt, @FinishedAt, @Attempt,
                 @LeaseToken, @Worker, @Device, @HeartbeatAt, @CancelRequested, {database.Json("@Progress")},
-                {database.Json("@Result")}, {database.Json("@Error")}, @Owner)
+                {database.Json("@Result")}, {database.Json("@Error")}, @Owner, @Dataset)
         ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING {JobRow.Columns}
         """;
@@ -63,5 +63,6 @@ internal sealed class JobRowByRowInsert(JobDatabase database) : IJobRowInsert
         Result = JobStoreJson.SerializeOrNull(job.Result),
         Error = JobStoreJson.SerializeOrNull(job.Error),
         job.Owner,
+        job.Dataset,
     };
 }

@@ -19,7 +19,8 @@ internal sealed class PostgresBulkJobInsert : IJobRowInsert
             id uuid, kind text, architecture text, status text, name text, tags jsonb, hyperparameters jsonb,
             source jsonb, idempotency_key text, queue text, created_at timestamptz, started_at timestamptz,
             finished_at timestamptz, attempt integer, lease_token uuid, worker text, device text,
-            heartbeat_at timestamptz, cancel_requested boolean, progress jsonb, result jsonb, error jsonb, owner text)
+            heartbeat_at timestamptz, cancel_requested boolean, progress jsonb, result jsonb, error jsonb, owner text,
+            dataset text)
         ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING {JobRow.Columns}
         """;
@@ -64,6 +65,7 @@ internal sealed class PostgresBulkJobInsert : IJobRowInsert
                 WriteJson(json, "result", JobStoreJson.SerializeOrNull(job.Result));
                 WriteJson(json, "error", JobStoreJson.SerializeOrNull(job.Error));
                 json.WriteString("owner", job.Owner);
+                json.WriteString("dataset", job.Dataset);
                 json.WriteEndObject();
             }
             json.WriteEndArray();

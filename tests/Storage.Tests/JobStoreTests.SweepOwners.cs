@@ -57,7 +57,8 @@ public abstract partial class JobStoreTests
             VALUES ('{{sweepId:D}}', 'before owners', '["study"]', '{"kind":"train","architecture":"convnet"}',
                     '[{"name":"seed","values":[1,2]}]', '[{"seed":1},{"seed":2}]', 2, 1, {{TimeLiteral(T0)}}, FALSE, NULL)
             """);
-        var job = (await old.Jobs.CreateAsync(NewJob(), None)).Job;
+        var job = NewJob();
+        await InsertJobIntoOldSchemaAsync(old.Database, job);
         Assert.True(await old.Sweeps.AddSweepJobAsync(sweepId, 0, job.Id, None));
         Assert.DoesNotContain("0006-sweep-owners.sql", await AppliedScriptsAsync(database));
 

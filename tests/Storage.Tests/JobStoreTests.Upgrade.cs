@@ -132,7 +132,7 @@ public abstract partial class JobStoreTests
         await old.Database.MigrateAsync(throughVersion: 6, None);
         var jobs = new Dictionary<string, Guid>();
         foreach (var architecture in new[] { "convnet", "resnet18", "attention", "mlp" })
-            jobs[architecture] = (await old.Jobs.CreateAsync(NewJob(architecture: architecture), None)).Job.Id;
+            jobs[architecture] = await InsertJobIntoOldSchemaAsync(old.Database, NewJob(architecture: architecture));
         Assert.All(await QueryColumnAsync(database, "SELECT hyperparameters FROM jobs"),
             json => Assert.Equal(JsonValueKind.Null, JsonDocument.Parse(json!).RootElement.GetProperty("normalization").ValueKind));
 
