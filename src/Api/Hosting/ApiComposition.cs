@@ -1,5 +1,6 @@
 using TrainingService.Api.Architectures;
 using TrainingService.Api.Dashboard;
+using TrainingService.Api.Datasets;
 using TrainingService.Api.Exports;
 using TrainingService.Api.Health;
 using TrainingService.Api.Infrastructure;
@@ -28,6 +29,7 @@ public static class ApiComposition
         builder.Services.AddJobReaper(builder.Configuration);
         builder.Services.AddJobOutbox(builder.Configuration);
         builder.Services.AddSweeps();
+        builder.Services.AddDatasets(builder.Configuration);
         builder.Services.AddApiJson();
         builder.Services.AddApiProblemDetails();
         builder.Services.AddApiDocumentation();
@@ -50,6 +52,7 @@ public static class ApiComposition
         app.MapJobsEndpoints();
         app.MapExportEndpoints();
         app.MapSweepsEndpoints();
+        app.MapDatasetsEndpoints();
         app.MapArchitecturesEndpoints();
         app.MapWorkersEndpoints();
         app.MapHealthEndpoints();
