@@ -2,13 +2,15 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using TrainingService.Tests.Shared;
 
 namespace TrainingService.EndToEnd.Tests;
 
 /// <summary>
 /// The API and a worker as separate processes on PostgreSQL, driven over HTTP the way a CI
 /// script or a dashboard would: submit a short real training job, follow its metrics stream to
-/// the end, download its final checkpoint, and evaluate that checkpoint with an eval job.
+/// the end, download its final checkpoint, and evaluate that checkpoint with an eval job; and
+/// upload a dataset, train on it, evaluate on it and delete it.
 /// </summary>
 public sealed class TrainAndEvaluateTests : IAsyncLifetime
 {
@@ -106,6 +108,46 @@ public sealed class TrainAndEvaluateTests : IAsyncLifetime
 
         // A worker stopped the way a container runtime stops it exits cleanly.
         Assert.Equal(0, await worker.StopAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    [Fact]
+    public async Task AnUploadedDatasetIsTrainedOnAndEvaluatedThroughTheServiceAndThenDeleted()
+    {
+        // A small real dataset: the first 1,000 training and 200 test images of MNIST, repackaged as
+        // four IDX files (the training images gzipped), as a user would upload their own.
+        var files = IdxTestFiles.MnistSubset(Repository.MnistDirectory, trainCount: 1000, testCount: 200);
+        using var form = new MultipartFormDataContent();
+        foreach (var (field, name) in new[] { ("trainImages", "train-images-idx3-ubyte"), ("trainLabels", "train-labels-idx1-ubyte"), ("testImages", "t10k-images-idx3-ubyte"), ("testLabels", "t10k-labels-idx1-ubyte") })
+            form.Add(new ByteArrayContent(field == "trainImages" ? IdxTestFiles.Gzip(files[name]) : files[name]), field, name);
+        form.Add(new StringContent("first digits"), "name");
+        var uploaded = await http.PostAsync("/datasets", form);
+        Assert.True(uploaded.StatusCode == HttpStatusCode.Created, await uploaded.Content.ReadAsStringAsync());
+        var dataset = (string)(await uploaded.Content.ReadFromJsonAsync<JsonObject>())!["name"]!;
+
+        var submitted = await http.PostAsJsonAsync("/jobs", new
+        {
+            kind = "train", architecture = "convnet", dataset,
+            hyperparameters = new { epochs = 2, batchSize = 32, seed = 3, device = "cpu" },
+        });
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        var trained = await WaitForTerminalAsync((string)(await submitted.Content.ReadFromJsonAsync<JsonObject>())!["id"]!);
+        Assert.True((string)trained["status"]! == "succeeded", trained.ToJsonString());
+        Assert.Equal(dataset, (string)trained["dataset"]!);
+        // Tested on the upload's own 200 test images, not MNIST's 10,000.
+        Assert.Equal(200, trained["result"]!["confusionMatrix"]!.AsArray().Sum(row => row!.AsArray().Sum(c => (long)c!)));
+        var accuracy = (double)trained["result"]!["finalTestAccuracy"]!;
+        Assert.InRange(accuracy, 0.4, 1.0); // chance is 0.1
+
+        // The eval takes its source's dataset.
+        var eval = await http.PostAsJsonAsync("/jobs", new { kind = "eval", source = new { jobId = (string)trained["id"]!, checkpoint = "final" } });
+        Assert.Equal(HttpStatusCode.Accepted, eval.StatusCode);
+        var evaluated = await WaitForTerminalAsync((string)(await eval.Content.ReadFromJsonAsync<JsonObject>())!["id"]!);
+        Assert.Equal(("succeeded", dataset), ((string)evaluated["status"]!, (string)evaluated["dataset"]!));
+        Assert.Equal(accuracy, (double)evaluated["result"]!["finalTestAccuracy"]!, 4);
+
+        // Nothing uses it any more: it can go.
+        Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync($"/datasets/{dataset}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/datasets/{dataset}")).StatusCode);
     }
 
     /// <summary>Reads SSE frames until the <c>end</c> event: the ids of the epoch events, and the end event's job.</summary>
