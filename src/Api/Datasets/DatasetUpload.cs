@@ -48,9 +48,9 @@ public static class DatasetUpload
             var received = await ReadPartsAsync(new CountingStream(request.Body, options.MaxUploadBytes), boundary, staging, options, cancellationToken);
             if (received.Problem is not null || received.Errors is not null)
                 return received;
-            committed = true; // from here on the folder is the dataset's, or gone
             var dataset = received.Dataset! with { Id = Guid.CreateVersion7(now), Owner = owner, CreatedAt = now };
             volume.Commit(staging, dataset.Id);
+            committed = true; // the folder is the dataset's now: the caller records it, or removes it
             return new UploadOutcome(dataset, null, null);
         }
         catch (UploadTooLargeException e)
