@@ -6,9 +6,9 @@ namespace TrainingService.Contracts;
 [JsonConverter(typeof(JsonStringEnumConverter<JobKind>))]
 public enum JobKind
 {
-    /// <summary>Train an architecture on MNIST.</summary>
+    /// <summary>Train an architecture on a dataset (MNIST unless the job names another).</summary>
     Train,
-    /// <summary>Evaluate a checkpoint of an earlier training job on the MNIST test set.</summary>
+    /// <summary>Evaluate a checkpoint of an earlier training job on a test set (its source's dataset's unless the job names another).</summary>
     Eval,
 }
 
@@ -84,6 +84,8 @@ public sealed record JobRecord
     public string? Name { get; init; }
     public IReadOnlyList<string> Tags { get; init; } = [];
     public required Hyperparameters Hyperparameters { get; init; }
+    /// <summary>What it trains or evaluates on: <c>mnist</c>, <c>fashion-mnist</c>, or an uploaded dataset's id.</summary>
+    public string Dataset { get; init; } = Datasets.DatasetCatalog.DefaultName;
     public EvalSource? Source { get; init; }
     /// <summary>The client's Idempotency-Key header: a second submission with the same key returns this job.</summary>
     public string? IdempotencyKey { get; init; }

@@ -25,7 +25,7 @@ internal static class StoredValues
     private static readonly Type[] RowTypes =
     [
         typeof(JobRow), typeof(SweepJobRow), typeof(EpochRow), typeof(CheckpointRow), typeof(LogRow),
-        typeof(WorkerRow), typeof(SweepRow), typeof(ApiKeyRow), typeof(AttemptRow), typeof(SqlJobStore.EndedAttempt),
+        typeof(WorkerRow), typeof(SweepRow), typeof(ApiKeyRow), typeof(AttemptRow), typeof(DatasetRow), typeof(SqlJobStore.EndedAttempt),
         typeof(WebhookSubscriptionRow), typeof(WebhookDeliveryRow), typeof(WebhookAttemptRow),
     ];
 

@@ -38,7 +38,7 @@ public sealed class TrainingJobRunner(
     IEpochStore epochs,
     ICheckpointIndex checkpointIndex,
     IJobAttemptLog attempts,
-    MnistDataCache data,
+    DatasetCache data,
     TrainingThreads trainingThreads,
     WorkerState worker,
     IOptions<WorkerOptions> workerOptions,
@@ -87,8 +87,8 @@ public sealed class TrainingJobRunner(
         var cancellationWatch = WatchForCancellationAsync(jobId, cancelRequested, stop.Token);
         try
         {
-            logger.LogInformation("Job {JobId} attempt {Attempt} started on {Worker}: {Kind} {Architecture}",
-                jobId, attempt.Attempt, worker.Name, attempt.Kind, attempt.Architecture);
+            logger.LogInformation("Job {JobId} attempt {Attempt} started on {Worker}: {Kind} {Architecture} on {Dataset}",
+                jobId, attempt.Attempt, worker.Name, attempt.Kind, attempt.Architecture, attempt.Dataset);
             stop.Token.ThrowIfCancellationRequested();
             var result = await RunAttemptAsync(attempt, writer, stop.Token, shutdown: cancellationToken);
             await FinishAsync(writer, JobStatus.Succeeded, TerminationReason.Succeeded, result, null, cancellationToken);
@@ -202,7 +202,7 @@ public sealed class TrainingJobRunner(
     private async Task<JobResult> RunAttemptAsync(JobRecord job, AttemptWriter writer, CancellationToken cancellationToken, CancellationToken shutdown)
     {
         var device = Devices.Resolve(job.Hyperparameters.Device);
-        await data.EnsureFilesAsync(cancellationToken);
+        var dataset = await data.PrepareAsync(job.Dataset, cancellationToken);
         // The step loop must own its thread (TorchSharp's dispose scopes are per thread): one of
         // the worker's long-lived training threads. So must everything else that runs libtorch's
         // parallel kernels, the data's first load included: each thread that calls into them gets
@@ -210,13 +210,16 @@ public sealed class TrainingJobRunner(
         // libgomp stops spinning at its barriers and every step waits on the scheduler instead.
         return await trainingThreads.RunAsync(() =>
         {
-            var (train, test) = data.Get(device);
-            return job.Kind == JobKind.Train ? Train(job, device, train, test, writer, cancellationToken, shutdown) : Evaluate(job, device, test);
+            // An upload's files are checked against their recorded SHA-256s here, before any step.
+            using var splits = data.Load(dataset, device);
+            return job.Kind == JobKind.Train
+                ? Train(job, device, splits.Train, splits.Test, writer, cancellationToken, shutdown)
+                : Evaluate(job, device, splits.Test);
         });
     }
 
     private JobResult Train(
-        JobRecord job, Device device, MnistTensors fullTrain, MnistTensors test, AttemptWriter writer, CancellationToken cancellationToken, CancellationToken shutdown)
+        JobRecord job, Device device, ImageTensors fullTrain, ImageTensors test, AttemptWriter writer, CancellationToken cancellationToken, CancellationToken shutdown)
     {
         var checkpoints = new CheckpointStore(checkpointOptions.Value.JobDirectory(job.Id));
         checkpoints.CleanUpIncompleteWrites();
@@ -230,7 +233,7 @@ public sealed class TrainingJobRunner(
             WriteTensorBoard(tensorBoard, job.Id, manifest);
         }
 
-        using var train = MnistDataCache.View(fullTrain, job.Hyperparameters.TrainSubset);
+        using var train = fullTrain.View(job.Hyperparameters.TrainSubset);
         var observer = new RecordingObserver(this, writer, job, checkpoints, tensorBoard, time, logger, shutdown, attemptSpan);
         // Where this attempt begins: the start, unless the engine reports a resume (OnResumed), which comes later in the same queue.
         RecordStartPoint(writer, epoch: 1, step: 0);
@@ -244,12 +247,12 @@ public sealed class TrainingJobRunner(
         return new JobResult(final.Accuracy, final.Loss, best.TestAccuracy, best.TestLoss, best.Epoch, final.ConfusionMatrix, final.PerClassAccuracy);
     }
 
-    private JobResult Evaluate(JobRecord job, Device device, MnistTensors test)
+    private JobResult Evaluate(JobRecord job, Device device, ImageTensors test)
     {
         var source = job.Source ?? throw new TrainingException(TrainingFailureKind.InvalidInput, "An eval job needs a source.");
         var architecture = ArchitectureCatalog.Get(job.Architecture);
         // The eval job carries its source's hyperparameters, so this builds the variant that was trained.
-        using var model = architecture.Create(job.Hyperparameters);
+        using var model = architecture.Create(job.Hyperparameters, test.Geometry);
         new CheckpointStore(checkpointOptions.Value.JobDirectory(source.JobId))
             .Load(source.Checkpoint, architecture.Name, model, null, architecture.NormalizationOf(job.Hyperparameters));
         model.to(device);

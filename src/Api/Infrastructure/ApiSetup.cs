@@ -12,7 +12,8 @@ public static class ApiSetup
     public const string DocumentPath = "/swagger/v1/swagger.json";
 
     private const string ApiDescription = """
-        Trains and evaluates the MNIST exercise's three architectures (convnet, resnet18, attention) as jobs.
+        Trains and evaluates the MNIST exercise's three architectures (convnet, resnet18, attention) as jobs, on
+        MNIST, Fashion-MNIST or a dataset uploaded as IDX files (`POST /datasets`).
 
         Submit a job with `POST /jobs`; it is queued and run by a worker. Watch it with `GET /jobs/{id}`,
         read its per-epoch metrics with `GET /jobs/{id}/metrics` (JSON, CSV, or live as Server-Sent Events),

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TrainingService.Api.Datasets;
 using TrainingService.Api.Infrastructure;
 using TrainingService.Api.Jobs;
 using TrainingService.Contracts;
@@ -31,7 +32,8 @@ public static class SweepPlanner
     public sealed record Outcome(SweepRecord? Sweep, Dictionary<string, string[]> Errors);
 
     public static async Task<Outcome> BuildAsync(
-        CreateSweepRequest request, IJobStore store, ICheckpointIndex checkpointIndex, DateTimeOffset now, CancellationToken cancellationToken)
+        CreateSweepRequest request, IJobStore store, ICheckpointIndex checkpointIndex, DateTimeOffset now, CancellationToken cancellationToken,
+        DatasetLookup? datasets = null)
     {
         var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         void Add(string field, string message)
@@ -61,7 +63,7 @@ public static class SweepPlanner
             baseJob["kind"] = "train";
             if (request.Base.Tags?.Count >= JobSubmission.MaxTags)
                 Add("base.tags", $"At most {JobSubmission.MaxTags - 1} tags: each job of a sweep also gets the tag sweep-<id>.");
-            foreach (var (field, messages) in (await JobSubmission.BuildAsync(ToRequest(baseJob), null, store, checkpointIndex, now, cancellationToken)).Errors)
+            foreach (var (field, messages) in (await JobSubmission.BuildAsync(ToRequest(baseJob), null, store, checkpointIndex, now, cancellationToken, datasets: datasets)).Errors)
                 messages.ToList().ForEach(m => Add($"base.{field}", m));
         }
 
@@ -97,7 +99,7 @@ public static class SweepPlanner
                 for (var i = 0; i < axis.Values.Count; i++)
                 {
                     var single = new Dictionary<string, JsonElement> { [axis.Name] = axis.Values[i] };
-                    var outcome = await BuildPointAsync(baseJob, single, store, checkpointIndex, now, cancellationToken);
+                    var outcome = await BuildPointAsync(baseJob, single, store, checkpointIndex, now, cancellationToken, datasets: datasets);
                     foreach (var message in outcome.Errors.SelectMany(e => e.Value))
                         Add($"grid.{axis.Name}[{i}]", message);
                 }
@@ -125,7 +127,8 @@ public static class SweepPlanner
     /// twice gives one job.
     /// </summary>
     public static async Task<JobSubmission.Outcome> BuildPointJobAsync(
-        SweepRecord sweep, int point, IJobStore store, ICheckpointIndex checkpointIndex, DateTimeOffset now, CancellationToken cancellationToken)
+        SweepRecord sweep, int point, IJobStore store, ICheckpointIndex checkpointIndex, DateTimeOffset now, CancellationToken cancellationToken,
+        DatasetLookup? datasets = null)
     {
         var baseJob = JsonNode.Parse(sweep.BaseJob.GetRawText())!.AsObject();
         var values = PointValues(sweep, point);
@@ -136,7 +139,7 @@ public static class SweepPlanner
         var tags = baseJob["tags"]?.AsArray() ?? new JsonArray();
         tags.Add(Tag(sweep.Id));
         baseJob["tags"] = JsonNode.Parse(tags.ToJsonString());
-        return await BuildPointAsync(baseJob, values, store, checkpointIndex, now, cancellationToken, IdempotencyKey(sweep.Id, point));
+        return await BuildPointAsync(baseJob, values, store, checkpointIndex, now, cancellationToken, IdempotencyKey(sweep.Id, point), datasets);
     }
 
     /// <summary>The tag every job of a sweep carries: <c>GET /jobs?tag=sweep-{id}</c> lists them.</summary>
@@ -158,7 +161,7 @@ public static class SweepPlanner
 
     private static Task<JobSubmission.Outcome> BuildPointAsync(
         JsonObject baseJob, IReadOnlyDictionary<string, JsonElement> values, IJobStore store, ICheckpointIndex checkpointIndex, DateTimeOffset now,
-        CancellationToken cancellationToken, string? idempotencyKey = null)
+        CancellationToken cancellationToken, string? idempotencyKey = null, DatasetLookup? datasets = null)
     {
         var job = JsonNode.Parse(baseJob.ToJsonString())!.AsObject();
         foreach (var (axis, value) in values)
@@ -182,7 +185,7 @@ public static class SweepPlanner
             // A value of the wrong type for its hyperparameter ("batchSize": "big").
             return Task.FromResult(new JobSubmission.Outcome(null, new() { [JsonRequestBody.FieldFromJsonPath(e.Path)] = ["Invalid value: wrong type."] }));
         }
-        return JobSubmission.BuildAsync(request, idempotencyKey, store, checkpointIndex, now, cancellationToken);
+        return JobSubmission.BuildAsync(request, idempotencyKey, store, checkpointIndex, now, cancellationToken, datasets: datasets);
     }
 
     private static CreateJobRequest ToRequest(JsonObject job) =>

@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Options;
+using TrainingService.Api.Datasets;
 using TrainingService.Api.Jobs;
 using TrainingService.Api.Security;
 using TrainingService.Contracts;
+using TrainingService.Contracts.Datasets;
 using TrainingService.Contracts.Access;
 using TrainingService.Storage;
 
@@ -25,6 +27,7 @@ public sealed class SweepScheduler(
     ISweepStore sweeps,
     IJobStore store,
     ICheckpointIndex checkpointIndex,
+    IDatasetStore datasets,
     JobOutbox outbox,
     IOptions<JobsApiOptions> options,
     IOptions<AuthOptions> auth,
@@ -56,7 +59,9 @@ public sealed class SweepScheduler(
             foreach (var point in Enumerable.Range(0, sweep.Points.Count).Where(p => !taken.Contains(p)).Take(Math.Max(0, free)))
             {
                 var now = StoredTime.Truncate(time.GetUtcNow()); // what the stores keep
-                var outcome = await SweepPlanner.BuildPointJobAsync(sweep, point, store, checkpointIndex, now, cancellationToken);
+                // Its datasets were checked against its owner's when it was created.
+                var outcome = await SweepPlanner.BuildPointJobAsync(sweep, point, store, checkpointIndex, now, cancellationToken,
+                    new DatasetLookup(datasets, _ => true));
                 if (outcome.Job is null)
                 {
                     // Every value was checked when the sweep was created; this would take a change of rules since.

@@ -31,7 +31,7 @@ public static class CheckpointedTraining
     /// epoch in progress is checkpointed first, so the next run loses none of its steps.
     /// </param>
     public static TrainingOutcome Run(
-        TrainingPlan plan, MnistTensors train, MnistTensors test, CheckpointStore store,
+        TrainingPlan plan, ImageTensors train, ImageTensors test, CheckpointStore store,
         ITrainingObserver observer, CancellationToken cancellationToken, TrainingEngine? engine = null,
         CancellationToken suspend = default)
     {

@@ -105,17 +105,19 @@ public sealed class TrainingEngine
 
     public const int EvaluationBatchSize = 1000;
 
-    public TrainingOutcome Train(TrainingPlan plan, MnistTensors train, MnistTensors test, ITrainingObserver observer, CancellationToken cancellationToken)
+    public TrainingOutcome Train(TrainingPlan plan, ImageTensors train, ImageTensors test, ITrainingObserver observer, CancellationToken cancellationToken)
     {
         var h = plan.Hyperparameters;
         HyperparameterChecks.EnsureValid(h);
+        if (test.Geometry != train.Geometry)
+            throw new ArgumentException($"The test split's geometry ({test.Geometry}) differs from the training split's ({train.Geometry}).", nameof(test));
         var device = plan.Device;
         var history = new List<EpochMetrics>(plan.Resume?.CompletedEpochs ?? []);
 
         // Same seed → same initial weights on any device: build on the CPU, then move to the
         // device, then create the optimizer (which binds to the moved parameters).
         torch.manual_seed(h.Seed);
-        using var model = plan.Architecture.Create(h);
+        using var model = plan.Architecture.Create(h, train.Geometry);
         model.to(device);
         using var optimizer = CreateOptimizer(h, model.parameters());
         var firstEpoch = history.Count + 1;
@@ -219,9 +221,9 @@ public sealed class TrainingEngine
     }
 
     /// <summary>Loss, accuracy and confusion matrix of <paramref name="model"/> on a labelled set, in eval mode without gradients.</summary>
-    public static EvaluationResult Evaluate(Module<Tensor, Tensor> model, MnistTensors data)
+    public static EvaluationResult Evaluate(Module<Tensor, Tensor> model, ImageTensors data)
     {
-        const int classes = 10;
+        var classes = data.Geometry.ClassCount;
         model.eval();
         using var noGrad = no_grad();
         var device = data.Images.device;
@@ -236,7 +238,7 @@ public sealed class TrainingEngine
             var labels = data.Labels.narrow(0, start, length);
             var logits = model.call(images);
             lossSum.add_(functional.cross_entropy(logits, labels, reduction: Reduction.Sum).to_type(ScalarType.Float64));
-            // Each (true, predicted) pair becomes one bin of a 100-bin histogram: the confusion matrix, on the device.
+            // Each (true, predicted) pair becomes one bin of a classes²-bin histogram: the confusion matrix, on the device.
             confusion.add_(bincount(labels * classes + logits.argmax(1), minlength: classes * classes));
         }
 

@@ -16,7 +16,7 @@ public class TrainingEngineTests
 {
     private static readonly ArchitectureInfo ConvNet = ArchitectureCatalog.ConvNet;
 
-    private static TrainingOutcome Train(Hyperparameters h, MnistTensors train, MnistTensors test, ITrainingObserver? observer = null,
+    private static TrainingOutcome Train(Hyperparameters h, ImageTensors train, ImageTensors test, ITrainingObserver? observer = null,
         ResumeState? resume = null, CancellationToken cancellationToken = default, TrainingEngine? engine = null) =>
         (engine ?? new TrainingEngine()).Train(new TrainingPlan(ConvNet, h, CPU) { Resume = resume }, train, test,
             observer ?? new Recorder(), cancellationToken);
@@ -158,7 +158,7 @@ public class TrainingEngineTests
     [Fact]
     public void NonFiniteLossFailsTheRunWithoutRetrying()
     {
-        using var poisoned = MnistTensors.FromTensors(full(256, 1, 28, 28, float.NaN), zeros(256, dtype: ScalarType.Int64));
+        using var poisoned = ImageTensors.FromTensors(full(256, 1, 28, 28, float.NaN), zeros(256, dtype: ScalarType.Int64));
         using var test = RealData.Test(100);
 
         var error = Assert.Throws<TrainingException>(() => Train(ConvNet.Defaults with { Epochs = 2 }, poisoned, test));
