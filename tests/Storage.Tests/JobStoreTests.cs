@@ -508,7 +508,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
     public async Task Writes_under_an_old_lease_are_refused_and_change_nothing()
     {
         var (running, oldLease) = await CreateRunningAsync();
-        Assert.True(await Epochs.RecordEpochAsync(running.Id, oldLease, Metrics(1), T0.AddSeconds(1), None));
+        Assert.Equal(EpochWrite.Recorded, await Epochs.RecordEpochAsync(running.Id, oldLease, Metrics(1), Trained, T0.AddSeconds(1), None));
         Assert.True(await Checkpoints.RecordCheckpointAsync(running.Id, oldLease, new CheckpointRecord(running.Id, 1, 100, "aa", Metrics(1), T0.AddSeconds(1)), None));
         var newLease = Guid.NewGuid();
         Assert.NotNull(await Store.TryStartAttemptAsync(running.Id, newLease, "worker-2", "cpu", T0.AddSeconds(60), T0.AddSeconds(30), None));
@@ -518,8 +518,8 @@ public abstract partial class JobStoreTests : IAsyncLifetime
 
         Assert.False(await Store.UpdateProgressAsync(running.Id, oldLease, Progress(2, 900), T0.AddSeconds(61), None));
         Assert.False(await Store.HeartbeatAsync(running.Id, oldLease, T0.AddSeconds(61), None));
-        Assert.False(await Epochs.RecordEpochAsync(running.Id, oldLease, Metrics(1, 0.3), T0.AddSeconds(61), None));
-        Assert.False(await Epochs.RecordEpochAsync(running.Id, oldLease, Metrics(2), T0.AddSeconds(61), None));
+        Assert.Equal(EpochWrite.LeaseLost, await Epochs.RecordEpochAsync(running.Id, oldLease, Metrics(1, 0.3), Trained, T0.AddSeconds(61), None));
+        Assert.Equal(EpochWrite.LeaseLost, await Epochs.RecordEpochAsync(running.Id, oldLease, Metrics(2), Trained, T0.AddSeconds(61), None));
         Assert.False(await Checkpoints.RecordCheckpointAsync(running.Id, oldLease, new CheckpointRecord(running.Id, 1, 999, "bb", null, T0.AddSeconds(61)), None));
         Assert.False(await Checkpoints.RecordCheckpointAsync(running.Id, oldLease, new CheckpointRecord(running.Id, 2, 999, "bb", null, T0.AddSeconds(61)), None));
         Assert.False(await Store.FinishAttemptAsync(running.Id, oldLease, JobStatus.Succeeded, new JobResult(1, 0, null, null, null, null, null), null, T0.AddSeconds(61), None));
@@ -531,7 +531,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
 
         // The new lease's writes apply.
         Assert.True(await Store.HeartbeatAsync(running.Id, newLease, T0.AddSeconds(62), None));
-        Assert.True(await Epochs.RecordEpochAsync(running.Id, newLease, Metrics(2), T0.AddSeconds(62), None));
+        Assert.Equal(EpochWrite.Recorded, await Epochs.RecordEpochAsync(running.Id, newLease, Metrics(2), Trained, T0.AddSeconds(62), None));
     }
 
     [Fact]
@@ -543,7 +543,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
             var lease = Guid.NewGuid();
             Assert.False(await Store.UpdateProgressAsync(id, lease, Progress(1, 1), T0, None));
             Assert.False(await Store.HeartbeatAsync(id, lease, T0, None));
-            Assert.False(await Epochs.RecordEpochAsync(id, lease, Metrics(1), T0, None));
+            Assert.Equal(EpochWrite.LeaseLost, await Epochs.RecordEpochAsync(id, lease, Metrics(1), Trained, T0, None));
             Assert.False(await Checkpoints.RecordCheckpointAsync(id, lease, new CheckpointRecord(id, 1, 1, "x", null, T0), None));
             Assert.False(await Store.FinishAttemptAsync(id, lease, JobStatus.Failed, null, new JobError(JobErrorKind.User, "x"), T0, None));
         }
@@ -555,16 +555,17 @@ public abstract partial class JobStoreTests : IAsyncLifetime
     // ---- Epochs and checkpoints.
 
     [Fact]
-    public async Task Recording_an_epoch_again_replaces_it()
+    public async Task Recording_an_epoch_again_changes_nothing()
     {
         var (running, lease) = await CreateRunningAsync();
 
-        Assert.True(await Epochs.RecordEpochAsync(running.Id, lease, Metrics(1), T0.AddSeconds(1), None));
-        Assert.True(await Epochs.RecordEpochAsync(running.Id, lease, Metrics(2), T0.AddSeconds(2), None));
-        Assert.True(await Epochs.RecordEpochAsync(running.Id, lease, Metrics(2, 0.25), T0.AddSeconds(3), None));
+        Assert.Equal(EpochWrite.Recorded, await Epochs.RecordEpochAsync(running.Id, lease, Metrics(1), Trained, T0.AddSeconds(1), None));
+        Assert.Equal(EpochWrite.Recorded, await Epochs.RecordEpochAsync(running.Id, lease, Metrics(2), Trained, T0.AddSeconds(2), None));
+        // The same attempt's write again (its acknowledgement lost): the record stays as first written.
+        Assert.Equal(EpochWrite.AlreadyRecorded, await Epochs.RecordEpochAsync(running.Id, lease, Metrics(2), Trained, T0.AddSeconds(2), None));
 
         Assert.Equal(
-            [new EpochRecord(running.Id, Metrics(1), T0.AddSeconds(1)), new EpochRecord(running.Id, Metrics(2, 0.25), T0.AddSeconds(3))],
+            [new EpochRecord(running.Id, Metrics(1), T0.AddSeconds(1)) { Training = Trained }, new EpochRecord(running.Id, Metrics(2), T0.AddSeconds(2)) { Training = Trained }],
             await Epochs.GetEpochsAsync(running.Id, 0, None));
     }
 
@@ -573,9 +574,9 @@ public abstract partial class JobStoreTests : IAsyncLifetime
     {
         var (running, lease) = await CreateRunningAsync();
         foreach (var epoch in new[] { 3, 1, 4, 2 })
-            Assert.True(await Epochs.RecordEpochAsync(running.Id, lease, Metrics(epoch), T0.AddSeconds(epoch), None));
+            Assert.Equal(EpochWrite.Recorded, await Epochs.RecordEpochAsync(running.Id, lease, Metrics(epoch), Trained, T0.AddSeconds(epoch), None));
         var (other, otherLease) = await CreateRunningAsync();
-        Assert.True(await Epochs.RecordEpochAsync(other.Id, otherLease, Metrics(1), T0, None));
+        Assert.Equal(EpochWrite.Recorded, await Epochs.RecordEpochAsync(other.Id, otherLease, Metrics(1), Trained, T0, None));
 
         Assert.Equal([1, 2, 3, 4], (await Epochs.GetEpochsAsync(running.Id, 0, None)).Select(e => e.Metrics.Epoch));
         Assert.Equal([3, 4], (await Epochs.GetEpochsAsync(running.Id, 2, None)).Select(e => e.Metrics.Epoch));
@@ -589,7 +590,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         var (running, lease) = await CreateRunningAsync();
         var diverged = new EpochMetrics(1, double.NaN, 0.1, double.PositiveInfinity, 0.1, double.NegativeInfinity, 3.5, double.NaN);
 
-        Assert.True(await Epochs.RecordEpochAsync(running.Id, lease, diverged, T0, None));
+        Assert.Equal(EpochWrite.Recorded, await Epochs.RecordEpochAsync(running.Id, lease, diverged, Trained, T0, None));
 
         var epoch = Assert.Single(await Epochs.GetEpochsAsync(running.Id, 0, None));
         Assert.True(double.IsNaN(epoch.Metrics.TrainLoss));
@@ -1028,7 +1029,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
             {
                 applied.Add(await Store.UpdateProgressAsync(r.Job.Id, r.Lease, Progress(epoch, epoch * 10), T0.AddSeconds(epoch), None));
                 applied.Add(await Store.HeartbeatAsync(r.Job.Id, r.Lease, T0.AddSeconds(epoch), None));
-                applied.Add(await Epochs.RecordEpochAsync(r.Job.Id, r.Lease, Metrics(epoch), T0.AddSeconds(epoch), None));
+                applied.Add(await Epochs.RecordEpochAsync(r.Job.Id, r.Lease, Metrics(epoch), Trained, T0.AddSeconds(epoch), None) == EpochWrite.Recorded);
             }
             return applied;
         })));
