@@ -883,55 +883,6 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         }
     }
 
-    [Fact]
-    public async Task Cancel_racing_a_start_always_ends_consistent()
-    {
-        var outcomes = new Dictionary<CancelOutcome, int>();
-        for (var i = 0; i < 50; i++)
-        {
-            var job = await CreateAsync(NewJob());
-            var lease = Guid.NewGuid();
-            var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var cancel = Task.Run(async () =>
-            {
-                await go.Task;
-                return await Store.RequestCancelAsync(job.Id, T0.AddSeconds(1), None);
-            });
-            var start = Task.Run(async () =>
-            {
-                await go.Task;
-                return await Store.TryStartAttemptAsync(job.Id, lease, "w", "cpu", T0.AddSeconds(1), T0.AddSeconds(-29), None);
-            });
-            go.SetResult();
-            var outcome = await cancel;
-            var started = await start;
-            var final = await GetAsync(job.Id);
-            outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
-
-            Assert.True(final.CancelRequested);
-            switch (outcome)
-            {
-                case CancelOutcome.CancelledBeforeStart:
-                    Assert.Null(started);
-                    Assert.Equal(JobStatus.Cancelled, final.Status);
-                    Assert.Equal(0, final.Attempt);
-                    Assert.Null(final.LeaseToken);
-                    break;
-                case CancelOutcome.CancellationRequested:
-                    Assert.NotNull(started);
-                    Assert.Equal(JobStatus.Running, started.Status);
-                    Assert.Equal(JobStatus.Cancelling, final.Status);
-                    Assert.Equal(1, final.Attempt);
-                    Assert.Equal(lease, final.LeaseToken);
-                    break;
-                default:
-                    Assert.Fail($"Iteration {i}: cancel answered {outcome}.");
-                    break;
-            }
-        }
-        Assert.Equal(50, outcomes.Values.Sum());
-    }
-
     // ---- Logs.
 
     [Fact]
