@@ -22,7 +22,7 @@ public sealed class CreateJobRequest : IOpenApiExample<CreateJobRequest>
     /// <summary>For an eval job (and only then): the training job and checkpoint to evaluate.</summary>
     public EvalSourceRequest? Source { get; init; }
 
-    /// <summary>A label for people, 1–200 characters. Optional.</summary>
+    /// <summary>A label for people, 1–200 characters, no control characters. Optional.</summary>
     public string? Name { get; init; }
 
     /// <summary>Up to 32 tags of 1–64 characters each, to filter by (<c>GET /jobs?tag=</c>). Repeats are dropped. Optional.</summary>
