@@ -115,12 +115,19 @@ internal sealed class FaultRig : IAsyncDisposable
         return folder;
     }
 
-    /// <summary>Starts (or, after a kill, starts again) the API, on a new port, and waits until it is ready.</summary>
+    /// <summary>The API's own settings beside <see cref="Environment"/>, kept for its restarts.</summary>
+    private IReadOnlyDictionary<string, string> apiSettings = new Dictionary<string, string>();
+
+    /// <summary>
+    /// Starts (or, after a kill, starts again) the API, on a new port, and waits until it is ready.
+    /// <paramref name="extra"/> settings are kept for later starts.
+    /// </summary>
     public async Task StartApiAsync(IReadOnlyDictionary<string, string>? extra = null)
     {
         var port = ServiceProcess.FreePort();
         var environment = new Dictionary<string, string>(Environment);
-        foreach (var (key, value) in extra ?? new Dictionary<string, string>()) environment[key] = value;
+        apiSettings = extra ?? apiSettings;
+        foreach (var (key, value) in apiSettings) environment[key] = value;
         var program = embedded ? Repository.Program("Local", "TrainingService.Local") : Repository.Program("Api", "TrainingService.Api");
         api = ServiceProcess.Start(program, environment, "--urls", $"http://127.0.0.1:{port}");
         processes.Add(("api", api));
@@ -147,7 +154,7 @@ internal sealed class FaultRig : IAsyncDisposable
     /// <summary>Submits a CPU training job (the convnet, tiny, unless told otherwise) and returns its id.</summary>
     public async Task<string> SubmitAsync(string name, int epochs, int trainSubset = 2000, double? learningRate = null,
         string device = "cpu", string? optimizer = null, string? lrSchedule = null, int seed = 7,
-        string architecture = "convnet", int batchSize = 100)
+        string architecture = "convnet", int batchSize = 100, string? tag = null)
     {
         var hyperparameters = new JsonObject
         {
@@ -165,10 +172,27 @@ internal sealed class FaultRig : IAsyncDisposable
             ["kind"] = "train",
             ["architecture"] = architecture,
             ["name"] = name,
-            ["tags"] = new JsonArray("faults"),
+            ["tags"] = tag is null ? new JsonArray("faults") : new JsonArray("faults", tag),
             ["hyperparameters"] = hyperparameters,
         };
-        using var response = await Http.PostAsJsonAsync("/jobs", request);
+        return await PostJobAsync(request);
+    }
+
+    /// <summary>Submits an eval job of <paramref name="source"/>'s final checkpoint and returns its id.</summary>
+    public Task<string> SubmitEvalAsync(string source, string name, string? tag = null, string? idempotencyKey = null) => PostJobAsync(new JsonObject
+    {
+        ["kind"] = "eval",
+        ["name"] = name,
+        ["tags"] = tag is null ? new JsonArray("faults") : new JsonArray("faults", tag),
+        ["source"] = new JsonObject { ["jobId"] = source, ["checkpoint"] = "final" },
+    }, idempotencyKey);
+
+    private async Task<string> PostJobAsync(JsonObject request, string? idempotencyKey = null)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, "/jobs") { Content = JsonContent.Create(request) };
+        if (idempotencyKey is not null)
+            message.Headers.Add("Idempotency-Key", idempotencyKey);
+        using var response = await Http.SendAsync(message);
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"POST /jobs answered {(int)response.StatusCode}: {body}");
         return (string)JsonNode.Parse(body)!["id"]!;
@@ -250,6 +274,19 @@ internal sealed class FaultRig : IAsyncDisposable
         while (await reader.ReadAsync()) states.Add(reader.GetString(0));
         return states;
     }
+
+    /// <summary>How many of Hangfire's queue entries are in <paramref name="state"/> (its current state), read from its tables.</summary>
+    public async Task<long> HangfireJobsInStateAsync(string state)
+    {
+        await using var connection = new NpgsqlConnection(Environment["Storage__PostgresConnectionString"]);
+        await connection.OpenAsync();
+        await using var query = new NpgsqlCommand("SELECT COUNT(*) FROM hangfire.job WHERE statename = @state", connection);
+        query.Parameters.AddWithValue("state", state);
+        return (long)(await query.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Every process the rig started, by the name it was given (the API is "api"), killed ones included.</summary>
+    public IReadOnlyList<(string Name, ServiceProcess Process)> Processes => processes;
 
     /// <summary>
     /// The signal tests' job size: 200 steps of 100 images per epoch, about 15 s on the rig's one
