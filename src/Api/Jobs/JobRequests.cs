@@ -35,7 +35,7 @@ public sealed class CreateJobRequest : IOpenApiExample<CreateJobRequest>
     /// <summary>Conditions on the final figures for a CI pipeline to gate on, by figure: <c>testAccuracy</c>, <c>testLoss</c>, <c>bestTestAccuracy</c>, <c>bestTestLoss</c> (fractions and mean losses) or <c>wallSeconds</c>, each <c>{"min": x}</c>, <c>{"max": y}</c> or both. Checked when the job has succeeded: <c>result.expectations</c> says per condition the value and whether it held, and <c>result.passed</c> whether all did. Optional.</summary>
     public JsonElement? Expect { get; init; }
 
-    /// <summary>A label for people, 1–200 characters. Optional.</summary>
+    /// <summary>A label for people, 1–200 characters, no control characters. Optional.</summary>
     public string? Name { get; init; }
 
     /// <summary>Up to 32 tags of 1–64 characters each, to filter by (<c>GET /jobs?tag=</c>). Repeats are dropped. Optional.</summary>

@@ -166,10 +166,18 @@ public static class JobSubmission
         static string Names() => string.Join(", ", ArchitectureCatalog.All.Select(a => a.Name));
     }
 
+    /// <summary>
+    /// What a job's or sweep's name must be. Control characters are refused as in tags: a NUL, for
+    /// one, cannot be stored in a PostgreSQL text column at all (the insert failed with a 500).
+    /// </summary>
+    public static readonly string NameRule = $"Must be 1 to {MaxNameLength} characters, not blank, without control characters; omit it for no name.";
+
+    public static bool IsValidName(string name) => name.Length <= MaxNameLength && !string.IsNullOrWhiteSpace(name) && !name.Any(char.IsControl);
+
     private static string? CheckName(string? name, FieldErrors errors)
     {
-        if (name is not null && (name.Length > MaxNameLength || string.IsNullOrWhiteSpace(name)))
-            errors.Add("name", $"Must be 1 to {MaxNameLength} characters and not blank; omit it for no name.");
+        if (name is not null && !IsValidName(name))
+            errors.Add("name", NameRule);
         return name;
     }
 

@@ -43,8 +43,8 @@ public static class SweepPlanner
             list.Add(message);
         }
 
-        if (request.Name is { } name && (name.Length > JobSubmission.MaxNameLength || string.IsNullOrWhiteSpace(name)))
-            Add("name", $"Must be 1 to {JobSubmission.MaxNameLength} characters and not blank; omit it for no name.");
+        if (request.Name is { } name && !JobSubmission.IsValidName(name))
+            Add("name", JobSubmission.NameRule);
         var maxConcurrent = request.MaxConcurrent ?? DefaultMaxConcurrent;
         if (maxConcurrent is < 1 or > MaxConcurrentLimit)
             Add("maxConcurrent", $"Must be 1 to {MaxConcurrentLimit}.");
@@ -184,6 +184,13 @@ public static class SweepPlanner
         {
             // A value of the wrong type for its hyperparameter ("batchSize": "big").
             return Task.FromResult(new JobSubmission.Outcome(null, new() { [JsonRequestBody.FieldFromJsonPath(e.Path)] = ["Invalid value: wrong type."] }));
+        }
+        catch (InvalidOperationException)
+        {
+            // A string with half of a UTF-16 surrogate pair ("\ud800"): the request's reader keeps
+            // the escape as it came, but it is no text, and writing the point's job out throws (a
+            // 500 until the bad-input sweep sent it with a valid base).
+            return Task.FromResult(new JobSubmission.Outcome(null, new() { ["body"] = ["Invalid value: a string that is not valid Unicode text."] }));
         }
         return JobSubmission.BuildAsync(request, idempotencyKey, store, checkpointIndex, now, cancellationToken, datasets: datasets);
     }

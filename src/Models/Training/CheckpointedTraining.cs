@@ -100,7 +100,10 @@ public static class CheckpointedTraining
         public void OnEpochCompleted(CompletedEpoch epoch)
         {
             // Checkpoint first: an observer that records the epoch as done must be able to rely on it.
-            store.Save(epoch.Metrics.Epoch, plan.Architecture.Name, plan.Hyperparameters, epoch.Metrics, epoch.Model, epoch.Optimizer);
+            // The manifest keeps who trained the epoch, so the record re-made from it after a crash
+            // between the two is the one this attempt would have written, not a second one.
+            store.Save(epoch.Metrics.Epoch, plan.Architecture.Name, plan.Hyperparameters, epoch.Metrics, epoch.Model, epoch.Optimizer,
+                training: epoch.Training);
             // The epoch's own checkpoint supersedes its mid-epoch one (a crash before this line
             // leaves one that the next run sees is out of date).
             DeleteMidEpochCheckpoints();

@@ -16,6 +16,12 @@ public sealed record TrainingPlan(ArchitectureInfo Architecture, Hyperparameters
 {
     /// <summary>Continue a run whose first epochs are done (null: start fresh).</summary>
     public ResumeState? Resume { get; init; }
+
+    /// <summary>
+    /// Which run of the job this is (a worker's attempt number): the optimizer steps it runs are
+    /// counted under it, in mid-epoch checkpoints and in each epoch's <see cref="EpochTraining"/>.
+    /// </summary>
+    public int Attempt { get; init; } = 1;
 }
 
 /// <summary>
@@ -51,9 +57,10 @@ public sealed record TrainingProgress(
     double SamplesPerSecond,
     TimeSpan EstimatedRemaining);
 
-/// <summary>The end of an epoch: its metrics, its evaluation, and the state to checkpoint.</summary>
+/// <summary>The end of an epoch: its metrics, who trained it and how many steps, its evaluation, and the state to checkpoint.</summary>
 public sealed record CompletedEpoch(
     EpochMetrics Metrics,
+    EpochTraining Training,
     EvaluationResult Evaluation,
     Module<Tensor, Tensor> Model,
     OptimizerHelper Optimizer);
@@ -138,6 +145,10 @@ public sealed class TrainingEngine
             var startAt = epoch == firstEpoch ? resumeAt : null;
             var firstStep = startAt?.StepsDone ?? 0;
             var earlierSeconds = startAt?.TrainSeconds ?? 0;
+            var earlierAttempts = EarlierAttempts(startAt);
+            // Counted as the optimizer steps, not derived from step indices: the evidence that no
+            // step of the epoch ran twice (see EpochTraining).
+            var stepsRun = 0;
             var clock = Stopwatch.StartNew();
             model.train();
 
@@ -148,7 +159,10 @@ public sealed class TrainingEngine
             var lastCheckpoint = clock.Elapsed;
             var learningRate = 0.0;
             EpochInProgress InProgress(int stepsDone) => new(
-                new EpochPosition(epoch, stepsDone, lossSum.item<double>(), correctSum.item<long>(), earlierSeconds + clock.Elapsed.TotalSeconds),
+                new EpochPosition(epoch, stepsDone, lossSum.item<double>(), correctSum.item<long>(), earlierSeconds + clock.Elapsed.TotalSeconds)
+                {
+                    StepsRun = [.. earlierAttempts, new AttemptSteps(plan.Attempt, stepsRun)],
+                },
                 model, optimizer);
 
             for (var step = firstStep; step < stepsPerEpoch; step++)
@@ -175,6 +189,7 @@ public sealed class TrainingEngine
                     var loss = functional.cross_entropy(logits, labels);
                     loss.backward();
                     optimizer.step();
+                    stepsRun++;
 
                     using (no_grad())
                     {
@@ -212,13 +227,27 @@ public sealed class TrainingEngine
             var metrics = new EpochMetrics(epoch, trainLoss, trainAccuracy, lastEvaluation.Loss, lastEvaluation.Accuracy,
                 learningRate, earlierSeconds + clock.Elapsed.TotalSeconds, trainCount / trainSeconds);
             history.Add(metrics);
-            observer.OnEpochCompleted(new CompletedEpoch(metrics, lastEvaluation, model, optimizer));
+            var training = new EpochTraining(plan.Attempt, firstStep, stepsRun, earlierAttempts);
+            observer.OnEpochCompleted(new CompletedEpoch(metrics, training, lastEvaluation, model, optimizer));
         }
 
         // A run resumed after its last epoch has nothing left to train but still owes a result.
         lastEvaluation ??= Evaluate(model, test);
         return new TrainingOutcome(history, lastEvaluation);
     }
+
+    /// <summary>
+    /// The steps the attempts before this one ran in an epoch resumed part-way through, as its
+    /// mid-epoch checkpoint counted them; a checkpoint from before steps were counted gives its
+    /// position's steps, under attempt 0.
+    /// </summary>
+    private static IReadOnlyList<AttemptSteps> EarlierAttempts(EpochPosition? resumedAt) => resumedAt switch
+    {
+        null => [],
+        { StepsRun: { } counted } => counted,
+        { StepsDone: > 0 } => [new AttemptSteps(0, resumedAt.StepsDone)],
+        _ => [],
+    };
 
     /// <summary>Loss, accuracy and confusion matrix of <paramref name="model"/> on a labelled set, in eval mode without gradients.</summary>
     public static EvaluationResult Evaluate(Module<Tensor, Tensor> model, ImageTensors data)
