@@ -11,6 +11,8 @@ using TrainingService.Api.Security;
 using TrainingService.Api.Tests.Infrastructure;
 using TrainingService.Contracts;
 using TrainingService.Contracts.Access;
+using TrainingService.Contracts.Datasets;
+using TrainingService.Contracts.Webhooks;
 using Xunit.Abstractions;
 
 namespace TrainingService.Api.Tests;
@@ -38,6 +40,7 @@ public abstract class BadInputSweepTests(ApiFactory factory, ITestOutputHelper o
         [404] = "https://tools.ietf.org/html/rfc9110#section-15.5.5",
         [405] = "https://tools.ietf.org/html/rfc9110#section-15.5.6",
         [413] = "https://tools.ietf.org/html/rfc9110#section-15.5.14",
+        [409] = "https://tools.ietf.org/html/rfc9110#section-15.5.10",
         [415] = "https://tools.ietf.org/html/rfc9110#section-15.5.16",
         [429] = "https://tools.ietf.org/html/rfc6585#section-4",
     };
@@ -55,6 +58,7 @@ public abstract class BadInputSweepTests(ApiFactory factory, ITestOutputHelper o
         public static Expect Invalid(IReadOnlyList<string> named, IReadOnlyList<string> alsoAllowed) => new(400, named, alsoAllowed);
         public static readonly Expect NotFound = new(404, [], []);
         public static readonly Expect MethodNotAllowed = new(405, [], []);
+        public static readonly Expect Conflict = new(409, [], []);
         public static readonly Expect TooLarge = new(413, [], []);
         public static readonly Expect UnsupportedMediaType = new(415, [], []);
         public static readonly Expect TooMany = new(429, [], []);
@@ -155,7 +159,16 @@ public abstract class BadInputSweepTests(ApiFactory factory, ITestOutputHelper o
         var sweeps = await factory.Services.GetRequiredService<ISweepStore>().ListSweepsAsync(new SweepQuery(Limit: 1000), CancellationToken.None);
         var seeded = await (await client.GetAsync($"/jobs/{job}")).Content.ReadAsStringAsync();
         var epochs = await factory.Epochs.GetEpochsAsync(job, 0, CancellationToken.None);
-        return $"stored={stored.Count} sweeps={sweeps.Count} enqueued={factory.EnqueuedCount()} epochs={epochs.Count} job={seeded}";
+        var datasets = await factory.Services.GetRequiredService<IDatasetStore>().ListDatasetsAsync(owner: null, limit: 1000, CancellationToken.None);
+        var webhooks = await factory.Services.GetRequiredService<IWebhookSubscriptionStore>().ListDefaultSubscriptionsAsync(null, allOwners: true, CancellationToken.None);
+        var volume = factory.Services.GetRequiredService<IOptions<CheckpointOptions>>().Value.Root;
+        var files = Directory.Exists(volume)
+            ? string.Join(",", Directory.EnumerateFileSystemEntries(volume, "*", SearchOption.AllDirectories).Select(path => Path.GetRelativePath(volume, path))
+                // The uploads' folder and its staging folder, made on the first upload: anything in them counts.
+                .Where(path => path is not ("datasets" or "datasets/.staging")).Order(StringComparer.Ordinal))
+            : "";
+        return $"stored={stored.Count} sweeps={sweeps.Count} datasets={datasets.Count} webhooks={webhooks.Count} volume=[{files}] "
+            + $"enqueued={factory.EnqueuedCount()} epochs={epochs.Count} job={seeded}";
     }
 
     /// <summary>The answer, as "status" or "status type [fields]", and what is wrong with it (null when it is the expected one).</summary>
@@ -217,8 +230,99 @@ public abstract class BadInputSweepTests(ApiFactory factory, ITestOutputHelper o
             .Concat(QueryAndHeaderProbes(job, sweep))
             .Concat(MethodProbes(job))
             .Concat(SweepProbes())
+            .Concat(DatasetProbes())
+            .Concat(WebhookProbes())
             .Concat(KestrelLimitProbes(job))
             .Concat(atCap ? CapProbes() : []);
+
+    /// <summary>The four files an upload needs: a 400 for any other fault may name the ones missing too.</summary>
+    private static readonly string[] UploadFiles = ["trainImages", "trainLabels", "testImages", "testLabels"];
+
+    /// <summary>
+    /// <c>/datasets</c>: uploads that are not multipart, multipart forms wrong in each part (with no
+    /// files, so the missing files may be named beside the part at fault), files that are not IDX,
+    /// odd ids, a built-in's deletion, and methods the resource lacks.
+    /// </summary>
+    private static IEnumerable<Probe> DatasetProbes()
+    {
+        static Probe Upload(string what, Func<HttpContent> content, Expect expected) =>
+            new($"POST /datasets {what}", () => new HttpRequestMessage(HttpMethod.Post, "/datasets") { Content = content() }, expected);
+        static MultipartFormDataContent Form(params (string Name, HttpContent Part, string? FileName)[] parts)
+        {
+            var form = new MultipartFormDataContent();
+            foreach (var (name, part, fileName) in parts)
+            {
+                if (fileName is null) form.Add(part, name);
+                else form.Add(part, name, fileName);
+            }
+            return form;
+        }
+        static Expect Naming(string field) => Expect.Invalid([field], UploadFiles);
+
+        yield return Upload("as JSON", () => Http.Json("{\"trainImages\": \"x\"}"), Expect.UnsupportedMediaType);
+        yield return Upload("as text", () => new StringContent("trainImages", Encoding.UTF8, "text/plain"), Expect.UnsupportedMediaType);
+        yield return Upload("as a urlencoded form", () => new FormUrlEncodedContent([new("name", "x")]), Expect.UnsupportedMediaType);
+        yield return Upload("with no parts", () => Form(), Expect.Invalid("body")); // not even a well-formed multipart body
+        foreach (var name in new[] { "", " ", "a\u0001b", new string('n', 201) })
+            yield return Upload($"name = {Short(name)}", () => Form(("name", new StringContent(name), null)), Naming("name"));
+        foreach (var count in new[] { "", "abc", "1", "257", "-3", "1e3", "10.5", "99999999999999999999" })
+            yield return Upload($"classCount = {Short(count)}", () => Form(("classCount", new StringContent(count), null)), Naming("classCount"));
+        foreach (var names in new[] { "not json", "{}", "[1, 2]", "[\"a\"]", "[null]" })
+            yield return Upload($"classNames = {Short(names)}", () => Form(("classNames", new StringContent(names), null)), Naming("classNames"));
+        yield return Upload("an unknown part", () => Form(("evil", new StringContent("x"), null)), Naming("evil"));
+        yield return Upload("trainImages twice", () => Form(("trainImages", new ByteArrayContent([0, 0, 8, 3]), "a"), ("trainImages", new ByteArrayContent([0, 0, 8, 3]), "b")), Naming("trainImages"));
+        foreach (var (what, bytes) in new (string, byte[])[]
+        {
+            ("empty", []),
+            ("text", Encoding.UTF8.GetBytes("hello, world")),
+            ("a labels header", [0, 0, 8, 1, 0, 0, 0, 1, 0]),
+            ("a truncated header", [0, 0, 8, 3, 0, 0]),
+            ("60,000 images claimed, none sent", [0, 0, 8, 3, 0, 0, 0xEA, 0x60, 0, 0, 0, 28, 0, 0, 0, 28]),
+            ("a gzip header and garbage", [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]),
+        })
+            yield return Upload($"trainImages {what}", () => Form(("trainImages", new ByteArrayContent(bytes), "train-images-idx3-ubyte")), Naming("trainImages"));
+        foreach (var id in new[] { "nope", "00000000-0000-0000-0000-000000000000", Guid.NewGuid().ToString(), "..", "mnist2", new string('a', 300) })
+        {
+            yield return Get($"/datasets/{Uri.EscapeDataString(id)}", Expect.NotFound);
+            yield return new Probe($"DELETE /datasets/{Short(id)}", () => new HttpRequestMessage(HttpMethod.Delete, $"/datasets/{Uri.EscapeDataString(id)}"), Expect.NotFound);
+        }
+        foreach (var builtIn in new[] { "mnist", "fashion-mnist" })
+            yield return new Probe($"DELETE /datasets/{builtIn}", () => new HttpRequestMessage(HttpMethod.Delete, $"/datasets/{builtIn}"), Expect.Conflict);
+        yield return new Probe("PUT /datasets", () => new HttpRequestMessage(HttpMethod.Put, "/datasets"), Expect.MethodNotAllowed);
+        yield return new Probe("PATCH /datasets/mnist", () => new HttpRequestMessage(HttpMethod.Patch, "/datasets/mnist"), Expect.MethodNotAllowed);
+    }
+
+    /// <summary>
+    /// <c>/webhooks</c>: subscriptions wrong in one field each, the others valid (a public address
+    /// literal, so nothing is resolved), non-object bodies, odd ids.
+    /// </summary>
+    private static IEnumerable<Probe> WebhookProbes()
+    {
+        static string Body(string field, string value)
+        {
+            var fields = new Dictionary<string, string> { ["url"] = "\"https://93.184.216.34/hook\"", ["secret"] = "\"0123456789abcdef0123\"" };
+            fields[field] = value;
+            return "{" + string.Join(", ", fields.Select(f => $"\"{f.Key}\": {f.Value}")) + "}";
+        }
+        static Probe Create(string what, string body, Expect expected) =>
+            new($"POST /webhooks {what}", () => new HttpRequestMessage(HttpMethod.Post, "/webhooks") { Content = Http.Json(body) }, expected);
+
+        foreach (var url in new[] { "null", "\"\"", "\"ftp://93.184.216.34/\"", "\"hook\"", "\"https://user:pw@93.184.216.34/\"", "\"https://93.184.216.34/#x\"",
+                     "\"http://127.0.0.1/\"", "\"http://169.254.169.254/latest/meta-data\"", "\"http://[::1]/\"", "\"http://10.0.0.1/\"", $"\"https://93.184.216.34/{new string('p', 2001)}\"", "42", "[]" })
+            yield return Create($"url = {Short(url)}", Body("url", url), Expect.Invalid("url"));
+        foreach (var secret in new[] { "null", "\"\"", "\"short\"", "\"with spaces in it, sixteen+\"", $"\"{new string('s', 257)}\"", "\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\"", "7" })
+            yield return Create($"secret = {Short(secret)}", Body("secret", secret), Expect.Invalid("secret"));
+        foreach (var events in new[] { "[]", "[\"job.exploded\"]", "[null]", "\"job.succeeded\"", "{}" })
+            yield return Create($"events = {Short(events)}", Body("events", events), Expect.Invalid("events"));
+        yield return Create("an unknown field", Body("owner", "\"admin\""), Expect.Invalid("owner"));
+        foreach (var text in new[] { "", "null", "[]", "\"x\"", "{", "{\"url\": }" })
+            yield return Create($"raw {Short(text)}", text, Expect.Invalid("body"));
+        foreach (var id in new[] { "nope", "00000000-0000-0000-0000-000000000000", Guid.NewGuid().ToString() })
+        {
+            yield return Get($"/webhooks/{id}", Expect.NotFound);
+            yield return new Probe($"DELETE /webhooks/{Short(id)}", () => new HttpRequestMessage(HttpMethod.Delete, $"/webhooks/{id}"), Expect.NotFound);
+        }
+    }
 
     /// <summary>
     /// <c>/sweeps</c>: bodies wrong in each field (each also invalid as a whole: its base job is a train
