@@ -89,6 +89,11 @@ WORKDIR /app
 FROM runtime AS worker-cpu
 LABEL org.opencontainers.image.title="trainingservice-worker-cpu" \
       org.opencontainers.image.description="TrainingService worker (Hangfire server) training on the CPU"
+# Fashion-MNIST, the built-in dataset fashion-mnist: the distribution's dataset-fashion-mnist (30 MB)
+# puts its four files in /usr/share/datasets/fashion-mnist, where workers look by default.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends dataset-fashion-mnist \
+ && rm -rf /var/lib/apt/lists/*
 COPY --from=publish-worker-cpu /out/ ./
 # The worker has no HTTP endpoint: its heartbeat loop touches this file every 5 s, and the health
 # check asks whether it did so within the last 2 minutes.
@@ -113,6 +118,10 @@ LABEL org.opencontainers.image.title="trainingservice-worker-gpu" \
 # What the .NET runtime needs beyond the CUDA image: ICU (globalization), time zones, CA certificates.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates libicu74 tzdata \
+ && rm -rf /var/lib/apt/lists/*
+# Fashion-MNIST, as in the CPU worker (Ubuntu's universe has the same package).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends dataset-fashion-mnist \
  && rm -rf /var/lib/apt/lists/*
 # The .NET runtime with ASP.NET Core (Hangfire's hosting uses it), from the runtime base image.
 COPY --from=runtime /usr/share/dotnet /usr/share/dotnet

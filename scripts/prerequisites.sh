@@ -4,7 +4,8 @@
 # host's libstdc++ is older than GCC 13's, as on Debian 12), and postgresql (the job store's tests
 # start a throwaway server from its binaries, scripts/postgres.sh), and curl and jq for the
 # README's examples, and chromium and node (with npm) for the dashboard's browser test
-# (scripts/dashboard-test.sh). With --tests, also Debian's python3-torch, which the PyTorch interop
+# (scripts/dashboard-test.sh), and dataset-fashion-mnist, Debian's Fashion-MNIST (the four IDX files
+# in /usr/share/datasets/fashion-mnist, 30 MB), the built-in dataset fashion-mnist. With --tests, also Debian's python3-torch, which the PyTorch interop
 # test runs (tests/Models.Tests/Interop): 180 MB, so only for the tests. With --containers, also
 # what scripts/container-check.sh needs: podman with runc, netavark and aardvark-dns (bridge
 # networks with service-name DNS), debootstrap (the local base images) and Debian's docker-compose
@@ -39,6 +40,8 @@ command -v jq >/dev/null || missing+=(jq)
 command -v chromium >/dev/null || missing+=(chromium) # the dashboard test drives it headless
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+# The built-in dataset fashion-mnist (Datasets__FashionMnistDirectory points elsewhere if it is not here).
+dpkg-query -W -f='${Status}' dataset-fashion-mnist 2>/dev/null | grep -q 'install ok installed' || missing+=(dataset-fashion-mnist)
 [ ${#missing[@]} -eq 0 ] && [ ${#container_missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null; then

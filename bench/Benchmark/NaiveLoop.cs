@@ -12,12 +12,12 @@ namespace TrainingService.Benchmark;
 /// batcher that gathers shuffled samples into a new managed array and copies it to the device
 /// every step, and <c>loss.item()</c> read every step.
 /// </summary>
-internal sealed class NaiveLoop(MnistRawSplit raw)
+internal sealed class NaiveLoop(RawSplit raw)
 {
     /// <summary>Like torchvision's MNIST __getitem__ + transforms: a new normalised array per sample.</summary>
     private (float[] Image, long Label) GetItem(int index)
     {
-        const int pixels = MnistTensors.Rows * MnistTensors.Columns;
+        const int pixels = MnistCatalog.ImageRows * MnistCatalog.ImageColumns;
         var image = new float[pixels];
         for (var p = 0; p < pixels; p++)
             image[p] = (raw.Pixels[index * pixels + p] / 255f - 0.5f) / 0.5f;
@@ -39,7 +39,7 @@ internal sealed class NaiveLoop(MnistRawSplit raw)
             var samples = Enumerable.Range(step * batchSize % (raw.Count - batchSize), batchSize).Select(i => GetItem(order[i])).ToList();
             var batchPixels = samples.SelectMany(s => s.Image).ToArray();
             var batchLabels = samples.Select(s => s.Label).ToArray();
-            var images = tensor(batchPixels, [batchSize, 1, MnistTensors.Rows, MnistTensors.Columns]).to(device);
+            var images = tensor(batchPixels, [batchSize, 1, MnistCatalog.ImageRows, MnistCatalog.ImageColumns]).to(device);
             var labels = tensor(batchLabels).to(device);
 
             optimizer.zero_grad();

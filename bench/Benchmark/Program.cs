@@ -1,3 +1,4 @@
+using TrainingService.Contracts.Datasets;
 using System.Diagnostics;
 using System.Text.Json;
 using TorchSharp;
@@ -24,8 +25,8 @@ set_num_threads(options.Threads);
 var device = Devices.Resolve(options.Device);
 Console.WriteLine($"device {Devices.Describe(device)}, {get_num_threads()} threads, {Environment.ProcessorCount} cores, data {options.DataDirectory}, {(options.Quick ? "quick" : "full")} run");
 
-var rawTrain = MnistLoader.Load(options.DataDirectory, MnistSplit.Train);
-using var test = MnistTensors.Load(options.DataDirectory, MnistSplit.Test, device);
+var rawTrain = MnistLoader.Load(options.DataDirectory, DatasetSplit.Train);
+using var test = ImageTensors.Load(options.DataDirectory, DatasetSplit.Test, device);
 var results = new List<Dictionary<string, object>>();
 
 foreach (var name in options.Architectures)
@@ -38,7 +39,7 @@ foreach (var name in options.Architectures)
     var hyperparameters = info.Defaults with { Epochs = epochs, TrainSubset = subset, Device = options.Device };
     Console.WriteLine($"\n== {name}: batch {batchSize}, {epochs} epoch(s) of {subset ?? rawTrain.Count} images");
 
-    using var train = MnistTensors.FromBytes(rawTrain.Pixels, rawTrain.Labels, device, subset);
+    using var train = ImageTensors.FromBytes(rawTrain.Pixels, rawTrain.Labels, device, subset);
 
     // The reference loops run in chunks before the first epoch and after each one (their steps
     // split evenly between the chunks): this machine's speed drifts by 10 % and more from one
@@ -46,7 +47,7 @@ foreach (var name in options.Architectures)
     using var references = new ReferenceLoops(info, hyperparameters, train, rawTrain, device, batchSize);
     var chunkSteps = Math.Max(1, (options.Quick ? Math.Min(60, options.QuickSteps) : 300) / (epochs + 1));
     // The engine's warm-up: an epoch of that many batches, on a throwaway model.
-    using (var warmUp = MnistTensors.FromTensors(train.Images.narrow(0, 0, WarmUpSteps * batchSize), train.Labels.narrow(0, 0, WarmUpSteps * batchSize)))
+    using (var warmUp = ImageTensors.FromTensors(train.Images.narrow(0, 0, WarmUpSteps * batchSize), train.Labels.narrow(0, 0, WarmUpSteps * batchSize)))
         new TrainingEngine().Train(new TrainingPlan(info, hyperparameters with { Epochs = 1, TrainSubset = null }, device), warmUp, test, new EpochRecorder(() => { }), CancellationToken.None);
 
     // The peak is the engine's: taken over each epoch alone, from the memory in place when it starts

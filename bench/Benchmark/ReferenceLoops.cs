@@ -26,7 +26,7 @@ internal sealed class ReferenceLoops : IDisposable
     private readonly optim.Optimizer naiveOptimizer;
     private readonly NaiveLoop naiveLoop;
 
-    public ReferenceLoops(ArchitectureInfo info, Hyperparameters hyperparameters, MnistTensors train, MnistRawSplit raw, Device device, int batchSize)
+    public ReferenceLoops(ArchitectureInfo info, Hyperparameters hyperparameters, ImageTensors train, RawSplit raw, Device device, int batchSize)
     {
         this.device = device;
         this.batchSize = batchSize;

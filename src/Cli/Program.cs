@@ -45,7 +45,7 @@ catch (System.Data.Common.DbException e)
     Console.Error.WriteLine($"error: the job store cannot be used: {e.Message}");
     return ExitCodes.JobFailed;
 }
-catch (Exception e) when (e is TrainingException or MnistDataException or CheckpointException)
+catch (Exception e) when (e is TrainingException or DatasetFileException or CheckpointException)
 {
     Console.Error.WriteLine($"error: {e.Message}");
     return ExitCodes.JobFailed;

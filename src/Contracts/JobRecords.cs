@@ -6,9 +6,9 @@ namespace TrainingService.Contracts;
 [JsonConverter(typeof(JsonStringEnumConverter<JobKind>))]
 public enum JobKind
 {
-    /// <summary>Train an architecture on MNIST.</summary>
+    /// <summary>Train an architecture on a dataset (MNIST unless the job names another).</summary>
     Train,
-    /// <summary>Evaluate a checkpoint of an earlier training job on the MNIST test set.</summary>
+    /// <summary>Evaluate a checkpoint of an earlier training job on a test set (its source's dataset's unless the job names another).</summary>
     Eval,
 }
 
@@ -84,6 +84,8 @@ public sealed record JobRecord
     public string? Name { get; init; }
     public IReadOnlyList<string> Tags { get; init; } = [];
     public required Hyperparameters Hyperparameters { get; init; }
+    /// <summary>What it trains or evaluates on: <c>mnist</c>, <c>fashion-mnist</c>, or an uploaded dataset's id.</summary>
+    public string Dataset { get; init; } = Datasets.DatasetCatalog.DefaultName;
     public EvalSource? Source { get; init; }
     /// <summary>The client's Idempotency-Key header: a second submission with the same key returns this job.</summary>
     public string? IdempotencyKey { get; init; }
@@ -120,7 +122,39 @@ public sealed record JobRecord
 }
 
 /// <summary>One epoch's metrics as recorded, keyed by (job, epoch).</summary>
-public sealed record EpochRecord(Guid JobId, EpochMetrics Metrics, DateTimeOffset RecordedAt);
+public sealed record EpochRecord(Guid JobId, EpochMetrics Metrics, DateTimeOffset RecordedAt)
+{
+    /// <summary>Who trained it, and how many steps (null for epochs recorded before attempts were).</summary>
+    public EpochTraining? Training { get; init; }
+
+    /// <summary>
+    /// Writes of the same epoch by another attempt (or with other steps) after it was recorded:
+    /// kept as evidence, never applied. Empty unless the epoch was trained twice.
+    /// </summary>
+    public IReadOnlyList<EpochConflict> Conflicts { get; init; } = [];
+
+    public bool Equals(EpochRecord? other) =>
+        other is not null && JobId == other.JobId && Metrics == other.Metrics && RecordedAt == other.RecordedAt
+        && Equals(Training, other.Training) && Conflicts.SequenceEqual(other.Conflicts);
+
+    public override int GetHashCode() => HashCode.Combine(JobId, Metrics, RecordedAt, Training);
+}
+
+/// <summary>A write of an epoch already recorded by another attempt: who trained it again, and when that write came.</summary>
+public sealed record EpochConflict(EpochTraining Training, DateTimeOffset RecordedAt);
+
+/// <summary>What became of a write of an epoch (see <see cref="IEpochStore.RecordEpochAsync"/>).</summary>
+public enum EpochWrite
+{
+    /// <summary>The epoch had no record: this is it now.</summary>
+    Recorded,
+    /// <summary>The same record was there already (a retried write, or one re-made from the epoch's checkpoint): nothing changed.</summary>
+    AlreadyRecorded,
+    /// <summary>Another attempt had recorded the epoch: it was trained twice. Its record stands; this write is kept as a conflict.</summary>
+    Conflict,
+    /// <summary>The lease was no longer the job's current one: nothing was written, and the attempt must stop.</summary>
+    LeaseLost,
+}
 
 /// <summary>A checkpoint a job wrote, keyed by (job, epoch); the files themselves are on the checkpoint volume.</summary>
 public sealed record CheckpointRecord(Guid JobId, int Epoch, long SizeBytes, string Sha256, EpochMetrics? Metrics, DateTimeOffset CreatedAt);

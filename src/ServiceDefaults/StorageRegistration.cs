@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using TrainingService.Contracts;
 using TrainingService.Contracts.Access;
 using TrainingService.Contracts.Webhooks;
+using TrainingService.Contracts.Datasets;
 using TrainingService.Storage;
 
 namespace TrainingService.ServiceDefaults;
@@ -36,6 +37,7 @@ public static class StorageRegistration
         services.AddSingleton<IJobAttemptLog, SqlJobAttemptLog>();
         services.AddSingleton<IWebhookSubscriptionStore, SqlWebhookSubscriptionStore>();
         services.AddSingleton<IWebhookDeliveryStore, SqlWebhookDeliveryStore>();
+        services.AddSingleton<IDatasetStore, SqlDatasetStore>();
         return services;
     }
 

@@ -10,7 +10,7 @@ internal class JobRow
     public const string Columns =
         "id, kind, architecture, status, name, tags, hyperparameters, source, idempotency_key, queue, " +
         "created_at, started_at, finished_at, attempt, lease_token, worker, device, heartbeat_at, " +
-        "cancel_requested, progress, result, error, owner, expect, trace_parent, termination_reason";
+        "cancel_requested, progress, result, error, owner, expect, trace_parent, termination_reason, dataset";
 
     public Guid Id { get; init; }
     public JobKind Kind { get; init; }
@@ -38,6 +38,7 @@ internal class JobRow
     public string? Expect { get; init; }
     public string? TraceParent { get; init; }
     public string? TerminationReason { get; init; }
+    public required string Dataset { get; init; }
 
     public JobRecord ToRecord() => new()
     {
@@ -67,6 +68,7 @@ internal class JobRow
         Expect = JobStoreJson.DeserializeOrNull<Dictionary<string, ExpectationBound>>(Expect),
         TraceParent = TraceParent,
         TerminationReason = TerminationReason is null ? null : JobStoreJson.Deserialize<TerminationReason>($"\"{TerminationReason}\""),
+        Dataset = Dataset,
     };
 
     /// <summary>A job status or kind as the <c>status</c> and <c>kind</c> columns keep it.</summary>

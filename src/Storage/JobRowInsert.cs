@@ -22,7 +22,7 @@ internal sealed class JobRowByRowInsert(JobDatabase database) : IJobRowInsert
                 {database.Json("@Source")}, @IdempotencyKey, @Queue, @CreatedAt, @StartedAt, @FinishedAt, @Attempt,
                 @LeaseToken, @Worker, @Device, @HeartbeatAt, @CancelRequested, {database.Json("@Progress")},
                 {database.Json("@Result")}, {database.Json("@Error")}, @Owner, {database.Json("@Expect")}, @TraceParent,
-                @TerminationReason)
+                @TerminationReason, @Dataset)
         ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING {JobRow.Columns}
         """;
@@ -67,5 +67,6 @@ internal sealed class JobRowByRowInsert(JobDatabase database) : IJobRowInsert
         Expect = JobStoreJson.SerializeOrNull(job.Expect),
         job.TraceParent,
         TerminationReason = job.TerminationReason is { } reason ? JobRow.Text(reason) : null,
+        job.Dataset,
     };
 }

@@ -20,7 +20,7 @@ internal sealed class PostgresBulkJobInsert : IJobRowInsert
             source jsonb, idempotency_key text, queue text, created_at timestamptz, started_at timestamptz,
             finished_at timestamptz, attempt integer, lease_token uuid, worker text, device text,
             heartbeat_at timestamptz, cancel_requested boolean, progress jsonb, result jsonb, error jsonb, owner text,
-            expect jsonb, trace_parent text, termination_reason text)
+            expect jsonb, trace_parent text, termination_reason text, dataset text)
         ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING {JobRow.Columns}
         """;
@@ -68,6 +68,7 @@ internal sealed class PostgresBulkJobInsert : IJobRowInsert
                 WriteJson(json, "expect", JobStoreJson.SerializeOrNull(job.Expect));
                 json.WriteString("trace_parent", job.TraceParent);
                 json.WriteString("termination_reason", job.TerminationReason is { } reason ? JobRow.Text(reason) : null);
+                json.WriteString("dataset", job.Dataset);
                 json.WriteEndObject();
             }
             json.WriteEndArray();

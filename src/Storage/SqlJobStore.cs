@@ -70,6 +70,13 @@ public sealed class SqlJobStore(JobDatabase database) : IJobStore
             INSERT INTO job_attempts (job_id, attempt, worker, device, started_at)
             VALUES (@Id, @Attempt, @Worker, @Device, @Now)
             """;
+        // A job taken over while still 'running' (its heartbeats stopped before the reaper came) has
+        // an attempt nobody ended: it ends here, worker-lost, at the position it last reported.
+        const string endLost = """
+            UPDATE job_attempts
+            SET ended_at = @Now, reason = 'worker-lost', message = @Message, reached_epoch = @Epoch, reached_step = @Step
+            WHERE job_id = @Id AND attempt < @Attempt AND ended_at IS NULL
+            """;
         return database.InWriteTransactionAsync(async (connection, transaction) =>
         {
             var row = await connection.QueryFirstOrDefaultAsync<JobRow>(JobDatabase.Command(start, new
@@ -83,11 +90,18 @@ public sealed class SqlJobStore(JobDatabase database) : IJobStore
             }, transaction, cancellationToken));
             if (row is null)
                 return null;
+            var job = row.ToRecord();
+            await connection.ExecuteAsync(JobDatabase.Command(endLost, new
+            {
+                Id = database.Id(id), row.Attempt, Now = database.Time(now),
+                Message = $"Taken over by {worker}: the attempt's heartbeats had stopped.",
+                job.Progress?.Epoch, job.Progress?.Step,
+            }, transaction, cancellationToken));
             await connection.ExecuteAsync(JobDatabase.Command(record, new
             {
                 Id = database.Id(id), row.Attempt, Worker = worker, Device = device, Now = database.Time(now),
             }, transaction, cancellationToken));
-            return row.ToRecord();
+            return job;
         }, cancellationToken);
     }
 

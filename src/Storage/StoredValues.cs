@@ -24,8 +24,8 @@ internal static class StoredValues
     /// <summary>Every row type the stores read; their properties are the columns, in PascalCase.</summary>
     private static readonly Type[] RowTypes =
     [
-        typeof(JobRow), typeof(SweepJobRow), typeof(EpochRow), typeof(CheckpointRow), typeof(LogRow),
-        typeof(WorkerRow), typeof(SweepRow), typeof(ApiKeyRow), typeof(AttemptRow), typeof(SqlJobStore.EndedAttempt),
+        typeof(JobRow), typeof(SweepJobRow), typeof(EpochRow), typeof(EpochConflictRow), typeof(CheckpointRow), typeof(LogRow),
+        typeof(WorkerRow), typeof(SweepRow), typeof(ApiKeyRow), typeof(AttemptRow), typeof(DatasetRow), typeof(SqlJobStore.EndedAttempt),
         typeof(WebhookSubscriptionRow), typeof(WebhookDeliveryRow), typeof(WebhookAttemptRow), typeof(DecisionRow),
     ];
 

@@ -38,7 +38,7 @@ public sealed class TrainingJobRunner(
     IEpochStore epochs,
     ICheckpointIndex checkpointIndex,
     IJobAttemptLog attempts,
-    MnistDataCache data,
+    DatasetCache data,
     TrainingThreads trainingThreads,
     WorkerState worker,
     IOptions<WorkerOptions> workerOptions,
@@ -87,8 +87,8 @@ public sealed class TrainingJobRunner(
         var cancellationWatch = WatchForCancellationAsync(jobId, cancelRequested, stop.Token);
         try
         {
-            logger.LogInformation("Job {JobId} attempt {Attempt} started on {Worker}: {Kind} {Architecture}",
-                jobId, attempt.Attempt, worker.Name, attempt.Kind, attempt.Architecture);
+            logger.LogInformation("Job {JobId} attempt {Attempt} started on {Worker}: {Kind} {Architecture} on {Dataset}",
+                jobId, attempt.Attempt, worker.Name, attempt.Kind, attempt.Architecture, attempt.Dataset);
             stop.Token.ThrowIfCancellationRequested();
             var result = await RunAttemptAsync(attempt, writer, stop.Token, shutdown: cancellationToken);
             await FinishAsync(writer, JobStatus.Succeeded, TerminationReason.Succeeded, result, null, cancellationToken);
@@ -202,7 +202,7 @@ public sealed class TrainingJobRunner(
     private async Task<JobResult> RunAttemptAsync(JobRecord job, AttemptWriter writer, CancellationToken cancellationToken, CancellationToken shutdown)
     {
         var device = Devices.Resolve(job.Hyperparameters.Device);
-        await data.EnsureFilesAsync(cancellationToken);
+        var dataset = await data.PrepareAsync(job.Dataset, cancellationToken);
         // The step loop must own its thread (TorchSharp's dispose scopes are per thread): one of
         // the worker's long-lived training threads. So must everything else that runs libtorch's
         // parallel kernels, the data's first load included: each thread that calls into them gets
@@ -210,46 +210,51 @@ public sealed class TrainingJobRunner(
         // libgomp stops spinning at its barriers and every step waits on the scheduler instead.
         return await trainingThreads.RunAsync(() =>
         {
-            var (train, test) = data.Get(device);
-            return job.Kind == JobKind.Train ? Train(job, device, train, test, writer, cancellationToken, shutdown) : Evaluate(job, device, test);
+            // An upload's files are checked against their recorded SHA-256s here, before any step.
+            using var splits = data.Load(dataset, device);
+            return job.Kind == JobKind.Train
+                ? Train(job, device, splits.Train, splits.Test, writer, cancellationToken, shutdown)
+                : Evaluate(job, device, splits.Test);
         });
     }
 
     private JobResult Train(
-        JobRecord job, Device device, MnistTensors fullTrain, MnistTensors test, AttemptWriter writer, CancellationToken cancellationToken, CancellationToken shutdown)
+        JobRecord job, Device device, ImageTensors fullTrain, ImageTensors test, AttemptWriter writer, CancellationToken cancellationToken, CancellationToken shutdown)
     {
         var checkpoints = new CheckpointStore(checkpointOptions.Value.JobDirectory(job.Id));
         checkpoints.CleanUpIncompleteWrites();
         // Epochs checkpointed by an earlier attempt may not have reached the database before it
-        // died: record them again (the writes are idempotent) so the history has no holes.
+        // died: record them again so the history has no holes. Each manifest names the attempt
+        // that trained its epoch, so this is that attempt's record again (idempotent), never a second one.
         // The TensorBoard file is backfilled from the checkpoints the same way (it skips epochs it has).
         var tensorBoard = OpenTensorBoard(job, checkpoints);
         foreach (var manifest in checkpoints.List())
         {
-            RecordEpoch(writer, job.Id, manifest);
+            RecordEpoch(writer, job, manifest);
             WriteTensorBoard(tensorBoard, job.Id, manifest);
         }
 
-        using var train = MnistDataCache.View(fullTrain, job.Hyperparameters.TrainSubset);
+        using var train = fullTrain.View(job.Hyperparameters.TrainSubset);
         var observer = new RecordingObserver(this, writer, job, checkpoints, tensorBoard, time, logger, shutdown, attemptSpan);
         // Where this attempt begins: the start, unless the engine reports a resume (OnResumed), which comes later in the same queue.
         RecordStartPoint(writer, epoch: 1, step: 0);
         var interval = workerOptions.Value.MidEpochCheckpointInterval;
         var engine = new TrainingEngine { MidEpochCheckpointInterval = interval > TimeSpan.Zero ? interval : null };
         var outcome = CheckpointedTraining.Run(
-            new TrainingPlan(ArchitectureCatalog.Get(job.Architecture), job.Hyperparameters, device), train, test, checkpoints, observer, cancellationToken,
+            new TrainingPlan(ArchitectureCatalog.Get(job.Architecture), job.Hyperparameters, device) { Attempt = job.Attempt },
+            train, test, checkpoints, observer, cancellationToken,
             engine, suspend: shutdown);
         var best = outcome.Best;
         var final = outcome.FinalEvaluation;
         return new JobResult(final.Accuracy, final.Loss, best.TestAccuracy, best.TestLoss, best.Epoch, final.ConfusionMatrix, final.PerClassAccuracy);
     }
 
-    private JobResult Evaluate(JobRecord job, Device device, MnistTensors test)
+    private JobResult Evaluate(JobRecord job, Device device, ImageTensors test)
     {
         var source = job.Source ?? throw new TrainingException(TrainingFailureKind.InvalidInput, "An eval job needs a source.");
         var architecture = ArchitectureCatalog.Get(job.Architecture);
         // The eval job carries its source's hyperparameters, so this builds the variant that was trained.
-        using var model = architecture.Create(job.Hyperparameters);
+        using var model = architecture.Create(job.Hyperparameters, test.Geometry);
         new CheckpointStore(checkpointOptions.Value.JobDirectory(source.JobId))
             .Load(source.Checkpoint, architecture.Name, model, null, architecture.NormalizationOf(job.Hyperparameters));
         model.to(device);
@@ -286,14 +291,33 @@ public sealed class TrainingJobRunner(
         }
     }
 
-    private void RecordEpoch(AttemptWriter writer, Guid jobId, CheckpointManifest manifest)
+    /// <summary>
+    /// Queues the records of an epoch whose checkpoint is on disk. Only ever called after the
+    /// checkpoint was written: a crash between the two leaves a checkpoint whose record the next
+    /// attempt re-makes from it (the same record), where the other order would leave a record
+    /// without a checkpoint, an epoch the next attempt trains again.
+    /// </summary>
+    private void RecordEpoch(AttemptWriter writer, JobRecord job, CheckpointManifest manifest)
     {
         var weights = manifest.Files.Single(f => f.Name == CheckpointStore.ModelFileName);
-        var record = new CheckpointRecord(jobId, manifest.Epoch, weights.SizeBytes, weights.Sha256, manifest.Metrics, manifest.CreatedAt);
+        var record = new CheckpointRecord(job.Id, manifest.Epoch, weights.SizeBytes, weights.Sha256, manifest.Metrics, manifest.CreatedAt);
         // Checkpoint first: an epoch that is listed has a checkpoint to resume from or download.
         writer.Enqueue((id, lease, ct) => checkpointIndex.RecordCheckpointAsync(id, lease, record, ct));
         if (manifest.Metrics is { } metrics)
-            writer.Enqueue((id, lease, ct) => epochs.RecordEpochAsync(id, lease, metrics, manifest.CreatedAt, ct));
+            writer.Enqueue((id, lease, ct) => RecordEpochAsync(id, lease, job.Attempt, metrics, manifest.Training, manifest.CreatedAt, ct));
+    }
+
+    /// <returns>False only when the lease was refused; a conflict is logged (the epoch was trained twice) and the attempt goes on.</returns>
+    private async Task<bool> RecordEpochAsync(
+        Guid id, Guid lease, int attempt, EpochMetrics metrics, EpochTraining? training, DateTimeOffset recordedAt, CancellationToken cancellationToken)
+    {
+        var outcome = await epochs.RecordEpochAsync(id, lease, metrics, training, recordedAt, cancellationToken);
+        if (outcome == EpochWrite.Conflict)
+            logger.LogError(
+                "Job {JobId} epoch {Epoch} was already recorded by another attempt and was trained again (attempt {TrainedBy}, {StepsRun} steps from step {ResumedFromStep}); " +
+                "attempt {Attempt} kept the write as a conflict and the first record stands",
+                id, metrics.Epoch, training?.Attempt, training?.StepsRun, training?.ResumedFromStep, attempt);
+        return outcome != EpochWrite.LeaseLost;
     }
 
     private void RecordStartPoint(AttemptWriter writer, int epoch, long step) =>
@@ -364,7 +388,7 @@ public sealed class TrainingJobRunner(
             JobTracing.RecordEpoch(attemptSpan, job.Id, m.Epoch, now.AddSeconds(-m.EpochSeconds), now, m.TestAccuracy, m.TrainLoss);
             // CheckpointedTraining has saved this epoch's checkpoint before calling us.
             var manifest = checkpoints.Resolve(m.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture))!;
-            runner.RecordEpoch(writer, job.Id, manifest);
+            runner.RecordEpoch(writer, job, manifest);
             runner.WriteTensorBoard(tensorBoard, job.Id, manifest);
             logger.LogInformation("Job {JobId} epoch {Epoch}/{Epochs}: train loss {TrainLoss:F4}, test accuracy {TestAccuracy:P2}, {SamplesPerSecond:F0} images/s",
                 job.Id, m.Epoch, job.Hyperparameters.Epochs, m.TrainLoss, m.TestAccuracy, m.SamplesPerSecond);

@@ -51,6 +51,36 @@ public abstract partial class ApiContractTests
     }
 
     [Fact]
+    public async Task Metrics_say_who_trained_each_epoch_and_show_a_second_attempts_write_as_a_conflict_with_a_new_etag()
+    {
+        var (id, _) = await RunningJobWithEpochsAsync(1);
+        var before = await Client.GetAsync($"/jobs/{id}/metrics");
+        var record = Assert.Single((await before.ReadJsonAsync()).AsArray())!;
+        Assert.Equal(
+            """{"attempt":1,"resumedFromStep":0,"stepsRun":469,"earlierAttempts":[],"totalSteps":469}""",
+            record["training"]!.ToJsonString());
+        Assert.Empty(record["conflicts"]!.AsArray());
+
+        // A second attempt trains epoch 1 again, resumed at step 48 of the first one's, and writes it.
+        var now = DateTimeOffset.UtcNow;
+        var second = Guid.NewGuid();
+        Assert.NotNull(await Factory.Store.TryStartAttemptAsync(id, second, "test-worker-2", "cpu", now.AddMinutes(5), now.AddMinutes(4), CancellationToken.None));
+        var again = new EpochTraining(2, 48, 421, [new AttemptSteps(1, 48)]);
+        Assert.Equal(EpochWrite.Conflict, await Factory.Epochs.RecordEpochAsync(id, second, JobDriver.Metrics(1), again, now, CancellationToken.None));
+
+        var after = await Client.GetAsync($"/jobs/{id}/metrics");
+        Assert.NotEqual(before.Headers.ETag, after.Headers.ETag);
+        record = Assert.Single((await after.ReadJsonAsync()).AsArray())!;
+        AssertEpoch(record, 1);
+        Assert.Equal(1, record["training"]!["attempt"]!.GetValue<int>());
+        var conflict = Assert.Single(record["conflicts"]!.AsArray())!;
+        Assert.Equal(
+            """{"attempt":2,"resumedFromStep":48,"stepsRun":421,"earlierAttempts":[{"attempt":1,"steps":48}],"totalSteps":469}""",
+            conflict["training"]!.ToJsonString());
+        Assert.EndsWith("Z", conflict["recordedAt"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Metrics_carry_an_etag_that_gives_304_until_an_epoch_is_recorded()
     {
         var (id, lease) = await RunningJobWithEpochsAsync(2);
@@ -189,7 +219,7 @@ public abstract partial class ApiContractTests
         var lease = Guid.NewGuid();
         var now = DateTimeOffset.UtcNow;
         Assert.NotNull(await store.TryStartAttemptAsync(id, lease, "test-worker", "cpu", now, now.AddMinutes(-1), CancellationToken.None));
-        Assert.True(await epochStore.RecordEpochAsync(id, lease, JobDriver.Metrics(1), DateTimeOffset.UtcNow, CancellationToken.None));
+        Assert.Equal(EpochWrite.Recorded, await epochStore.RecordEpochAsync(id, lease, JobDriver.Metrics(1), JobDriver.Trained, DateTimeOffset.UtcNow, CancellationToken.None));
 
         var streams = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => ServerSentEventsClient.OpenAsync(client, $"/jobs/{id}/metrics")));
         try
@@ -198,9 +228,9 @@ public abstract partial class ApiContractTests
             var readsBefore = epochStore.GetEpochsCalls;
             var clock = Stopwatch.StartNew();
 
-            Assert.True(await epochStore.RecordEpochAsync(id, lease, JobDriver.Metrics(2), DateTimeOffset.UtcNow, CancellationToken.None));
+            Assert.Equal(EpochWrite.Recorded, await epochStore.RecordEpochAsync(id, lease, JobDriver.Metrics(2), JobDriver.Trained, DateTimeOffset.UtcNow, CancellationToken.None));
             await Task.WhenAll(streams.Select(async s => Assert.Equal("2", (await NextOfAsync(s, "epoch")).Id)));
-            Assert.True(await epochStore.RecordEpochAsync(id, lease, JobDriver.Metrics(3), DateTimeOffset.UtcNow, CancellationToken.None));
+            Assert.Equal(EpochWrite.Recorded, await epochStore.RecordEpochAsync(id, lease, JobDriver.Metrics(3), JobDriver.Trained, DateTimeOffset.UtcNow, CancellationToken.None));
             await Task.WhenAll(streams.Select(async s => Assert.Equal("3", (await NextOfAsync(s, "epoch")).Id)));
 
             // One poller reads about once per 250 ms interval; a poller per stream would read 100 times as often.

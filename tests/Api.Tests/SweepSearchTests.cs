@@ -138,7 +138,7 @@ public abstract partial class ApiContractTests
         // Rung 3: the first there continues, then 0.97 against [0.95] and 0.992 against [0.95, 0.97] continue.
         foreach (var (trial, at2, at3) in new[] { (0, 0.93, 0.95), (1, 0.96, 0.97), (3, 0.99, 0.992) })
         {
-            Assert.True(await Factory.Epochs.RecordEpochAsync(jobs[trial], leases[trial], Metrics(2, at2), DateTimeOffset.UtcNow, CancellationToken.None));
+            Assert.Equal(EpochWrite.Recorded, await Factory.Epochs.RecordEpochAsync(jobs[trial], leases[trial], Metrics(2, at2), JobDriver.Trained, DateTimeOffset.UtcNow, CancellationToken.None));
             await RecordAndAwaitRungAsync(id, trial, jobs[trial], leases[trial], 3, at3, rungs: 2);
         }
         // Trial 4 at rung 1, against all four values there: [0.85, 0.90, 0.95, 0.99] → cutoff 0.95.
@@ -147,7 +147,7 @@ public abstract partial class ApiContractTests
         await Driver.FinishAsync(jobs[4], leases[4], JobStatus.Cancelled);
         foreach (var (trial, final) in new[] { (0, 0.96), (1, 0.975), (3, 0.993) })
         {
-            Assert.True(await Factory.Epochs.RecordEpochAsync(jobs[trial], leases[trial], Metrics(4, final), DateTimeOffset.UtcNow, CancellationToken.None));
+            Assert.Equal(EpochWrite.Recorded, await Factory.Epochs.RecordEpochAsync(jobs[trial], leases[trial], Metrics(4, final), JobDriver.Trained, DateTimeOffset.UtcNow, CancellationToken.None));
             await Driver.FinishAsync(jobs[trial], leases[trial], JobStatus.Succeeded, new JobResult(final, 0.05, final, 0.05, 4, null, null));
         }
 
@@ -217,7 +217,7 @@ public abstract partial class ApiContractTests
     /// <summary>Records the trial's epoch, then waits for the sweep's scheduler to have judged it (the trial's rungs reach <paramref name="rungs"/>).</summary>
     private async Task<JsonNode> RecordAndAwaitRungAsync(string sweepId, int trial, Guid job, Guid lease, int epoch, double accuracy, int rungs, double loss = 0.1)
     {
-        Assert.True(await Factory.Epochs.RecordEpochAsync(job, lease, Metrics(epoch, accuracy, loss), DateTimeOffset.UtcNow, CancellationToken.None));
+        Assert.Equal(EpochWrite.Recorded, await Factory.Epochs.RecordEpochAsync(job, lease, Metrics(epoch, accuracy, loss), JobDriver.Trained, DateTimeOffset.UtcNow, CancellationToken.None));
         var deadline = DateTime.UtcNow + SchedulerWait;
         while (true)
         {

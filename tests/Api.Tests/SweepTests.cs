@@ -168,8 +168,8 @@ public abstract partial class ApiContractTests
         var lease = await Driver.StartAsync(jobId);
         foreach (var (epoch, accuracy) in new[] { (1, 0.97), (2, finalAccuracy) })
         {
-            Assert.True(await Factory.Epochs.RecordEpochAsync(jobId, lease,
-                new EpochMetrics(epoch, 0.1, 0.97, 0.05, accuracy, 0.001, 10, 2000), DateTimeOffset.UtcNow, CancellationToken.None));
+            Assert.Equal(EpochWrite.Recorded, await Factory.Epochs.RecordEpochAsync(jobId, lease,
+                new EpochMetrics(epoch, 0.1, 0.97, 0.05, accuracy, 0.001, 10, 2000), JobDriver.Trained, DateTimeOffset.UtcNow, CancellationToken.None));
         }
         await Driver.FinishAsync(jobId, lease, JobStatus.Succeeded, new JobResult(finalAccuracy, 0.05, finalAccuracy, 0.05, 2, null, null));
     }

@@ -68,7 +68,7 @@ public abstract class WebhookTests(ITestOutputHelper output) : IAsyncLifetime
         var now = DateTimeOffset.UtcNow;
         Assert.NotNull(await jobs.TryStartAttemptAsync(jobId, lease, "test-worker", "cpu", now, now.AddMinutes(-1), CancellationToken.None));
         for (var epoch = 1; epoch <= 2; epoch++)
-            Assert.True(await host.Get<IEpochStore>().RecordEpochAsync(jobId, lease, JobDriver.Metrics(epoch), DateTimeOffset.UtcNow, CancellationToken.None));
+            Assert.Equal(EpochWrite.Recorded, await host.Get<IEpochStore>().RecordEpochAsync(jobId, lease, JobDriver.Metrics(epoch), JobDriver.Trained, DateTimeOffset.UtcNow, CancellationToken.None));
         var last = JobDriver.Metrics(2);
         Assert.True(await jobs.FinishAttemptAsync(jobId, lease, JobStatus.Succeeded, TerminationReason.Succeeded,
             new JobResult(last.TestAccuracy, last.TestLoss, last.TestAccuracy, last.TestLoss, 2, null, null), null, DateTimeOffset.UtcNow, CancellationToken.None));

@@ -1,7 +1,8 @@
 // The dashboard in a real headless Chromium (Debian's /usr/bin/chromium) against a running service
 // with authentication on: without a key the job list says so; with the key entered in the page,
 // submit a short training job from the form, watch its learning curves gain points live (the
-// stream read with the key), cancel another job from its page and a third from the list, see them
+// stream read with the key), cancel another job (on Fashion-MNIST, picked in the form's dataset
+// picker) from its page and a third from the list, see them
 // in the list, evaluate the first and see the confusion matrix. Saves a screenshot at each stage.
 // Last, a small sweep with early stopping: its curves, the stop mark and its comparison page. With PHASE=open (a service with authentication
 // off, as start.sh runs it) only the start page: its form and job list, no key needed.
@@ -43,11 +44,13 @@ async function shot(page, name) {
 }
 
 /** Fills the start page's form for a small convnet training job and submits it; returns the new job's id. */
-async function submitTrainingJob(page, name, epochs) {
+async function submitTrainingJob(page, name, epochs, dataset = 'mnist') {
   await page.goto(baseUrl + '/');
   await page.waitForSelector('#submit-job', { timeout: uiTimeout });
   await page.selectOption('#kind', 'train');
   await page.selectOption('#architecture', 'convnet');
+  await page.waitForSelector(`#dataset option[value="${dataset}"]`, { state: 'attached', timeout: uiTimeout });
+  await page.selectOption('#dataset', dataset);
   await page.fill('#name', name);
   await page.fill('#tags', 'dashboard-test');
   await page.fill('#hp-epochs', String(epochs));
@@ -96,6 +99,9 @@ try {
   const defaults = (await api('/architectures')).find(a => a.name === 'convnet').defaultHyperparameters;
   check(await page.inputValue('#hp-epochs') === String(defaults.epochs), 'the form shows the architecture\'s default epochs');
   check(await page.inputValue('#hp-optimizer') === defaults.optimizer, 'the form shows the architecture\'s default optimizer');
+  // The dataset picker lists the built-ins (GET /datasets), MNIST chosen.
+  await page.waitForSelector('#dataset option[value="fashion-mnist"]', { state: 'attached', timeout: uiTimeout });
+  check(await page.inputValue('#dataset') === 'mnist', 'the dataset picker offers the built-ins with MNIST chosen');
   await shot(page, '01-home');
   if (openPhase) {
     await page.waitForSelector('#jobs td.muted, #jobs tr[data-job-id]', { timeout: uiTimeout });
@@ -113,7 +119,9 @@ try {
     // Meanwhile, from a second tab: submit another job (queued behind the first) and cancel it.
     const other = await context.newPage();
     other.on('pageerror', error => pageErrors.push(error.message));
-    const cancelledId = await submitTrainingJob(other, 'dashboard cancel', 20);
+    const cancelledId = await submitTrainingJob(other, 'dashboard cancel', 20, 'fashion-mnist');
+    check((await api(`/jobs/${cancelledId}`)).dataset === 'fashion-mnist', 'the job carries the dataset picked in the form');
+    check(await other.textContent('#job-dataset', { timeout: uiTimeout }) === 'fashion-mnist', 'the job page shows the job\'s dataset');
     await other.click('#cancel-job', { timeout: uiTimeout });
     await other.waitForSelector('#job-summary .status-cancelled', { timeout: trainingTimeout });
     check((await api(`/jobs/${cancelledId}`)).status === 'cancelled', 'the job cancelled from the dashboard is cancelled in the API');
@@ -154,6 +162,8 @@ try {
     await page.waitForSelector(`tr[data-job-id="${trainedId}"][data-status="succeeded"]`, { timeout: uiTimeout });
     await page.waitForSelector(`tr[data-job-id="${cancelledId}"][data-status="cancelled"]`, { timeout: uiTimeout });
     check(true, 'the job list shows the succeeded and the cancelled job');
+    check(await page.textContent(`tr[data-job-id="${cancelledId}"] td.dataset`) === 'Fashion-MNIST'
+      && await page.textContent(`tr[data-job-id="${trainedId}"] td.dataset`) === 'MNIST', 'the job list shows each job\'s dataset');
     await shot(page, '05-job-list');
 
     // Evaluate the trained job's final checkpoint: the page shows its confusion matrix.

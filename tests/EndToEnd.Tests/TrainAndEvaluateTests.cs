@@ -4,13 +4,15 @@ using System.Text.Json;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using TrainingService.Client;
+using TrainingService.Tests.Shared;
 
 namespace TrainingService.EndToEnd.Tests;
 
 /// <summary>
 /// The API and a worker as separate processes on PostgreSQL, driven over HTTP the way a CI
 /// script or a dashboard would: submit a short real training job, follow its metrics stream to
-/// the end, download its final checkpoint, and evaluate that checkpoint with an eval job.
+/// the end, download its final checkpoint, and evaluate that checkpoint with an eval job; and
+/// upload a dataset, train on it, evaluate on it and delete it.
 /// </summary>
 public sealed class TrainAndEvaluateTests : IAsyncLifetime
 {
@@ -146,6 +148,57 @@ public sealed class TrainAndEvaluateTests : IAsyncLifetime
         using var timeout = new CancellationTokenSource(JobTimeout);
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, await stdout + await stderr);
+    }
+
+    [Fact]
+    public async Task AnUploadedDatasetIsTrainedOnAndEvaluatedThroughTheServiceAndThenDeleted()
+    {
+        var client = new TrainingServiceClient(http) { ReadResponseAsString = true };
+        // A small real dataset: the first 1,000 training and 200 test images of MNIST, repackaged as
+        // four IDX files (the training images gzipped), as a user would upload their own.
+        var files = IdxTestFiles.MnistSubset(Repository.MnistDirectory, trainCount: 1000, testCount: 200);
+        FileParameter File(string name, bool gzip = false) => new(new MemoryStream(gzip ? IdxTestFiles.Gzip(files[name]) : files[name]), name);
+        var uploaded = await client.UploadDatasetAsync(
+            File("train-images-idx3-ubyte", gzip: true), File("train-labels-idx1-ubyte"),
+            File("t10k-images-idx3-ubyte"), File("t10k-labels-idx1-ubyte"), name: "first digits");
+        var dataset = uploaded.Name;
+
+        var submitted = await client.CreateJobAsync(new CreateJobRequest
+        {
+            Kind = "train", Architecture = "convnet", Dataset = dataset,
+            Hyperparameters = new Client.Hyperparameters { Epochs = 2, BatchSize = 32, Seed = 3, Device = "cpu" },
+        });
+        var trained = await WaitForEndAsync(client, submitted.Id);
+        Assert.True(trained.Status == Client.JobStatus.Succeeded, trained.Error?.Message);
+        Assert.Equal(dataset, trained.Dataset);
+        // Tested on the upload's own 200 test images, not MNIST's 10,000.
+        Assert.Equal(200, trained.Result!.ConfusionMatrix!.Sum(row => row.Sum()));
+        var accuracy = trained.Result.FinalTestAccuracy;
+        Assert.InRange(accuracy, 0.4, 1.0); // chance is 0.1
+
+        // The eval takes its source's dataset.
+        var eval = await client.CreateJobAsync(new CreateJobRequest { Kind = "eval", Source = new Source { JobId = trained.Id, Checkpoint = JsonDocument.Parse("\"final\"").RootElement } });
+        var evaluated = await WaitForEndAsync(client, eval.Id);
+        Assert.Equal((Client.JobStatus.Succeeded, dataset), (evaluated.Status, evaluated.Dataset));
+        Assert.Equal(accuracy, evaluated.Result!.FinalTestAccuracy, 4);
+
+        // Nothing uses it any more: it can go.
+        await client.DeleteDatasetAsync(dataset);
+        var gone = await Assert.ThrowsAsync<ApiException<ProblemDetails>>(() => client.GetDatasetAsync(dataset));
+        Assert.Equal(404, gone.StatusCode);
+    }
+
+    /// <summary>Waits for the job to end with the API's long poll (<c>?wait=</c>), a request at a time.</summary>
+    private static async Task<JobResponse> WaitForEndAsync(TrainingServiceClient client, Guid id)
+    {
+        var deadline = DateTime.UtcNow + JobTimeout;
+        while (true)
+        {
+            var job = await client.GetJobAsync(id.ToString(), wait: 60);
+            if (job.Status is not (Client.JobStatus.Queued or Client.JobStatus.Running or Client.JobStatus.Cancelling or Client.JobStatus.Interrupted))
+                return job;
+            Assert.True(DateTime.UtcNow < deadline, $"job {id} still {job.Status} after {JobTimeout}");
+        }
     }
 
     /// <summary>Reads SSE frames until the <c>end</c> event: the ids of the epoch events, and the end event's job.</summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using TrainingService.Faults.Tests.Infrastructure;
@@ -38,7 +37,7 @@ public sealed class CheckpointVolumeTests(ITestOutputHelper output)
             await rig.WaitUntilAsync(async () => (await rig.CheckpointsAsync(id)).Count >= 1, "the first checkpoint", FaultRig.JobTimeout);
 
             if (failure == "full")
-                await FillAsync(volume);
+                await Mount.FillAsync(Path.Combine(volume, "filler"));
             else
                 await Mount.RunAsync("mount", "-o", "remount,ro", volume);
 
@@ -78,44 +77,13 @@ public sealed class CheckpointVolumeTests(ITestOutputHelper output)
             {
                 ["checkpointsIntact"] = intact,
                 ["stagingLeftovers"] = leftovers.Count,
-                ["attempts"] = 2,
+                ["attempts"] = (int)failed["attempt"]!,
             });
         }
         finally
         {
             await Mount.RunAsync("umount", "-l", volume);
             Directory.Delete(volume, recursive: true);
-        }
-    }
-
-    /// <summary>Writes a file until the volume has no space left, as a runaway neighbour would.</summary>
-    private static async Task FillAsync(string volume)
-    {
-        var chunk = new byte[1 << 20];
-        // Unbuffered, so the failure surfaces on a write here and not again when the stream is closed.
-        await using var filler = new FileStream(Path.Combine(volume, "filler"), FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
-        try
-        {
-            while (true) await filler.WriteAsync(chunk);
-        }
-        catch (IOException)
-        {
-            // ENOSPC: the volume is full.
-        }
-    }
-
-    private static class Mount
-    {
-        public static bool IsRoot() => Environment.GetEnvironmentVariable("USER") == "root" || File.ReadAllText("/proc/self/status").Contains("Uid:\t0\t");
-
-        public static async Task RunAsync(string program, params string[] arguments)
-        {
-            var start = new ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-            foreach (var argument in arguments) start.ArgumentList.Add(argument);
-            using var process = Process.Start(start)!;
-            var error = await process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', arguments)} failed ({process.ExitCode}): {error}");
         }
     }
 }

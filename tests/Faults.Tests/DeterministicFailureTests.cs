@@ -51,9 +51,10 @@ public sealed class DeterministicFailureTests(ITestOutputHelper output)
         output.WriteLine($"NaN: {divergedJob["error"]!["message"]}");
         await rig.ReportAsync("deterministic failures (cuda on a CPU-only fleet, NaN loss)", [(cuda, 0), (diverging, 0)], new Dictionary<string, object>
         {
-            ["failedAtOnce"] = 2,
-            ["attemptsUsed"] = 1,
-            ["maxAttempts"] = 3,
+            ["cudaJobAttempts"] = (int)(await rig.JobAsync(cuda))["attempt"]!,
+            ["nanJobAttempts"] = (int)(await rig.JobAsync(diverging))["attempt"]!,
+            ["errorKinds"] = $"{cudaJob["error"]!["kind"]}, {divergedJob["error"]!["kind"]}",
+            ["maxAttempts"] = rig.Environment["Worker__MaxAttempts"],
         });
     }
 
@@ -113,11 +114,13 @@ public sealed class DeterministicFailureTests(ITestOutputHelper output)
         output.WriteLine($"Hangfire states: {string.Join(" → ", states)}");
         await rig.ReportAsync("out of memory (resnet18 batch 32768, address space capped)", [(before, 1), (oversized, 0), (after, 1)], new Dictionary<string, object>
         {
-            ["failedAtOnce"] = 1,
-            ["attemptsUsed"] = 1,
-            ["maxAttempts"] = 3,
+            ["oversizedJobAttempts"] = (int)(await rig.JobAsync(oversized))["attempt"]!,
+            ["errorKind"] = (string)failed["error"]!["kind"]!,
+            ["hangfireStates"] = string.Join(" → ", states),
+            ["maxAttempts"] = rig.Environment["Worker__MaxAttempts"],
             ["headroomMiB"] = MemoryHeadroom >> 20,
             ["workerSurvived"] = !worker.HasExited,
+            ["nextJobWorker"] = (string)afterJob["worker"]!,
         });
     }
 }

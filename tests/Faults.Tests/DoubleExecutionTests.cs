@@ -1,4 +1,5 @@
 using TrainingService.Faults.Tests.Infrastructure;
+using TrainingService.Tests.Shared;
 
 namespace TrainingService.Faults.Tests;
 
@@ -55,12 +56,26 @@ public sealed class DoubleExecutionTests(ITestOutputHelper output)
         // worker-a never recorded the end of the job: only the lease holder can.
         Assert.DoesNotContain($"Job {id} succeeded", first.Output);
         Assert.Contains($"Job {id} succeeded", second.Output);
-        Assert.Equal(Enumerable.Range(1, Epochs), (await rig.MetricsAsync(id)).Select(m => (int)m!["epoch"]!));
+        // Each epoch recorded once, by one attempt, with the epoch's steps: the frozen attempt, thawed,
+        // neither recorded nor re-trained any epoch the live one had (its writes fenced off, and
+        // nothing kept as a conflict), and the epoch it was frozen in was finished by attempt 2.
+        var ledger = await rig.AssertEachEpochTrainedOnceAsync(id, Epochs);
+        Assert.Equal(Enumerable.Range(1, Epochs), ledger.Select(e => e.Epoch));
+        Assert.Equal(2, ledger[^1].Attempt);
 
         await rig.ReportAsync("double execution (short invisibility timeout, frozen worker)", [(id, Epochs)], new Dictionary<string, object>
         {
-            ["attempt"] = 2,
-            ["staleAttemptWritesRefused"] = true,
+            ["attempt"] = (int)finished["attempt"]!,
+            ["staleAttemptWritesRefused"] = CountOf(first.Output, "refused a write"),
+            ["epochsByAttempt"] = string.Join(", ", ledger.Select(e => $"{e.Epoch}: {EpochInvariants.Describe(e)}")),
         });
+    }
+
+    private static int CountOf(string text, string what)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(what, StringComparison.Ordinal); at >= 0; at = text.IndexOf(what, at + what.Length, StringComparison.Ordinal))
+            count++;
+        return count;
     }
 }

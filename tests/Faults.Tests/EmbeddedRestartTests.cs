@@ -35,9 +35,14 @@ public sealed class EmbeddedRestartTests(ITestOutputHelper output)
         foreach (var before in checkpointsBefore)
             Assert.Equal((string)before!["createdAt"]!, (string)checkpointsAfter.Single(c => (int)c!["epoch"]! == (int)before["epoch"]!)!["createdAt"]!);
 
+        var ledger = await rig.AssertEachEpochTrainedOnceAsync(running, 2);
+        Assert.All(ledger.Where(e => e.Epoch <= checkpointsBefore.Count), e => Assert.Equal(1, e.Attempt));
+        Assert.All(ledger.Where(e => e.Epoch > checkpointsBefore.Count), e => Assert.Equal(2, e.Attempt));
+
         await rig.ReportAsync("embedded service SIGKILL and restart", [(running, 2), (waiting, 1)], new Dictionary<string, object>
         {
-            ["runningJobAttempt"] = 2,
+            ["runningJobAttempt"] = (int)runningDone["attempt"]!,
+            ["waitingJobAttempt"] = (int)waitingDone["attempt"]!,
             ["resumedAfterEpoch"] = checkpointsBefore.Count,
         });
     }

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using TrainingService.Faults.Tests.Infrastructure;
+using TrainingService.Tests.Shared;
 
 namespace TrainingService.Faults.Tests;
 
@@ -62,17 +63,25 @@ public sealed partial class GracefulShutdownTests(ITestOutputHelper output)
 
         // One record per epoch, and the same figures as a run never stopped: the resumed epoch's
         // train loss and accuracy add up the steps of both attempts exactly.
-        Assert.Equal(Enumerable.Range(1, Epochs), (await rig.MetricsAsync(id)).Select(m => (int)m!["epoch"]!));
-        var (_, referenceJob) = await rig.AssertSameMetricsAsAsync(id, reference);
+        var ledger = await rig.AssertEachEpochTrainedOnceAsync(id, Epochs);
+        Assert.Equal(Enumerable.Range(1, Epochs), ledger.Select(e => e.Epoch));
+        // The stopped epoch: attempt 1's steps up to its checkpoint, then attempt 2's from there, none twice.
+        var resumed = ledger.Single(e => e.Epoch == epoch);
+        Assert.Equal((2, stepsDone), (resumed.Attempt, resumed.ResumedFromStep));
+        Assert.Equal([(1, stepsDone)], resumed.EarlierAttempts);
+        var (_, referenceJob, figuresEqual) = await rig.AssertSameMetricsAsAsync(id, reference);
         Assert.Equal("worker-next", (string?)referenceJob["worker"]);
 
         await rig.ReportAsync("worker SIGTERM mid-epoch", [(id, Epochs), (reference, Epochs)], new Dictionary<string, object>
         {
             ["exitCode"] = first.ExitCode,
-            ["attempt"] = 2,
+            ["attempt"] = (int)finished["attempt"]!,
             ["resumedAtEpoch"] = epoch,
             ["resumedAtStep"] = stepsDone + 1,
-            ["finalMetricsEqualUninterrupted"] = true,
+            ["stepsPerEpoch"] = StepsPerEpoch,
+            ["resumedEpochStepsByAttempt"] = EpochInvariants.Describe(resumed),
+            ["queuedBehindLeftFor"] = (string?)referenceJob["worker"] ?? "",
+            ["figuresEqualToUninterrupted"] = figuresEqual,
         });
     }
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using TrainingService.Faults.Tests.Infrastructure;
+using TrainingService.Tests.Shared;
 
 namespace TrainingService.Faults.Tests;
 
@@ -61,17 +62,35 @@ public sealed partial class WorkerCrashTests(ITestOutputHelper output)
         Assert.Equal(checkpointsBefore.Count + 1, epoch);
         Assert.InRange(step, 2, StepsPerEpoch);
 
-        // Exactly one record per epoch, and with a fixed seed on the CPU the same figures as a run never interrupted.
-        Assert.Equal(Enumerable.Range(1, Epochs), (await rig.MetricsAsync(id)).Select(m => (int)m!["epoch"]!));
-        var (reference, referenceJob) = await rig.AssertSameMetricsAsAnUninterruptedRunAsync(id, "sigkill-reference", Epochs, TrainSubset);
+        // The job's own record of its attempts says the same: worker-1's ended worker-lost (the reaper's
+        // word for a worker whose heartbeats stopped), worker-2's began where the log says and succeeded.
+        var attempts = finished["attempts"]!.AsArray().Select(a => a!.AsObject()).ToList();
+        Assert.Equal([(1, "worker-1", "worker-lost"), (2, "worker-2", "succeeded")],
+            attempts.Select(a => ((int)a["number"]!, (string)a["worker"]!, (string?)a["reason"])));
+        Assert.Equal((epoch, step - 1), ((int)attempts[1]["startedFromEpoch"]!, (long)attempts[1]["startedFromStep"]!));
+        Assert.Equal("succeeded", (string?)finished["terminationReason"]);
+
+        // Each epoch recorded once, by the attempt that finished it: epoch 1 by attempt 1; epoch 2 by
+        // attempt 2, from the step of attempt 1's last mid-epoch checkpoint, the steps of both adding
+        // up to the epoch's — the steps attempt 1 ran after that checkpoint died with it, uncounted.
+        var ledger = await rig.AssertEachEpochTrainedOnceAsync(id, Epochs);
+        Assert.Equal(Enumerable.Range(1, Epochs), ledger.Select(e => e.Epoch));
+        Assert.Equal((1, 0, StepsPerEpoch), (ledger[0].Attempt, ledger[0].ResumedFromStep, ledger[0].StepsRun));
+        Assert.Equal((2, step - 1, StepsPerEpoch - (step - 1)), (ledger[1].Attempt, ledger[1].ResumedFromStep, ledger[1].StepsRun));
+        Assert.Equal([(1, step - 1)], ledger[1].EarlierAttempts);
+        // And with a fixed seed on the CPU the same figures as a run never interrupted.
+        var (reference, referenceJob, figuresEqual) = await rig.AssertSameMetricsAsAnUninterruptedRunAsync(id, "sigkill-reference", Epochs, TrainSubset);
         Assert.Equal((double)referenceJob["result"]!["finalTestAccuracy"]!, (double)finished["result"]!["finalTestAccuracy"]!);
 
         await rig.ReportAsync("worker SIGKILL mid-epoch", [(id, Epochs), (reference, Epochs)], new Dictionary<string, object>
         {
-            ["attempt"] = 2,
+            ["takenUpAfterSeconds"] = Math.Round(takenUpAfter.TotalSeconds, 1),
+            ["attempt"] = (int)finished["attempt"]!,
             ["resumedAtEpoch"] = epoch,
             ["resumedAtStep"] = step,
-            ["finalMetricsEqualUninterrupted"] = true,
+            ["stepsPerEpoch"] = StepsPerEpoch,
+            ["epoch2StepsByAttempt"] = EpochInvariants.Describe(ledger[1]),
+            ["figuresEqualToUninterrupted"] = figuresEqual,
         });
     }
 
@@ -89,7 +108,9 @@ public sealed partial class WorkerCrashTests(ITestOutputHelper output)
         await worker.KillAsync();
 
         // No worker is left to take it up: it must still leave "running", as interrupted (waiting for one).
+        var killedAt = DateTime.UtcNow;
         var reaped = await rig.WaitForJobAsync(id, j => (string)j["status"]! != "running", "no longer running");
+        var reapedAfter = DateTime.UtcNow - killedAt;
         Assert.Contains((string)reaped["status"]!, new[] { "interrupted", "queued" });
         Assert.Equal("infrastructure", (string)reaped["error"]!["kind"]!);
         Assert.Contains("stopped sending heartbeats", (string)reaped["error"]!["message"]!);
@@ -100,14 +121,11 @@ public sealed partial class WorkerCrashTests(ITestOutputHelper output)
         await Task.Delay(TimeSpan.FromSeconds(3));
         Assert.NotEqual("running", (string)(await rig.JobAsync(id))["status"]!);
 
-        output.WriteLine("FAULT-FIGURES " + System.Text.Json.JsonSerializer.Serialize(new
+        // Lost here means left "running" with no worker: the job waits (interrupted) on purpose.
+        await rig.ReportAsync("dead worker found by the reaper", [(id, 0)], new Dictionary<string, object>
         {
-            fault = "dead worker found by the reaper",
-            survived = 1,
-            jobs = 1,
-            jobsLost = 0,
-            epochsDuplicated = 0,
-            statusAfterReaping = (string)reaped["status"]!,
-        }));
+            ["statusAfterReaping"] = (string)reaped["status"]!,
+            ["reapedAfterSeconds"] = Math.Round(reapedAfter.TotalSeconds, 1),
+        }, jobsEnd: false);
     }
 }

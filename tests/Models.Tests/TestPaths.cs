@@ -14,6 +14,25 @@ public static class TestPaths
     /// </summary>
     public static string MnistDirectory => mnistDirectory.Value;
 
+    /// <summary>Overrides where the real Fashion-MNIST files are looked for.</summary>
+    public const string FashionMnistDirectoryVariable = "TRAININGSERVICE_TEST_FASHION_MNIST";
+
+    /// <summary>
+    /// Folder holding the four real Fashion-MNIST files: <c>$TRAININGSERVICE_TEST_FASHION_MNIST</c> if set,
+    /// otherwise where Debian's <c>dataset-fashion-mnist</c> installs them (scripts/prerequisites.sh installs it).
+    /// </summary>
+    public static string FashionMnistDirectory
+    {
+        get
+        {
+            var directory = Environment.GetEnvironmentVariable(FashionMnistDirectoryVariable) is { Length: > 0 } d
+                ? d : TrainingService.Contracts.Datasets.DatasetCatalog.FashionMnist.DefaultDirectory!;
+            return Directory.Exists(directory) ? directory
+                : throw new DirectoryNotFoundException(
+                    $"Fashion-MNIST not found at '{directory}': run `bash scripts/prerequisites.sh` (it installs Debian's dataset-fashion-mnist) or set {FashionMnistDirectoryVariable}.");
+        }
+    }
+
     /// <summary>Creates a new, empty folder of its own under the system temp folder.</summary>
     public static string NewTempDirectory()
     {

@@ -35,6 +35,25 @@ public abstract partial class JobStoreTests
     }
 
     [Fact]
+    public async Task A_stale_attempt_taken_over_before_the_reaper_came_ends_worker_lost_where_it_last_reported()
+    {
+        var job = await CreateAsync(NewJob());
+        var first = Guid.NewGuid();
+        Assert.NotNull(await Store.TryStartAttemptAsync(job.Id, first, "worker-a", "cpu", T0, T0, None));
+        Assert.True(await Store.UpdateProgressAsync(job.Id, first, new JobProgress(2, 3, 40, 100, 900, 60, 0.2, 0.9, T0.AddSeconds(20)), T0.AddSeconds(20), None));
+
+        // Still 'running', heartbeats stale: another worker takes it up directly.
+        var second = Guid.NewGuid();
+        Assert.NotNull(await Store.TryStartAttemptAsync(job.Id, second, "worker-b", "cpu", T0.AddSeconds(95), staleBefore: T0.AddSeconds(60), None));
+
+        var attempts = await Attempts.ListAttemptsAsync(job.Id, None);
+        Assert.Equal(2, attempts.Count);
+        Assert.Equal((T0.AddSeconds(95), TerminationReason.WorkerLost, 2, 40L), (attempts[0].EndedAt, attempts[0].Reason, attempts[0].ReachedEpoch, attempts[0].ReachedStep));
+        Assert.Contains("worker-b", attempts[0].Message);
+        Assert.Equal(("worker-b", (DateTimeOffset?)null, (TerminationReason?)null), (attempts[1].Worker, attempts[1].EndedAt, attempts[1].Reason));
+    }
+
+    [Fact]
     public async Task A_job_that_ends_without_an_attempt_says_why()
     {
         var cancelled = await CreateAsync(NewJob());

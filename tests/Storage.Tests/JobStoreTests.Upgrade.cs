@@ -160,7 +160,7 @@ public abstract partial class JobStoreTests
         // The running job's lease still fences its writes.
         Assert.True(await store.Jobs.HeartbeatAsync(OldAttention, OldLease, T0.AddMinutes(1), None));
         Assert.False(await store.Jobs.HeartbeatAsync(OldAttention, Guid.NewGuid(), T0.AddMinutes(1), None));
-        Assert.True(await store.Epochs.RecordEpochAsync(OldAttention, OldLease, Metrics(1), T0.AddMinutes(1), None));
+        Assert.Equal(EpochWrite.Recorded, await store.Epochs.RecordEpochAsync(OldAttention, OldLease, Metrics(1), Trained, T0.AddMinutes(1), None));
         // The queued one starts; the idempotency key still finds its job; the owner's count sees the old jobs.
         Assert.Equal(1, (await store.Jobs.TryStartAttemptAsync(OldResNet, Guid.NewGuid(), "w", "cpu", T0.AddMinutes(1), T0, None))!.Attempt);
         var (again, created) = await store.Jobs.CreateAsync(NewJob(idempotencyKey: "fixture-key-1"), None);

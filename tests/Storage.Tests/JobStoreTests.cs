@@ -535,7 +535,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
     public async Task Writes_under_an_old_lease_are_refused_and_change_nothing()
     {
         var (running, oldLease) = await CreateRunningAsync();
-        Assert.True(await Epochs.RecordEpochAsync(running.Id, oldLease, Metrics(1), T0.AddSeconds(1), None));
+        Assert.Equal(EpochWrite.Recorded, await Epochs.RecordEpochAsync(running.Id, oldLease, Metrics(1), Trained, T0.AddSeconds(1), None));
         Assert.True(await Checkpoints.RecordCheckpointAsync(running.Id, oldLease, new CheckpointRecord(running.Id, 1, 100, "aa", Metrics(1), T0.AddSeconds(1)), None));
         var newLease = Guid.NewGuid();
         Assert.NotNull(await Store.TryStartAttemptAsync(running.Id, newLease, "worker-2", "cpu", T0.AddSeconds(60), T0.AddSeconds(30), None));
@@ -545,8 +545,8 @@ public abstract partial class JobStoreTests : IAsyncLifetime
 
         Assert.False(await Store.UpdateProgressAsync(running.Id, oldLease, Progress(2, 900), T0.AddSeconds(61), None));
         Assert.False(await Store.HeartbeatAsync(running.Id, oldLease, T0.AddSeconds(61), None));
-        Assert.False(await Epochs.RecordEpochAsync(running.Id, oldLease, Metrics(1, 0.3), T0.AddSeconds(61), None));
-        Assert.False(await Epochs.RecordEpochAsync(running.Id, oldLease, Metrics(2), T0.AddSeconds(61), None));
+        Assert.Equal(EpochWrite.LeaseLost, await Epochs.RecordEpochAsync(running.Id, oldLease, Metrics(1, 0.3), Trained, T0.AddSeconds(61), None));
+        Assert.Equal(EpochWrite.LeaseLost, await Epochs.RecordEpochAsync(running.Id, oldLease, Metrics(2), Trained, T0.AddSeconds(61), None));
         Assert.False(await Checkpoints.RecordCheckpointAsync(running.Id, oldLease, new CheckpointRecord(running.Id, 1, 999, "bb", null, T0.AddSeconds(61)), None));
         Assert.False(await Checkpoints.RecordCheckpointAsync(running.Id, oldLease, new CheckpointRecord(running.Id, 2, 999, "bb", null, T0.AddSeconds(61)), None));
         Assert.False(await Store.FinishAttemptAsync(running.Id, oldLease, JobStatus.Succeeded, TerminationReason.Succeeded, new JobResult(1, 0, null, null, null, null, null), null, T0.AddSeconds(61), None));
@@ -558,7 +558,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
 
         // The new lease's writes apply.
         Assert.True(await Store.HeartbeatAsync(running.Id, newLease, T0.AddSeconds(62), None));
-        Assert.True(await Epochs.RecordEpochAsync(running.Id, newLease, Metrics(2), T0.AddSeconds(62), None));
+        Assert.Equal(EpochWrite.Recorded, await Epochs.RecordEpochAsync(running.Id, newLease, Metrics(2), Trained, T0.AddSeconds(62), None));
     }
 
     [Fact]
@@ -570,7 +570,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
             var lease = Guid.NewGuid();
             Assert.False(await Store.UpdateProgressAsync(id, lease, Progress(1, 1), T0, None));
             Assert.False(await Store.HeartbeatAsync(id, lease, T0, None));
-            Assert.False(await Epochs.RecordEpochAsync(id, lease, Metrics(1), T0, None));
+            Assert.Equal(EpochWrite.LeaseLost, await Epochs.RecordEpochAsync(id, lease, Metrics(1), Trained, T0, None));
             Assert.False(await Checkpoints.RecordCheckpointAsync(id, lease, new CheckpointRecord(id, 1, 1, "x", null, T0), None));
             Assert.False(await Store.FinishAttemptAsync(id, lease, JobStatus.Failed, TerminationReason.UserError, null, new JobError(JobErrorKind.User, "x"), T0, None));
         }
@@ -582,16 +582,17 @@ public abstract partial class JobStoreTests : IAsyncLifetime
     // ---- Epochs and checkpoints.
 
     [Fact]
-    public async Task Recording_an_epoch_again_replaces_it()
+    public async Task Recording_an_epoch_again_changes_nothing()
     {
         var (running, lease) = await CreateRunningAsync();
 
-        Assert.True(await Epochs.RecordEpochAsync(running.Id, lease, Metrics(1), T0.AddSeconds(1), None));
-        Assert.True(await Epochs.RecordEpochAsync(running.Id, lease, Metrics(2), T0.AddSeconds(2), None));
-        Assert.True(await Epochs.RecordEpochAsync(running.Id, lease, Metrics(2, 0.25), T0.AddSeconds(3), None));
+        Assert.Equal(EpochWrite.Recorded, await Epochs.RecordEpochAsync(running.Id, lease, Metrics(1), Trained, T0.AddSeconds(1), None));
+        Assert.Equal(EpochWrite.Recorded, await Epochs.RecordEpochAsync(running.Id, lease, Metrics(2), Trained, T0.AddSeconds(2), None));
+        // The same attempt's write again (its acknowledgement lost): the record stays as first written.
+        Assert.Equal(EpochWrite.AlreadyRecorded, await Epochs.RecordEpochAsync(running.Id, lease, Metrics(2), Trained, T0.AddSeconds(2), None));
 
         Assert.Equal(
-            [new EpochRecord(running.Id, Metrics(1), T0.AddSeconds(1)), new EpochRecord(running.Id, Metrics(2, 0.25), T0.AddSeconds(3))],
+            [new EpochRecord(running.Id, Metrics(1), T0.AddSeconds(1)) { Training = Trained }, new EpochRecord(running.Id, Metrics(2), T0.AddSeconds(2)) { Training = Trained }],
             await Epochs.GetEpochsAsync(running.Id, 0, None));
     }
 
@@ -600,9 +601,9 @@ public abstract partial class JobStoreTests : IAsyncLifetime
     {
         var (running, lease) = await CreateRunningAsync();
         foreach (var epoch in new[] { 3, 1, 4, 2 })
-            Assert.True(await Epochs.RecordEpochAsync(running.Id, lease, Metrics(epoch), T0.AddSeconds(epoch), None));
+            Assert.Equal(EpochWrite.Recorded, await Epochs.RecordEpochAsync(running.Id, lease, Metrics(epoch), Trained, T0.AddSeconds(epoch), None));
         var (other, otherLease) = await CreateRunningAsync();
-        Assert.True(await Epochs.RecordEpochAsync(other.Id, otherLease, Metrics(1), T0, None));
+        Assert.Equal(EpochWrite.Recorded, await Epochs.RecordEpochAsync(other.Id, otherLease, Metrics(1), Trained, T0, None));
 
         Assert.Equal([1, 2, 3, 4], (await Epochs.GetEpochsAsync(running.Id, 0, None)).Select(e => e.Metrics.Epoch));
         Assert.Equal([3, 4], (await Epochs.GetEpochsAsync(running.Id, 2, None)).Select(e => e.Metrics.Epoch));
@@ -616,7 +617,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         var (running, lease) = await CreateRunningAsync();
         var diverged = new EpochMetrics(1, double.NaN, 0.1, double.PositiveInfinity, 0.1, double.NegativeInfinity, 3.5, double.NaN);
 
-        Assert.True(await Epochs.RecordEpochAsync(running.Id, lease, diverged, T0, None));
+        Assert.Equal(EpochWrite.Recorded, await Epochs.RecordEpochAsync(running.Id, lease, diverged, Trained, T0, None));
 
         var epoch = Assert.Single(await Epochs.GetEpochsAsync(running.Id, 0, None));
         Assert.True(double.IsNaN(epoch.Metrics.TrainLoss));
@@ -915,55 +916,6 @@ public abstract partial class JobStoreTests : IAsyncLifetime
         }
     }
 
-    [Fact]
-    public async Task Cancel_racing_a_start_always_ends_consistent()
-    {
-        var outcomes = new Dictionary<CancelOutcome, int>();
-        for (var i = 0; i < 50; i++)
-        {
-            var job = await CreateAsync(NewJob());
-            var lease = Guid.NewGuid();
-            var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var cancel = Task.Run(async () =>
-            {
-                await go.Task;
-                return await Store.RequestCancelAsync(job.Id, T0.AddSeconds(1), None);
-            });
-            var start = Task.Run(async () =>
-            {
-                await go.Task;
-                return await Store.TryStartAttemptAsync(job.Id, lease, "w", "cpu", T0.AddSeconds(1), T0.AddSeconds(-29), None);
-            });
-            go.SetResult();
-            var outcome = await cancel;
-            var started = await start;
-            var final = await GetAsync(job.Id);
-            outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
-
-            Assert.True(final.CancelRequested);
-            switch (outcome)
-            {
-                case CancelOutcome.CancelledBeforeStart:
-                    Assert.Null(started);
-                    Assert.Equal(JobStatus.Cancelled, final.Status);
-                    Assert.Equal(0, final.Attempt);
-                    Assert.Null(final.LeaseToken);
-                    break;
-                case CancelOutcome.CancellationRequested:
-                    Assert.NotNull(started);
-                    Assert.Equal(JobStatus.Running, started.Status);
-                    Assert.Equal(JobStatus.Cancelling, final.Status);
-                    Assert.Equal(1, final.Attempt);
-                    Assert.Equal(lease, final.LeaseToken);
-                    break;
-                default:
-                    Assert.Fail($"Iteration {i}: cancel answered {outcome}.");
-                    break;
-            }
-        }
-        Assert.Equal(50, outcomes.Values.Sum());
-    }
-
     // ---- Logs.
 
     [Fact]
@@ -1061,7 +1013,7 @@ public abstract partial class JobStoreTests : IAsyncLifetime
             {
                 applied.Add(await Store.UpdateProgressAsync(r.Job.Id, r.Lease, Progress(epoch, epoch * 10), T0.AddSeconds(epoch), None));
                 applied.Add(await Store.HeartbeatAsync(r.Job.Id, r.Lease, T0.AddSeconds(epoch), None));
-                applied.Add(await Epochs.RecordEpochAsync(r.Job.Id, r.Lease, Metrics(epoch), T0.AddSeconds(epoch), None));
+                applied.Add(await Epochs.RecordEpochAsync(r.Job.Id, r.Lease, Metrics(epoch), Trained, T0.AddSeconds(epoch), None) == EpochWrite.Recorded);
             }
             return applied;
         })));

@@ -4,6 +4,7 @@ using TrainingService.Contracts.Checkpoints;
 using TrainingService.Models.Checkpoints;
 using TrainingService.Contracts.Training;
 using TrainingService.Models.Training;
+using TrainingService.Tests.Shared;
 
 namespace TrainingService.Worker.Tests;
 
@@ -180,6 +181,11 @@ public sealed class TrainingJobRunnerTests(WorkerFixture fixture)
         var actual = await fixture.Epochs.GetEpochsAsync(job.Id, 0, CancellationToken.None);
         Assert.Equal([1, 2, 3], actual.Select(e => e.Metrics.Epoch));
         Assert.Equal(expected.Select(Comparable), actual.Select(Comparable));
+        // Each epoch trained once: recorded by attempt 1 or 2, its steps adding up to the epoch's.
+        var stepsPerEpoch = (WorkerFixture.Quick.TrainSubset!.Value + WorkerFixture.Quick.BatchSize - 1) / WorkerFixture.Quick.BatchSize;
+        Assert.Empty(EpochInvariants.Violations(DoubleRunDetectionTests.Ledger(actual), 3, stepsPerEpoch, resumed.Attempt));
+        Assert.Equal(1, actual[0].Training!.Attempt);
+        Assert.Equal(2, actual[^1].Training!.Attempt);
     }
 
     [Fact]

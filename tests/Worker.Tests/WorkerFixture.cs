@@ -2,6 +2,7 @@ using TrainingService.Api.Jobs;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using TrainingService.Contracts;
+using TrainingService.Contracts.Datasets;
 using TrainingService.Storage;
 using TrainingService.Contracts.Architectures;
 using TrainingService.Models.Architectures;
@@ -36,7 +37,8 @@ public sealed class WorkerFixture : IAsyncLifetime, IJobDispatcher
         MaxAttempts = 2,
         Name = "test-worker",
     };
-    public MnistDataCache Data { get; }
+    public IDatasetStore Datasets { get; }
+    public DatasetCache Data { get; }
 
     public WorkerFixture()
     {
@@ -46,7 +48,9 @@ public sealed class WorkerFixture : IAsyncLifetime, IJobDispatcher
         CheckpointIndex = new SqlCheckpointIndex(Database);
         Attempts = new SqlJobAttemptLog(Database);
         Checkpoints = new CheckpointOptions { Root = Path.Combine(folder, "checkpoints") };
-        Data = new MnistDataCache(Microsoft.Extensions.Options.Options.Create(new MnistOptions { DataDirectory = MnistDirectory(), Download = false }));
+        Datasets = new SqlDatasetStore(Database);
+        Data = new DatasetCache(Microsoft.Extensions.Options.Options.Create(new MnistOptions { DataDirectory = MnistDirectory(), Download = false }),
+            Microsoft.Extensions.Options.Options.Create(new DatasetOptions()), Microsoft.Extensions.Options.Options.Create(Checkpoints), Datasets);
     }
 
     public Task InitializeAsync() => Database.MigrateAsync(CancellationToken.None);
@@ -68,7 +72,7 @@ public sealed class WorkerFixture : IAsyncLifetime, IJobDispatcher
         lock (Dispatched) Dispatched.Add(job.Id);
     }
 
-    public async Task<JobRecord> SubmitAsync(Hyperparameters hyperparameters, JobKind kind = JobKind.Train, EvalSource? source = null, string? traceParent = null)
+    public async Task<JobRecord> SubmitAsync(Hyperparameters hyperparameters, JobKind kind = JobKind.Train, EvalSource? source = null, string? traceParent = null, string dataset = DatasetCatalog.MnistName)
     {
         var (job, _) = await Store.CreateAsync(new JobRecord
         {
@@ -76,6 +80,7 @@ public sealed class WorkerFixture : IAsyncLifetime, IJobDispatcher
             Kind = kind,
             Architecture = ArchitectureCatalog.ConvNetName,
             Hyperparameters = hyperparameters,
+            Dataset = dataset,
             Source = source,
             CreatedAt = DateTimeOffset.UtcNow,
             TraceParent = traceParent,
@@ -85,7 +90,7 @@ public sealed class WorkerFixture : IAsyncLifetime, IJobDispatcher
 
     public static Hyperparameters Quick => ArchitectureCatalog.ConvNet.Defaults with { Epochs = 2, TrainSubset = 512, BatchSize = 64, Device = "cpu", Seed = 9 };
 
-    private static string MnistDirectory()
+    public static string MnistDirectory()
     {
         if (Environment.GetEnvironmentVariable("TRAININGSERVICE_TEST_MNIST") is { Length: > 0 } d) return d;
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -121,7 +121,7 @@ internal sealed class QueueOnlyService : IAsyncDisposable
 
     public async Task RecordEpochAsync(Guid id, Guid lease, int epoch, CancellationToken cancellationToken)
     {
-        if (!await epochs.RecordEpochAsync(id, lease, Metrics(epoch), DateTimeOffset.UtcNow, cancellationToken))
+        if (await epochs.RecordEpochAsync(id, lease, Metrics(epoch), new EpochTraining(1, 0, 469, []), DateTimeOffset.UtcNow, cancellationToken) == EpochWrite.LeaseLost)
             throw new InvalidOperationException($"the store refused epoch {epoch} of job {id}: lease lost");
     }
 

@@ -1,3 +1,4 @@
+using TrainingService.Contracts.Datasets;
 using System.Diagnostics;
 using System.Text.Json;
 using TorchSharp;
@@ -148,16 +149,16 @@ internal static class OverheadScenario
     private sealed class EngineBaseline : IDisposable
     {
         private readonly torch.Device device = Devices.Resolve("cpu");
-        private readonly MnistTensors train;
-        private readonly MnistTensors test;
+        private readonly ImageTensors train;
+        private readonly ImageTensors test;
         private readonly CancellationToken cancellationToken;
 
         public EngineBaseline(string dataDirectory, CancellationToken cancellationToken)
         {
             this.cancellationToken = cancellationToken;
             torch.set_num_threads(Environment.ProcessorCount);
-            train = MnistTensors.Load(dataDirectory, MnistSplit.Train, device);
-            test = MnistTensors.Load(dataDirectory, MnistSplit.Test, device);
+            train = ImageTensors.Load(dataDirectory, DatasetSplit.Train, device);
+            test = ImageTensors.Load(dataDirectory, DatasetSplit.Test, device);
             Run(ArchitectureCatalog.ConvNet.Defaults with { Epochs = 1, Device = "cpu", TrainSubset = WarmUpSubset });
         }
 
@@ -167,7 +168,7 @@ internal static class OverheadScenario
             try
             {
                 var count = Math.Min(h.TrainSubset ?? train.Count, train.Count);
-                using var view = MnistTensors.FromTensors(train.Images.narrow(0, 0, count), train.Labels.narrow(0, 0, count));
+                using var view = ImageTensors.FromTensors(train.Images.narrow(0, 0, count), train.Labels.narrow(0, 0, count));
                 var plan = new TrainingPlan(ArchitectureCatalog.ConvNet, h, device);
                 var clock = Stopwatch.StartNew();
                 var outcome = CheckpointedTraining.Run(plan, view, test, new CheckpointStore(folder), new SilentObserver(), cancellationToken);

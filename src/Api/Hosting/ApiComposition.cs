@@ -1,5 +1,6 @@
 using TrainingService.Api.Architectures;
 using TrainingService.Api.Dashboard;
+using TrainingService.Api.Datasets;
 using TrainingService.Api.Exports;
 using TrainingService.Api.Health;
 using TrainingService.Api.Infrastructure;
@@ -30,6 +31,7 @@ public static class ApiComposition
         builder.Services.AddJobOutbox(builder.Configuration);
         builder.Services.AddSweeps();
         builder.Services.AddWebhooks(builder.Configuration);
+        builder.Services.AddDatasets(builder.Configuration);
         builder.Services.AddApiJson();
         builder.Services.AddApiProblemDetails();
         builder.Services.AddApiDocumentation();
@@ -53,6 +55,7 @@ public static class ApiComposition
         app.MapExportEndpoints();
         app.MapSweepsEndpoints();
         app.MapWebhooksEndpoints();
+        app.MapDatasetsEndpoints();
         app.MapArchitecturesEndpoints();
         app.MapWorkersEndpoints();
         app.MapHealthEndpoints();

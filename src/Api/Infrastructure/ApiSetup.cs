@@ -12,7 +12,8 @@ public static class ApiSetup
     public const string DocumentPath = "/swagger/v1/swagger.json";
 
     private const string ApiDescription = """
-        Trains and evaluates the MNIST exercise's three architectures (convnet, resnet18, attention) as jobs.
+        Trains and evaluates the MNIST exercise's three architectures (convnet, resnet18, attention) as jobs, on
+        MNIST, Fashion-MNIST or a dataset uploaded as IDX files (`POST /datasets`).
 
         Submit a job with `POST /jobs`; it is queued and run by a worker. Watch it with `GET /jobs/{id}`,
         read its per-epoch metrics with `GET /jobs/{id}/metrics` (JSON, CSV, or live as Server-Sent Events),
@@ -34,6 +35,10 @@ public static class ApiSetup
             // to report a problem, and nothing about the server's internals.
             context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
             context.ProblemDetails.Extensions.TryAdd("traceId", Activity.Current?.Id ?? context.HttpContext.TraceIdentifier);
+            // ASP.NET Core types the RFC 9110 statuses itself; 429 (RFC 6585) it leaves untyped, so
+            // every status the API answers has a type a client can switch on.
+            if (context.ProblemDetails.Status == StatusCodes.Status429TooManyRequests)
+                context.ProblemDetails.Type ??= "https://tools.ietf.org/html/rfc6585#section-4";
             if (context.ProblemDetails.Status == StatusCodes.Status503ServiceUnavailable && DatabaseOutage.Is(context.Exception))
             {
                 context.ProblemDetails.Title = "Service unavailable";

@@ -28,6 +28,7 @@ public static class JobMapping
         Tags = job.Tags,
         // Every stored job names its normalization (migration 7 named the older ones').
         Hyperparameters = job.Hyperparameters,
+        Dataset = job.Dataset,
         Source = job.Source is { } source ? new EvalSourceResponse { JobId = source.JobId, Checkpoint = source.Checkpoint } : null,
         CreatedAt = job.CreatedAt,
         StartedAt = job.StartedAt,

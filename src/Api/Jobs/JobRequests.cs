@@ -7,8 +7,8 @@ using TrainingService.Contracts.Training;
 namespace TrainingService.Api.Jobs;
 
 /// <summary>
-/// A job to run: train an architecture on MNIST, or evaluate a checkpoint of an earlier training
-/// job on the MNIST test set. Unknown fields are rejected.
+/// A job to run: train an architecture on a dataset (MNIST unless it names another), or evaluate a
+/// checkpoint of an earlier training job on a test set. Unknown fields are rejected.
 /// </summary>
 public sealed class CreateJobRequest : IOpenApiExample<CreateJobRequest>
 {
@@ -21,13 +21,21 @@ public sealed class CreateJobRequest : IOpenApiExample<CreateJobRequest>
     /// <summary>Overrides of the architecture's default hyperparameters (the fields of <c>Hyperparameters</c>); omitted (or null) fields keep the defaults. An eval job uses its source's hyperparameters and accepts only <c>device</c>.</summary>
     public JsonElement? Hyperparameters { get; init; }
 
+    /// <summary>
+    /// What to train or evaluate on: <c>mnist</c> (the default for a training job), <c>fashion-mnist</c>, or the id of an
+    /// uploaded dataset (see <c>GET /datasets</c>). Its images must be a size the architecture takes (every architecture
+    /// here: 28×28 grey images in 10 classes). An eval job evaluates on its source job's dataset unless it names another
+    /// of the same geometry.
+    /// </summary>
+    public string? Dataset { get; init; }
+
     /// <summary>For an eval job (and only then): the training job and checkpoint to evaluate.</summary>
     public EvalSourceRequest? Source { get; init; }
 
     /// <summary>Conditions on the final figures for a CI pipeline to gate on, by figure: <c>testAccuracy</c>, <c>testLoss</c>, <c>bestTestAccuracy</c>, <c>bestTestLoss</c> (fractions and mean losses) or <c>wallSeconds</c>, each <c>{"min": x}</c>, <c>{"max": y}</c> or both. Checked when the job has succeeded: <c>result.expectations</c> says per condition the value and whether it held, and <c>result.passed</c> whether all did. Optional.</summary>
     public JsonElement? Expect { get; init; }
 
-    /// <summary>A label for people, 1–200 characters. Optional.</summary>
+    /// <summary>A label for people, 1–200 characters, no control characters. Optional.</summary>
     public string? Name { get; init; }
 
     /// <summary>Up to 32 tags of 1–64 characters each, to filter by (<c>GET /jobs?tag=</c>). Repeats are dropped. Optional.</summary>
@@ -41,6 +49,7 @@ public sealed class CreateJobRequest : IOpenApiExample<CreateJobRequest>
     {
         Kind = "train",
         Architecture = "convnet",
+        Dataset = "fashion-mnist",
         Hyperparameters = JsonDocument.Parse("""{ "epochs": 3, "learningRate": 0.002, "device": "auto" }""").RootElement,
         Name = "convnet baseline",
         Tags = ["baseline", "ci"],

@@ -29,6 +29,9 @@ public sealed record JobResponse : IOpenApiExample<JobResponse>
     /// <summary>The effective hyperparameters: the request's overrides on the architecture's defaults (an eval job's are its source's).</summary>
     public required Hyperparameters Hyperparameters { get; init; }
 
+    /// <summary>What it trains or evaluates on: <c>mnist</c>, <c>fashion-mnist</c>, or an uploaded dataset's id.</summary>
+    public required string Dataset { get; init; }
+
     /// <summary>For an eval job: the checkpoint it evaluates.</summary>
     public required EvalSourceResponse? Source { get; init; }
 
@@ -87,6 +90,7 @@ public sealed record JobResponse : IOpenApiExample<JobResponse>
         Name = "convnet baseline",
         Tags = ["baseline"],
         Hyperparameters = ArchitectureCatalog.ConvNet.Defaults,
+        Dataset = "fashion-mnist",
         Source = null,
         CreatedAt = new DateTimeOffset(2025, 11, 26, 15, 40, 0, TimeSpan.Zero),
         StartedAt = new DateTimeOffset(2025, 11, 26, 15, 40, 2, TimeSpan.Zero),

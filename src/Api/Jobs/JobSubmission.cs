@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using TrainingService.Api.Datasets;
 using TrainingService.Api.Infrastructure;
 using TrainingService.Contracts;
 using TrainingService.Contracts.Architectures;
@@ -28,7 +29,7 @@ public static class JobSubmission
 
     public static async Task<Outcome> BuildAsync(
         CreateJobRequest request, string? idempotencyKey, IJobStore store, ICheckpointIndex checkpointIndex, DateTimeOffset now, CancellationToken cancellationToken,
-        Func<JobRecord, bool>? canSee = null)
+        Func<JobRecord, bool>? canSee = null, DatasetLookup? datasets = null)
     {
         var errors = new FieldErrors();
 
@@ -41,6 +42,7 @@ public static class JobSubmission
         ArchitectureInfo? architecture = null;
         Hyperparameters? hyperparameters = null;
         EvalSource? source = null;
+        JobRecord? sourceRecord = null;
         if (kind == JobKind.Train)
         {
             if (request.Source is not null)
@@ -58,6 +60,7 @@ public static class JobSubmission
             if (sourceJob is not null)
             {
                 source = new EvalSource(sourceJob.Value.Job.Id, sourceJob.Value.Checkpoint);
+                sourceRecord = sourceJob.Value.Job;
                 architecture = ArchitectureCatalog.Find(sourceJob.Value.Job.Architecture);
                 if (given is not null && given.Name != sourceJob.Value.Job.Architecture)
                     errors.Add("architecture",
@@ -71,7 +74,10 @@ public static class JobSubmission
             }
         }
 
-        if (!errors.Any && (architecture is null || hyperparameters is null || kind is null))
+        var dataset = kind is { } k
+            ? await JobDatasets.ResolveAsync(request.Dataset, k, sourceRecord, architecture, hyperparameters, datasets ?? DatasetLookup.BuiltInsOnly, errors, cancellationToken)
+            : null;
+        if (!errors.Any && (architecture is null || hyperparameters is null || kind is null || dataset is null))
             errors.Add("body", "The job could not be built from this request.");
         if (errors.Any)
             return new Outcome(null, errors.ToDictionary());
@@ -84,6 +90,7 @@ public static class JobSubmission
             Name = name,
             Tags = tags,
             Hyperparameters = hyperparameters!,
+            Dataset = dataset!,
             Source = source,
             IdempotencyKey = idempotencyKey,
             Queue = QueueFor(hyperparameters!.Device),
@@ -101,6 +108,7 @@ public static class JobSubmission
         existing.Kind == requested.Kind
         && existing.Architecture == requested.Architecture
         && existing.Hyperparameters == requested.Hyperparameters
+        && existing.Dataset == requested.Dataset
         && existing.Source == requested.Source
         && existing.Name == requested.Name
         && existing.Tags.SequenceEqual(requested.Tags, StringComparer.Ordinal)
@@ -158,10 +166,18 @@ public static class JobSubmission
         static string Names() => string.Join(", ", ArchitectureCatalog.All.Select(a => a.Name));
     }
 
+    /// <summary>
+    /// What a job's or sweep's name must be. Control characters are refused as in tags: a NUL, for
+    /// one, cannot be stored in a PostgreSQL text column at all (the insert failed with a 500).
+    /// </summary>
+    public static readonly string NameRule = $"Must be 1 to {MaxNameLength} characters, not blank, without control characters; omit it for no name.";
+
+    public static bool IsValidName(string name) => name.Length <= MaxNameLength && !string.IsNullOrWhiteSpace(name) && !name.Any(char.IsControl);
+
     private static string? CheckName(string? name, FieldErrors errors)
     {
-        if (name is not null && (name.Length > MaxNameLength || string.IsNullOrWhiteSpace(name)))
-            errors.Add("name", $"Must be 1 to {MaxNameLength} characters and not blank; omit it for no name.");
+        if (name is not null && !IsValidName(name))
+            errors.Add("name", NameRule);
         return name;
     }
 

@@ -181,9 +181,9 @@ public sealed class JobWatchHub(IServiceProvider services, TimeSpan pollInterval
         }
 
         /// <summary>
-        /// The epoch after which to read. Normally the last one seen; but a resumed attempt
-        /// re-runs (and re-records) the epochs from the one it is training, so those are read
-        /// again to pick up the replacements.
+        /// The epoch after which to read. Normally the last one seen; but the epochs from the one
+        /// being trained are read again: an attempt that trained one of them twice adds a conflict
+        /// to its record (see <see cref="EpochRecord.Conflicts"/>).
         /// </summary>
         private static int ReadFrom(JobRecord job, SortedDictionary<int, EpochRecord> epochs)
         {

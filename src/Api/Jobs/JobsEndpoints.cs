@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using TrainingService.Api.Checkpoints;
+using TrainingService.Api.Datasets;
 using TrainingService.Api.Infrastructure;
 using TrainingService.Api.Infrastructure.OpenApi;
 using TrainingService.Api.Logs;
@@ -10,6 +11,7 @@ using TrainingService.Api.Security;
 using TrainingService.Api.Webhooks;
 using TrainingService.Contracts;
 using TrainingService.Contracts.Webhooks;
+using TrainingService.Contracts.Datasets;
 using TrainingService.Storage;
 using TrainingService.Contracts.Architectures;
 
@@ -36,7 +38,9 @@ public static class JobsEndpoints
             .WithDescription("""
                 Validates the job, stores it and answers 202 with the job and its `Location`; the job reaches the workers' queue a moment later (should that fail, a sweep retries).
                 Omitted hyperparameters take the architecture's defaults (see `GET /architectures`), and the response
-                shows the effective values. An eval job names `source` (a training job and its checkpoint: `final`,
+                shows the effective values. `dataset` picks what to train on: `mnist` (the default), `fashion-mnist`, or an
+                uploaded dataset's id (`GET /datasets`); an eval job evaluates on its source's dataset unless it names another
+                of the same geometry. An eval job names `source` (a training job and its checkpoint: `final`,
                 `best` or an epoch) and takes its architecture and hyperparameters from it; only `device` may be given.
 
                 A 400 lists every offending field under `errors`, keyed by JSON path; unknown fields are errors too.
@@ -186,6 +190,7 @@ public static class JobsEndpoints
             string? idempotencyKey,
             [FromServices] IJobStore store,
             [FromServices] ICheckpointIndex checkpointIndex,
+            [FromServices] IDatasetStore datasets,
             [FromServices] JobOutbox outbox,
             [FromServices] WebhookCallbacks callbacks,
             [FromServices] TimeProvider time,
@@ -204,7 +209,8 @@ public static class JobsEndpoints
             // answer identical to every later read of the job (and its paging cursor exact).
             var now = StoredTime.Truncate(time.GetUtcNow());
             var caller = Caller.Of(context);
-            var submission = await JobSubmission.BuildAsync(body.Value!, idempotencyKey, store, checkpointIndex, now, cancellationToken, caller.CanSee);
+            var submission = await JobSubmission.BuildAsync(body.Value!, idempotencyKey, store, checkpointIndex, now, cancellationToken, caller.CanSee,
+                new DatasetLookup(datasets, caller.CanSeeOwnedBy));
             var callbackErrors = new FieldErrors();
             var callback = await callbacks.CheckAsync(body.Value!.Callback, callbackErrors, cancellationToken);
             if (submission.Job is null || callbackErrors.Any)

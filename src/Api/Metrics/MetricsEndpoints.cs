@@ -34,8 +34,9 @@ public static class MetricsEndpoints
                 (`event: epoch`, `id: <epoch>`, data = the record), then each new epoch within about a second of being
                 recorded, `event: progress` when the job's progress changes, `: keep-alive` comments every 15 s of
                 silence, and finally `event: end` with the job once it has finished, after which the stream closes.
-                A reconnecting client's `Last-Event-ID` resumes after that epoch without repeats. An epoch that a
-                resumed run re-records is sent again with the same id: treat epochs as keyed by number.
+                A reconnecting client's `Last-Event-ID` resumes after that epoch without repeats. An epoch is
+                recorded once (a write of it by another attempt is kept in its `conflicts`, never applied), so each
+                epoch is sent once; treat epochs as keyed by number.
                 """)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .Produces(StatusCodes.Status304NotModified);
@@ -68,10 +69,11 @@ public static class MetricsEndpoints
                 return new MetricsStreamResult(jobId, Math.Max(since, lastEvent), hub, options.StreamKeepAliveInterval);
 
             var epochs = await epochStore.GetEpochsAsync(jobId, since, cancellationToken);
-            // The tag fingerprints which records (and which versions of them) the answer holds, so
-            // it changes exactly when the content would, without serialising it first.
+            // The tag fingerprints which records the answer holds (a record never changes, but
+            // conflicts may be added to it), so it changes exactly when the content would, without
+            // serialising it first.
             var tag = EntityTags.FromFingerprint(string.Create(CultureInfo.InvariantCulture,
-                $"metrics|{format}|{jobId:N}|{since}|{string.Join(',', epochs.Select(e => $"{e.Metrics.Epoch}:{e.RecordedAt.UtcTicks}"))}"));
+                $"metrics|{format}|{jobId:N}|{since}|{string.Join(',', epochs.Select(e => $"{e.Metrics.Epoch}:{e.RecordedAt.UtcTicks}:{e.Conflicts.Count}"))}"));
             var headers = context.Response.Headers;
             headers.ETag = tag.ToString();
             headers.Vary = HeaderNames.Accept;

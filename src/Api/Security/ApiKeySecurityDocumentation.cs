@@ -16,7 +16,7 @@ public static class ApiKeySecurityDocumentation
                 In = ParameterLocation.Header,
                 Name = ApiKeyAuthenticationHandler.ApiKeyHeader,
                 Description = "An API key (made with `trainingservice keys create --name NAME`), sent as `X-Api-Key`; "
-                    + "`Authorization: Bearer <key>` works too. Needed for every /jobs, /sweeps and /webhooks operation when authentication is on (Auth:Enabled).",
+                    + "`Authorization: Bearer <key>` works too. Needed for every /jobs, /sweeps, /webhooks and /datasets operation when authentication is on (Auth:Enabled).",
             });
             options.OperationFilter<ApiKeySecurityFilter>();
         });
@@ -30,7 +30,7 @@ public static class ApiKeySecurityDocumentation
         {
             var path = context.ApiDescription.RelativePath ?? "";
             if (!path.StartsWith("jobs", StringComparison.Ordinal) && !path.StartsWith("sweeps", StringComparison.Ordinal)
-                && !path.StartsWith("webhooks", StringComparison.Ordinal))
+                && !path.StartsWith("webhooks", StringComparison.Ordinal) && !path.StartsWith("datasets", StringComparison.Ordinal))
                 return;
             operation.Security ??= [];
             operation.Security.Add(new OpenApiSecurityRequirement

@@ -26,6 +26,15 @@ public static class OwnerAccess
             async (services, id, ct) => await services.GetRequiredService<ISweepStore>().GetSweepAsync(id, ct) is { } sweep ? new Owned(sweep.Owner) : null,
             Problems.SweepNotFound);
 
+    /// <summary>
+    /// The datasets API's access rules, the jobs API's: an upload of another owner answers 404 exactly
+    /// as one that does not exist would. Built-ins (named, not ids) are everyone's.
+    /// </summary>
+    public static RouteGroupBuilder RequireDatasetAccess(this RouteGroupBuilder datasets) =>
+        datasets.RequireOwnerAccess(
+            async (services, id, ct) => await services.GetRequiredService<Contracts.Datasets.IDatasetStore>().GetDatasetAsync(id, ct) is { } dataset ? new Owned(dataset.Owner) : null,
+            Datasets.DatasetsEndpoints.NotFound);
+
     /// <summary>Whatever the route's <c>{id}</c> names: it exists, and belongs to <see cref="Owner"/> (null: nobody).</summary>
     private sealed record Owned(string? Owner);
 

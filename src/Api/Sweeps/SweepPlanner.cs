@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TrainingService.Api.Datasets;
 using TrainingService.Api.Infrastructure;
 using TrainingService.Api.Jobs;
 using TrainingService.Contracts;
@@ -35,18 +36,19 @@ public static class SweepPlanner
             : $"Not an axis a sweep can vary: use {TrialJobs.ArchitectureAxis} or a hyperparameter ({string.Join(", ", HyperparameterAxes)}).";
 
     public static async Task<Outcome> BuildAsync(
-        CreateSweepRequest request, IJobStore store, ICheckpointIndex checkpointIndex, DateTimeOffset now, CancellationToken cancellationToken)
+        CreateSweepRequest request, IJobStore store, ICheckpointIndex checkpointIndex, DateTimeOffset now, CancellationToken cancellationToken,
+        DatasetLookup? datasets = null)
     {
         var errors = new FieldErrors();
         void Report(string field, string message) => errors.Add(field, message);
 
-        if (request.Name is { } name && (name.Length > JobSubmission.MaxNameLength || string.IsNullOrWhiteSpace(name)))
-            errors.Add("name", $"Must be 1 to {JobSubmission.MaxNameLength} characters and not blank; omit it for no name.");
+        if (request.Name is { } name && !JobSubmission.IsValidName(name))
+            errors.Add("name", JobSubmission.NameRule);
         var maxConcurrent = request.MaxConcurrent ?? DefaultMaxConcurrent;
         if (maxConcurrent is < 1 or > MaxConcurrentLimit)
             errors.Add("maxConcurrent", $"Must be 1 to {MaxConcurrentLimit}.");
 
-        var baseJob = await ReadBaseAsync(request, errors, store, checkpointIndex, now, cancellationToken);
+        var baseJob = await ReadBaseAsync(request, errors, store, checkpointIndex, now, cancellationToken, datasets);
         var method = ReadMethod(request, errors);
         var axes = method == SweepMethod.Grid ? GridAxes.Read(request.Grid, Report) : [];
         var space = method == SweepMethod.Random ? SearchSpace.Read(request.Space, Report) : [];
@@ -57,7 +59,7 @@ public static class SweepPlanner
         {
             foreach (var (field, axis, value) in GridAxes.ValuesToCheck(axes).Concat(SearchSpace.ValuesToCheck(space)))
             {
-                var outcome = await TrialJobs.BuildWithValuesAsync(baseJob, new Dictionary<string, JsonElement> { [axis] = value }, store, checkpointIndex, now, cancellationToken);
+                var outcome = await TrialJobs.BuildWithValuesAsync(baseJob, new Dictionary<string, JsonElement> { [axis] = value }, store, checkpointIndex, now, cancellationToken, datasets);
                 foreach (var message in outcome.Errors.SelectMany(e => e.Value))
                     errors.Add(field, message);
             }
@@ -71,7 +73,7 @@ public static class SweepPlanner
         var epochs = new List<int>();
         for (var point = 0; point < points.Count; point++)
         {
-            var outcome = await TrialJobs.BuildWithValuesAsync(baseJob, points[point], store, checkpointIndex, now, cancellationToken);
+            var outcome = await TrialJobs.BuildWithValuesAsync(baseJob, points[point], store, checkpointIndex, now, cancellationToken, datasets);
             if (outcome.Job is null)
                 errors.Add(method == SweepMethod.Grid ? "grid" : "space",
                     $"Point {point} ({TrialJobs.Label(points[point])}) is not a valid job: {string.Join(" ", outcome.Errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}"))}");
@@ -99,7 +101,8 @@ public static class SweepPlanner
 
     /// <summary>The base job as JSON with kind train, or null with its problems reported (under <c>base.…</c>).</summary>
     private static async Task<JsonObject?> ReadBaseAsync(
-        CreateSweepRequest request, FieldErrors errors, IJobStore store, ICheckpointIndex checkpointIndex, DateTimeOffset now, CancellationToken cancellationToken)
+        CreateSweepRequest request, FieldErrors errors, IJobStore store, ICheckpointIndex checkpointIndex, DateTimeOffset now, CancellationToken cancellationToken,
+        DatasetLookup? datasets)
     {
         if (request.Base is null)
         {
@@ -121,7 +124,7 @@ public static class SweepPlanner
         baseJob["kind"] = "train";
         if (request.Base.Tags?.Count >= JobSubmission.MaxTags)
             errors.Add("base.tags", $"At most {JobSubmission.MaxTags - 1} tags: each job of a sweep also gets the tag sweep-<id>.");
-        foreach (var (field, messages) in (await JobSubmission.BuildAsync(TrialJobs.ToRequest(baseJob), null, store, checkpointIndex, now, cancellationToken)).Errors)
+        foreach (var (field, messages) in (await JobSubmission.BuildAsync(TrialJobs.ToRequest(baseJob), null, store, checkpointIndex, now, cancellationToken, datasets: datasets)).Errors)
             foreach (var message in messages)
                 errors.Add($"base.{field}", message);
         return baseJob;

@@ -14,7 +14,7 @@ namespace TrainingService.Api.Sweeps;
 /// </summary>
 public sealed class CreateSweepRequest : IOpenApiExample<CreateSweepRequest>
 {
-    /// <summary>A label for people, 1–200 characters. Optional.</summary>
+    /// <summary>A label for people, 1–200 characters, no control characters. Optional.</summary>
     public string? Name { get; init; }
 
     /// <summary>The training job every point starts from: a <c>POST /jobs</c> body with kind <c>train</c>. Required.</summary>

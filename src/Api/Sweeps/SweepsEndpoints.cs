@@ -2,11 +2,13 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using TrainingService.Api.Infrastructure;
 using TrainingService.Api.Infrastructure.OpenApi;
+using TrainingService.Api.Datasets;
 using TrainingService.Api.Jobs;
 using TrainingService.Api.Security;
 using TrainingService.Api.Webhooks;
 using TrainingService.Contracts;
 using TrainingService.Contracts.Webhooks;
+using TrainingService.Contracts.Datasets;
 using Microsoft.Extensions.Options;
 using TrainingService.Storage;
 
@@ -115,6 +117,7 @@ public static class SweepsEndpoints
         [FromServices] ISweepStore sweeps,
         [FromServices] IJobStore store,
         [FromServices] ICheckpointIndex checkpointIndex,
+        [FromServices] IDatasetStore datasets,
         [FromServices] IEpochStore epochStore,
         [FromServices] SweepScheduler scheduler,
         [FromServices] WebhookCallbacks callbacks,
@@ -128,7 +131,8 @@ public static class SweepsEndpoints
             return TypedResults.ValidationProblem(body.Errors);
 
         var now = StoredTime.Truncate(time.GetUtcNow()); // what the stores keep
-        var plan = await SweepPlanner.BuildAsync(body.Value!, store, checkpointIndex, now, cancellationToken);
+        var plan = await SweepPlanner.BuildAsync(body.Value!, store, checkpointIndex, now, cancellationToken,
+            new DatasetLookup(datasets, Caller.Of(context).CanSeeOwnedBy));
         var callbackErrors = new FieldErrors();
         var callback = await callbacks.CheckAsync(body.Value!.Callback, callbackErrors, cancellationToken);
         if (plan.Sweep is null || callbackErrors.Any)

@@ -1,4 +1,6 @@
+using TrainingService.Api.Datasets;
 using TrainingService.Api.Jobs;
+using TrainingService.Contracts.Datasets;
 using TrainingService.Contracts;
 
 namespace TrainingService.Api.Sweeps;
@@ -14,6 +16,7 @@ public sealed class TrialAllocator(
     ISweepStore sweeps,
     IJobStore store,
     ICheckpointIndex checkpointIndex,
+    IDatasetStore datasets,
     JobOutbox outbox,
     TimeProvider time,
     ILogger<TrialAllocator> logger)
@@ -34,7 +37,8 @@ public sealed class TrialAllocator(
     public async Task<bool> AllocateAsync(SweepRecord sweep, int point, CancellationToken cancellationToken)
     {
         var now = StoredTime.Truncate(time.GetUtcNow()); // what the stores keep
-        var outcome = await TrialJobs.BuildAsync(sweep, point, store, checkpointIndex, now, cancellationToken);
+        // Its datasets were checked against its owner's when it was created.
+        var outcome = await TrialJobs.BuildAsync(sweep, point, store, checkpointIndex, now, cancellationToken, new DatasetLookup(datasets, _ => true));
         if (outcome.Job is null)
         {
             // Every value was checked when the sweep was created; this would take a change of rules since.

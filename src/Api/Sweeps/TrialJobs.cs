@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TrainingService.Api.Datasets;
 using TrainingService.Api.Infrastructure;
 using TrainingService.Api.Jobs;
 using TrainingService.Contracts;
@@ -40,7 +41,8 @@ public static class TrialJobs
 
     /// <summary>The job for one point, with its owner and its trial key; or the point's errors (a change of rules since the sweep was made).</summary>
     public static async Task<JobSubmission.Outcome> BuildAsync(
-        SweepRecord sweep, int point, IJobStore store, ICheckpointIndex checkpointIndex, DateTimeOffset now, CancellationToken cancellationToken)
+        SweepRecord sweep, int point, IJobStore store, ICheckpointIndex checkpointIndex, DateTimeOffset now, CancellationToken cancellationToken,
+        DatasetLookup? datasets = null)
     {
         var baseJob = JsonNode.Parse(sweep.BaseJob.GetRawText())!.AsObject();
         var values = PointValues(sweep, point);
@@ -50,7 +52,7 @@ public static class TrialJobs
         var tags = baseJob["tags"]?.AsArray() ?? new JsonArray();
         tags.Add(Tag(sweep.Id));
         baseJob["tags"] = JsonNode.Parse(tags.ToJsonString());
-        var outcome = await BuildWithValuesAsync(baseJob, values, store, checkpointIndex, now, cancellationToken);
+        var outcome = await BuildWithValuesAsync(baseJob, values, store, checkpointIndex, now, cancellationToken, datasets);
         // The key is set after validation: it is the service's, not one a client could have sent.
         return outcome.Job is null ? outcome : outcome with { Job = outcome.Job with { Owner = sweep.Owner, IdempotencyKey = TrialKey(sweep.Id, point) } };
     }
@@ -58,7 +60,7 @@ public static class TrialJobs
     /// <summary>The job <paramref name="baseJob"/> gives with <paramref name="values"/> over it (architecture, or hyperparameters), validated.</summary>
     public static Task<JobSubmission.Outcome> BuildWithValuesAsync(
         JsonObject baseJob, IReadOnlyDictionary<string, JsonElement> values, IJobStore store, ICheckpointIndex checkpointIndex, DateTimeOffset now,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, DatasetLookup? datasets = null)
     {
         var job = JsonNode.Parse(baseJob.ToJsonString())!.AsObject();
         foreach (var (axis, value) in values)
@@ -82,7 +84,14 @@ public static class TrialJobs
             // A value of the wrong type for its hyperparameter ("batchSize": "big").
             return Task.FromResult(new JobSubmission.Outcome(null, new() { [JsonRequestBody.FieldFromJsonPath(e.Path)] = ["Invalid value: wrong type."] }));
         }
-        return JobSubmission.BuildAsync(request, null, store, checkpointIndex, now, cancellationToken);
+        catch (InvalidOperationException)
+        {
+            // A string with half of a UTF-16 surrogate pair ("\ud800"): the request's reader keeps
+            // the escape as it came, but it is no text, and writing the point's job out throws (a
+            // 500 until the bad-input sweep sent it with a valid base).
+            return Task.FromResult(new JobSubmission.Outcome(null, new() { ["body"] = ["Invalid value: a string that is not valid Unicode text."] }));
+        }
+        return JobSubmission.BuildAsync(request, null, store, checkpointIndex, now, cancellationToken, datasets: datasets);
     }
 
     /// <summary>A job body (JSON) as the request type, read as strictly as <c>POST /jobs</c> reads it.</summary>

@@ -46,6 +46,7 @@ internal static class JobsCommands
     {
         var architecture = new Option<string>("--architecture") { Description = "convnet, resnet18 or attention", Required = true };
         architecture.AcceptOnlyFromAmong([.. ArchitectureCatalog.All.Select(a => a.Name)]);
+        var dataset = new Option<string>("--dataset") { Description = "mnist (default), fashion-mnist, or an uploaded dataset's id (the service checks it)" };
         var name = new Option<string>("--name") { Description = "a label for people" };
         var tags = new Option<string[]>("--tag") { Description = "a tag to filter by (repeatable)", AllowMultipleArgumentsPerToken = false };
         var expect = new Option<string[]>("--expect")
@@ -59,7 +60,7 @@ internal static class JobsCommands
 
         var command = new Command("submit", "Submit a training job; prints its id (with --wait, follows it to the end).")
         {
-            architecture, name, tags, expect, wait, Timeout, idempotencyKey,
+            architecture, dataset, name, tags, expect, wait, Timeout, idempotencyKey,
         };
         foreach (var option in hyperparameters.All) command.Options.Add(option);
         command.SetAction((parse, ct) => WithClientAsync(parse, async client =>
@@ -68,6 +69,7 @@ internal static class JobsCommands
             {
                 Kind = "train",
                 Architecture = parse.GetRequiredValue(architecture),
+                Dataset = parse.GetValue(dataset),
                 Name = parse.GetValue(name),
                 Tags = parse.GetValue(tags),
                 Hyperparameters = ToClientHyperparameters(hyperparameters, parse),
@@ -75,7 +77,7 @@ internal static class JobsCommands
             };
             var job = await client.CreateJobAsync(request, parse.GetValue(idempotencyKey), ct);
             Console.WriteLine(job.Id);
-            Console.Error.WriteLine($"job {job.Id}: {Describe(job.Status)} ({job.Architecture}, {job.Hyperparameters.Epochs} epochs)");
+            Console.Error.WriteLine($"job {job.Id}: {Describe(job.Status)} ({job.Architecture} on {job.Dataset}, {job.Hyperparameters.Epochs} epochs)");
             return parse.GetValue(wait) ? await FollowAsync(client, job.Id, parse.GetValue(Timeout), ct) : ExitCodes.Ok;
         }, ct));
         return command;

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using TrainingService.Contracts.Architectures;
 using TrainingService.Contracts.Checkpoints;
+using TrainingService.Contracts.Datasets;
 using TrainingService.Contracts.Training;
 using TrainingService.Models.Architectures;
 using TrainingService.Models.Checkpoints;
@@ -15,51 +16,65 @@ namespace TrainingService.Cli.Commands;
 
 /// <summary>The settings of one <c>train</c> run, from options over environment variables over defaults.</summary>
 internal sealed record TrainSettings(
-    ArchitectureInfo Architecture, Hyperparameters Hyperparameters, string DataDirectory, string RunDirectory, int Threads, bool Download, bool Json);
+    ArchitectureInfo Architecture, DatasetInfo Dataset, Hyperparameters Hyperparameters, string DataDirectory, string RunDirectory, int Threads, bool Download, bool Json);
 
 /// <summary>
-/// <c>trainingservice train</c>: the training engine on this machine, one architecture on MNIST with
+/// <c>trainingservice train</c>: the training engine on this machine, one architecture on a built-in dataset with
 /// checkpoints, resumable by running the same command with the same <c>--run-dir</c>.
 /// </summary>
 internal static class TrainCommand
 {
     public const string DataDirectoryVariable = "Mnist__DataDirectory";
+    public const string FashionMnistDirectoryVariable = "Datasets__FashionMnistDirectory";
     public const string CheckpointRootVariable = "Checkpoints__Root";
     public const string ThreadsVariable = "Training__Threads";
 
-    public static string DefaultDataDirectory => Environment.GetEnvironmentVariable(DataDirectoryVariable) is { Length: > 0 } d ? d : "./data/mnist";
+    public static string DefaultDataDirectory => Environment.GetEnvironmentVariable(DataDirectoryVariable) is { Length: > 0 } d ? d : DatasetCatalog.Mnist.DefaultDirectory!;
+
+    /// <summary>Where a built-in dataset's files are unless --data says: the service's setting for it, else the catalogue's folder.</summary>
+    public static string DefaultDirectoryOf(DatasetInfo dataset) => dataset.Name == DatasetCatalog.MnistName
+        ? DefaultDataDirectory
+        : Environment.GetEnvironmentVariable(FashionMnistDirectoryVariable) is { Length: > 0 } d ? d : dataset.DefaultDirectory!;
 
     public static Command Create()
     {
         var architecture = new Option<string>("--architecture") { Description = "convnet, resnet18 or attention", Required = true };
         architecture.AcceptOnlyFromAmong([.. ArchitectureCatalog.All.Select(a => a.Name)]);
+        var dataset = new Option<string>("--dataset") { Description = $"a built-in dataset: {DatasetCatalog.Names} (default {DatasetCatalog.DefaultName}; uploaded datasets train through the service)" };
+        dataset.AcceptOnlyFromAmong([.. DatasetCatalog.All.Select(d => d.Name)]);
         var preset = new Option<string>("--preset") { Description = "notebook: the notebook's own settings (Adam, lr 0.01, batch 64, 20 epochs)" };
         preset.AcceptOnlyFromAmong("notebook");
         var hyperparameters = new HyperparameterOptions();
-        var data = new Option<string>("--data") { Description = $"the MNIST folder (default ${DataDirectoryVariable} or ./data/mnist)" };
+        var data = new Option<string>("--data") { Description = $"the dataset's folder (default for MNIST ${DataDirectoryVariable} or ./data/mnist, for Fashion-MNIST ${FashionMnistDirectoryVariable} or Debian's folder)" };
         var runDirectory = new Option<string>("--run-dir") { Description = "the run's checkpoint folder; the same folder resumes a run (default under $Checkpoints__Root)" };
         var threads = new Option<int?>("--threads") { Description = $"libtorch CPU threads (default ${ThreadsVariable} or one per core)" };
-        var noDownload = new Option<bool>("--no-download") { Description = "fail instead of downloading missing MNIST files" };
+        var noDownload = new Option<bool>("--no-download") { Description = "fail instead of downloading missing MNIST files (Fashion-MNIST is never downloaded: it comes from Debian's dataset-fashion-mnist)" };
         var json = new Option<bool>("--json") { Description = "one JSON object per epoch on stdout" };
 
-        var command = new Command("train", "Train an architecture on MNIST on this machine, with checkpoints (Ctrl+C stops at a step boundary; run again to resume).")
+        var command = new Command("train", "Train an architecture on MNIST or Fashion-MNIST on this machine, with checkpoints (Ctrl+C stops at a step boundary; run again to resume).")
         {
-            architecture, preset, data, runDirectory, threads, noDownload, json,
+            architecture, dataset, preset, data, runDirectory, threads, noDownload, json,
         };
         foreach (var option in hyperparameters.All) command.Options.Add(option);
         command.SetAction((parse, cancellationToken) =>
         {
             var info = ArchitectureCatalog.Get(parse.GetRequiredValue(architecture));
+            var datasetInfo = DatasetCatalog.Find(parse.GetValue(dataset) ?? DatasetCatalog.DefaultName)!;
+            if (info.GeometryProblem(datasetInfo.Geometry, datasetInfo.Name) is { } unsupported)
+                throw new UsageException($"--dataset: {unsupported}");
             var defaults = parse.GetValue(preset) == "notebook" ? ArchitectureCatalog.NotebookPreset : info.Defaults;
             var h = info.WithNormalizationNamed(hyperparameters.Apply(defaults, parse));
             var checkpointRoot = Environment.GetEnvironmentVariable(CheckpointRootVariable) is { Length: > 0 } root ? root : "./data/checkpoints";
             var threadCount = parse.GetValue(threads) ?? ThreadsFromEnvironment() ?? Environment.ProcessorCount;
             if (threadCount < 1) throw new UsageException("--threads: must be at least 1.");
             return TrainAsync(new TrainSettings(
-                info, h,
-                parse.GetValue(data) ?? DefaultDataDirectory,
-                parse.GetValue(runDirectory) ?? Path.Combine(checkpointRoot, $"{info.Name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}"),
-                threadCount, Download: !parse.GetValue(noDownload), Json: parse.GetValue(json)), cancellationToken);
+                info, datasetInfo, h,
+                parse.GetValue(data) ?? DefaultDirectoryOf(datasetInfo),
+                parse.GetValue(runDirectory) ?? Path.Combine(checkpointRoot, $"{info.Name}-{(datasetInfo.Name == DatasetCatalog.MnistName ? "" : datasetInfo.Name + "-")}{DateTime.UtcNow:yyyyMMdd-HHmmss}"),
+                threadCount,
+                // Only MNIST is downloaded; Fashion-MNIST comes from Debian's package.
+                Download: !parse.GetValue(noDownload) && datasetInfo.Name == DatasetCatalog.MnistName,
+                Json: parse.GetValue(json)), cancellationToken);
         });
         return command;
     }
@@ -76,11 +91,11 @@ internal static class TrainCommand
         if (command.Download) await EnsureDataAsync(command.DataDirectory, cancellationToken);
 
         var h = command.Hyperparameters;
-        Console.Error.WriteLine($"{command.Architecture.Name} on {Devices.Describe(device)} ({get_num_threads()} threads), run folder {Path.GetFullPath(command.RunDirectory)}");
+        Console.Error.WriteLine($"{command.Architecture.Name} on {command.Dataset.Title} ({Path.GetFullPath(command.DataDirectory)}), {Devices.Describe(device)} ({get_num_threads()} threads), run folder {Path.GetFullPath(command.RunDirectory)}");
         Console.Error.WriteLine($"hyperparameters: {JsonSerializer.Serialize(h, CheckpointJson.Options)}");
 
-        using var train = MnistTensors.Load(command.DataDirectory, MnistSplit.Train, device, h.TrainSubset);
-        using var test = MnistTensors.Load(command.DataDirectory, MnistSplit.Test, device);
+        using var train = ImageTensors.Load(command.DataDirectory, command.Dataset, DatasetSplit.Train, device, h.TrainSubset);
+        using var test = ImageTensors.Load(command.DataDirectory, command.Dataset, DatasetSplit.Test, device);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var checkpoints = new CheckpointStore(command.RunDirectory);
         // The TensorBoard file gets each epoch once its checkpoint is written; a resumed run first

@@ -1,3 +1,4 @@
+using TrainingService.Contracts.Datasets;
 using TrainingService.Contracts.Training;
 
 namespace TrainingService.Contracts.Architectures;
@@ -29,6 +30,20 @@ public sealed record ArchitectureInfo(
     /// <summary>The hyperparameters with the normalization named, so what is stored says what was built.</summary>
     public Hyperparameters WithNormalizationNamed(Hyperparameters hyperparameters) =>
         hyperparameters with { Normalization = NormalizationOf(hyperparameters) };
+
+    /// <summary>
+    /// The dataset geometries a model of this architecture can be built for: it takes its input
+    /// size, channels and class count from the dataset, and these are the ones its layers fit
+    /// (every architecture here: 28×28 grey images in 10 classes, MNIST's and Fashion-MNIST's).
+    /// </summary>
+    public IReadOnlyList<ImageGeometry> Geometries { get; init; } = [ImageGeometry.Mnist];
+
+    public bool Supports(ImageGeometry geometry) => Geometries.Contains(geometry);
+
+    /// <summary>Why a dataset of <paramref name="geometry"/> cannot be used, naming what is supported; null when it can.</summary>
+    public string? GeometryProblem(ImageGeometry geometry, string dataset) =>
+        Supports(geometry) ? null
+        : $"{Name} takes {string.Join(" or ", Geometries)}; dataset {dataset} has {geometry}.";
 }
 
 /// <summary>The three architectures, by the names jobs use: <c>convnet</c>, <c>resnet18</c>, <c>attention</c>.</summary>

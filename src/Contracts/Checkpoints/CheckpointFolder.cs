@@ -82,7 +82,8 @@ public class CheckpointFolder(string directory)
         Hyperparameters hyperparameters,
         EpochMetrics? metrics,
         EpochPosition? midEpoch,
-        IReadOnlyList<(string Name, Action<Stream> Write)> contents)
+        IReadOnlyList<(string Name, Action<Stream> Write)> contents,
+        EpochTraining? training = null)
     {
         var label = LabelFor(epoch);
         ArgumentException.ThrowIfNullOrWhiteSpace(architecture);
@@ -112,6 +113,7 @@ public class CheckpointFolder(string directory)
                     Hyperparameters = hyperparameters,
                     Epoch = epoch,
                     Metrics = metrics,
+                    Training = training,
                     MidEpoch = midEpoch,
                     Files = files,
                     CreatedAt = DateTimeOffset.UtcNow,

@@ -87,7 +87,7 @@ public sealed record Hyperparameters
     /// <summary><c>batch</c>, <c>layer</c>, <c>group</c> or <c>none</c>: the architecture's normalization layers (README, "Architectures", says where each goes). Defaults to the notebook's: none for convnet, batch for resnet18, layer for attention; every stored job names it.</summary>
     public NormalizationKind? Normalization { get; init; }
 
-    /// <summary>Train on only the first N of the 60,000 training images (1–60,000); null for all.</summary>
+    /// <summary>Train on only the first N training images (1–60,000, and at most the dataset's count); null for all.</summary>
     public int? TrainSubset { get; init; }
 
     public const int MaxEpochs = 1000;

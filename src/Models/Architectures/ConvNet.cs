@@ -21,10 +21,12 @@ public sealed class ConvNet : Module<Tensor, Tensor>
     private readonly Sequential features;
     private readonly Sequential classifier;
 
-    public ConvNet(NormalizationKind normalization = NormalizationKind.None) : base(nameof(ConvNet))
+    /// <param name="inputChannels">Channels of the input images (1: grey).</param>
+    /// <param name="numClasses">Outputs of the last layer: one logit per class.</param>
+    public ConvNet(NormalizationKind normalization = NormalizationKind.None, int inputChannels = 1, int numClasses = 10) : base(nameof(ConvNet))
     {
         var blocks = new List<Module<Tensor, Tensor>>();
-        foreach (var (inChannels, outChannels) in new[] { (1L, 32L), (32L, 64L), (64L, 128L) })
+        foreach (var (inChannels, outChannels) in new[] { ((long)inputChannels, 32L), (32L, 64L), (64L, 128L) })
         {
             blocks.Add(Conv2d(inChannels, outChannels, kernel_size: 3, padding: 1));
             // None adds nothing (not an Identity), so the notebook's indices stay as they are.
@@ -39,7 +41,7 @@ public sealed class ConvNet : Module<Tensor, Tensor>
             Linear(128 * 3 * 3, 256),
             ReLU(),
             Dropout(0.5),
-            Linear(256, 10));
+            Linear(256, numClasses));
         RegisterComponents();
     }
 

@@ -20,7 +20,8 @@ public sealed class CheckpointStore(string directory) : CheckpointFolder(directo
     /// Saves the model (and the optimizer, when given) as the checkpoint of <paramref name="epoch"/>,
     /// replacing any earlier checkpoint of that epoch (a re-run epoch after a resume). The model
     /// and optimizer are left as they were, on their devices. <paramref name="midEpoch"/> marks a
-    /// checkpoint taken part-way through the epoch.
+    /// checkpoint taken part-way through the epoch; <paramref name="training"/> says which attempt
+    /// trained a completed epoch, and how many steps (see <see cref="CheckpointManifest.Training"/>).
     /// </summary>
     public CheckpointManifest Save(
         int epoch,
@@ -29,7 +30,8 @@ public sealed class CheckpointStore(string directory) : CheckpointFolder(directo
         EpochMetrics? metrics,
         nn.Module model,
         OptimizerHelper? optimizer,
-        EpochPosition? midEpoch = null)
+        EpochPosition? midEpoch = null,
+        EpochTraining? training = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         // PyBridge 1.4.4 copies each non-CPU tensor to a temporary CPU tensor to write it, so the
@@ -44,7 +46,7 @@ public sealed class CheckpointStore(string directory) : CheckpointFolder(directo
                 optimizer.save_state_dict(writer);
             }));
         }
-        return SaveFiles(epoch, architecture, hyperparameters, metrics, midEpoch, files);
+        return SaveFiles(epoch, architecture, hyperparameters, metrics, midEpoch, files, training);
     }
 
     /// <summary>

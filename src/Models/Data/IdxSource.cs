@@ -1,14 +1,11 @@
 using System.IO.Compression;
+using TrainingService.Contracts.Datasets;
 
 namespace TrainingService.Models.Data;
 
-/// <summary>Opens an MNIST file as its decompressed IDX content, whether it is stored raw or gzipped.</summary>
+/// <summary>Opens an IDX file as its decompressed content, whether it is stored raw or gzipped.</summary>
 internal static class IdxSource
 {
-    // Decided by content rather than extension: people gunzip files and keep the name, or
-    // mirrors serve raw content under a .gz name, and either way the reader should cope.
-    private static ReadOnlySpan<byte> GzipMagic => [0x1f, 0x8b];
-
     /// <summary>Opens <paramref name="path"/>; the returned stream yields the decompressed content.</summary>
     public static Stream OpenContent(string path, out bool isGzip)
     {
@@ -31,6 +28,8 @@ internal static class IdxSource
         Span<byte> start = stackalloc byte[2];
         int read = file.ReadAtLeast(start, start.Length, throwOnEndOfStream: false);
         file.Position = 0;
-        return read == start.Length && start.SequenceEqual(GzipMagic);
+        // Decided by content rather than extension: people gunzip files and keep the name, or
+        // mirrors serve raw content under a .gz name, and either way the reader should cope.
+        return IdxFormat.IsGzip(start[..read]);
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using TrainingService.Contracts.Datasets;
 
 namespace TrainingService.Models.Data;
 
@@ -32,7 +33,7 @@ public static class MnistDownloader
     /// downloaded again.
     /// </summary>
     /// <param name="mirrors">Base URLs, tried in order for each file; <c>{mirror}{name}.gz</c> is requested.</param>
-    /// <exception cref="MnistDataException">A file could not be obtained from any mirror; the message lists each URL and why it failed.</exception>
+    /// <exception cref="DatasetFileException">A file could not be obtained from any mirror; the message lists each URL and why it failed.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; no partial file is left behind.</exception>
     public static async Task EnsureAsync(
         string directory,
@@ -58,7 +59,7 @@ public static class MnistDownloader
         }
 
         Directory.CreateDirectory(directory);
-        foreach (MnistFile file in MnistCatalog.All)
+        foreach (IdxFileInfo file in MnistCatalog.All)
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (!IsPresentAndValid(directory, file))
@@ -68,7 +69,7 @@ public static class MnistDownloader
         }
     }
 
-    private static bool IsPresentAndValid(string directory, MnistFile file)
+    private static bool IsPresentAndValid(string directory, IdxFileInfo file)
     {
         // Check the file the loader would pick, so "valid here" means "loads there".
         string? path = MnistLoader.FindFile(directory, file);
@@ -82,7 +83,7 @@ public static class MnistDownloader
             VerifyContent(path, file, requireGzip: false);
             return true;
         }
-        catch (MnistDataException)
+        catch (DatasetFileException)
         {
             // A damaged copy is simply replaced; the fresh .gz takes precedence over a bad raw file.
             return false;
@@ -90,7 +91,7 @@ public static class MnistDownloader
     }
 
     private static async Task DownloadAsync(
-        string directory, MnistFile file, IReadOnlyList<Uri> mirrors, HttpClient http,
+        string directory, IdxFileInfo file, IReadOnlyList<Uri> mirrors, HttpClient http,
         IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {
         string finalPath = Path.Combine(directory, file.GzipName);
@@ -120,13 +121,13 @@ public static class MnistDownloader
             }
         }
 
-        throw new MnistDataException(finalPath,
+        throw new DatasetFileException(finalPath,
             "could not be downloaded from any mirror:" + string.Concat(reasons.Select(r => Environment.NewLine + "  " + r)),
             new AggregateException(failures));
     }
 
     private static async Task DownloadToFileAsync(
-        Uri url, string tempPath, MnistFile file, HttpClient http,
+        Uri url, string tempPath, IdxFileInfo file, HttpClient http,
         IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {
         using HttpResponseMessage response = await http
@@ -195,7 +196,7 @@ public static class MnistDownloader
     /// Checks that the decompressed content of <paramref name="path"/> is exactly the catalog's
     /// content; reading stops early once it is longer than that, so a gzip bomb costs nothing.
     /// </summary>
-    private static void VerifyContent(string path, MnistFile expected, bool requireGzip)
+    private static void VerifyContent(string path, IdxFileInfo expected, bool requireGzip)
     {
         long length = 0;
         string md5;
@@ -205,7 +206,7 @@ public static class MnistDownloader
             using Stream content = IdxSource.OpenContent(path, out isGzip);
             if (requireGzip && !isGzip)
             {
-                throw new MnistDataException(path, "not a gzip file");
+                throw new DatasetFileException(path, "not a gzip file");
             }
 
             // MD5 because that is what MNIST publishes; this checks integrity, not authenticity.
@@ -222,19 +223,19 @@ public static class MnistDownloader
         }
         catch (InvalidDataException ex)
         {
-            throw new MnistDataException(path, "corrupt gzip data: the file cannot be decompressed", ex);
+            throw new DatasetFileException(path, "corrupt gzip data: the file cannot be decompressed", ex);
         }
 
         if (length != expected.DecompressedSize)
         {
             string actual = length > expected.DecompressedSize ? $"more than {expected.DecompressedSize}" : length.ToString();
-            throw new MnistDataException(path,
+            throw new DatasetFileException(path,
                 $"the decompressed content is {actual} bytes, expected {expected.DecompressedSize}");
         }
 
         if (md5 != expected.Md5)
         {
-            throw new MnistDataException(path,
+            throw new DatasetFileException(path,
                 $"checksum mismatch: the MD5 of the decompressed content is {md5}, expected {expected.Md5}");
         }
 
@@ -266,11 +267,11 @@ public static class MnistDownloader
             }
         }
 
-        throw new MnistDataException(path,
+        throw new DatasetFileException(path,
             "incomplete gzip archive: its trailer is missing or does not match the content (cut-off download?)");
     }
 
-    private static Uri FileUrl(Uri mirror, MnistFile file)
+    private static Uri FileUrl(Uri mirror, IdxFileInfo file)
     {
         // Plain concatenation, not new Uri(base, relative): a mirror written without its trailing
         // slash would otherwise silently lose its last path segment.
@@ -283,13 +284,13 @@ public static class MnistDownloader
     private static bool IsMirrorFailure(Exception ex, CancellationToken cancellationToken) => ex switch
     {
         OperationCanceledException => !cancellationToken.IsCancellationRequested,
-        HttpRequestException or IOException or MnistDataException => true,
+        HttpRequestException or IOException or DatasetFileException => true,
         _ => false,
     };
 
     private static string Describe(Exception ex) => ex switch
     {
-        MnistDataException data => data.Problem,
+        DatasetFileException data => data.Problem,
         OperationCanceledException => "timed out",
         _ => ex.Message,
     };

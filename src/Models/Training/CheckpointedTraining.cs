@@ -31,7 +31,7 @@ public static class CheckpointedTraining
     /// epoch in progress is checkpointed first, so the next run loses none of its steps.
     /// </param>
     public static TrainingOutcome Run(
-        TrainingPlan plan, MnistTensors train, MnistTensors test, CheckpointStore store,
+        TrainingPlan plan, ImageTensors train, ImageTensors test, CheckpointStore store,
         ITrainingObserver observer, CancellationToken cancellationToken, TrainingEngine? engine = null,
         CancellationToken suspend = default)
     {
@@ -100,7 +100,10 @@ public static class CheckpointedTraining
         public void OnEpochCompleted(CompletedEpoch epoch)
         {
             // Checkpoint first: an observer that records the epoch as done must be able to rely on it.
-            store.Save(epoch.Metrics.Epoch, plan.Architecture.Name, plan.Hyperparameters, epoch.Metrics, epoch.Model, epoch.Optimizer);
+            // The manifest keeps who trained the epoch, so the record re-made from it after a crash
+            // between the two is the one this attempt would have written, not a second one.
+            store.Save(epoch.Metrics.Epoch, plan.Architecture.Name, plan.Hyperparameters, epoch.Metrics, epoch.Model, epoch.Optimizer,
+                training: epoch.Training);
             // The epoch's own checkpoint supersedes its mid-epoch one (a crash before this line
             // leaves one that the next run sees is out of date).
             DeleteMidEpochCheckpoints();

@@ -16,6 +16,12 @@ public sealed record TrainingPlan(ArchitectureInfo Architecture, Hyperparameters
 {
     /// <summary>Continue a run whose first epochs are done (null: start fresh).</summary>
     public ResumeState? Resume { get; init; }
+
+    /// <summary>
+    /// Which run of the job this is (a worker's attempt number): the optimizer steps it runs are
+    /// counted under it, in mid-epoch checkpoints and in each epoch's <see cref="EpochTraining"/>.
+    /// </summary>
+    public int Attempt { get; init; } = 1;
 }
 
 /// <summary>
@@ -51,9 +57,10 @@ public sealed record TrainingProgress(
     double SamplesPerSecond,
     TimeSpan EstimatedRemaining);
 
-/// <summary>The end of an epoch: its metrics, its evaluation, and the state to checkpoint.</summary>
+/// <summary>The end of an epoch: its metrics, who trained it and how many steps, its evaluation, and the state to checkpoint.</summary>
 public sealed record CompletedEpoch(
     EpochMetrics Metrics,
+    EpochTraining Training,
     EvaluationResult Evaluation,
     Module<Tensor, Tensor> Model,
     OptimizerHelper Optimizer);
@@ -105,17 +112,19 @@ public sealed class TrainingEngine
 
     public const int EvaluationBatchSize = 1000;
 
-    public TrainingOutcome Train(TrainingPlan plan, MnistTensors train, MnistTensors test, ITrainingObserver observer, CancellationToken cancellationToken)
+    public TrainingOutcome Train(TrainingPlan plan, ImageTensors train, ImageTensors test, ITrainingObserver observer, CancellationToken cancellationToken)
     {
         var h = plan.Hyperparameters;
         HyperparameterChecks.EnsureValid(h);
+        if (test.Geometry != train.Geometry)
+            throw new ArgumentException($"The test split's geometry ({test.Geometry}) differs from the training split's ({train.Geometry}).", nameof(test));
         var device = plan.Device;
         var history = new List<EpochMetrics>(plan.Resume?.CompletedEpochs ?? []);
 
         // Same seed → same initial weights on any device: build on the CPU, then move to the
         // device, then create the optimizer (which binds to the moved parameters).
         torch.manual_seed(h.Seed);
-        using var model = plan.Architecture.Create(h);
+        using var model = plan.Architecture.Create(h, train.Geometry);
         model.to(device);
         using var optimizer = CreateOptimizer(h, model.parameters());
         var firstEpoch = history.Count + 1;
@@ -136,6 +145,10 @@ public sealed class TrainingEngine
             var startAt = epoch == firstEpoch ? resumeAt : null;
             var firstStep = startAt?.StepsDone ?? 0;
             var earlierSeconds = startAt?.TrainSeconds ?? 0;
+            var earlierAttempts = EarlierAttempts(startAt);
+            // Counted as the optimizer steps, not derived from step indices: the evidence that no
+            // step of the epoch ran twice (see EpochTraining).
+            var stepsRun = 0;
             var clock = Stopwatch.StartNew();
             model.train();
 
@@ -146,7 +159,10 @@ public sealed class TrainingEngine
             var lastCheckpoint = clock.Elapsed;
             var learningRate = 0.0;
             EpochInProgress InProgress(int stepsDone) => new(
-                new EpochPosition(epoch, stepsDone, lossSum.item<double>(), correctSum.item<long>(), earlierSeconds + clock.Elapsed.TotalSeconds),
+                new EpochPosition(epoch, stepsDone, lossSum.item<double>(), correctSum.item<long>(), earlierSeconds + clock.Elapsed.TotalSeconds)
+                {
+                    StepsRun = [.. earlierAttempts, new AttemptSteps(plan.Attempt, stepsRun)],
+                },
                 model, optimizer);
 
             for (var step = firstStep; step < stepsPerEpoch; step++)
@@ -173,6 +189,7 @@ public sealed class TrainingEngine
                     var loss = functional.cross_entropy(logits, labels);
                     loss.backward();
                     optimizer.step();
+                    stepsRun++;
 
                     using (no_grad())
                     {
@@ -210,7 +227,8 @@ public sealed class TrainingEngine
             var metrics = new EpochMetrics(epoch, trainLoss, trainAccuracy, lastEvaluation.Loss, lastEvaluation.Accuracy,
                 learningRate, earlierSeconds + clock.Elapsed.TotalSeconds, trainCount / trainSeconds);
             history.Add(metrics);
-            observer.OnEpochCompleted(new CompletedEpoch(metrics, lastEvaluation, model, optimizer));
+            var training = new EpochTraining(plan.Attempt, firstStep, stepsRun, earlierAttempts);
+            observer.OnEpochCompleted(new CompletedEpoch(metrics, training, lastEvaluation, model, optimizer));
         }
 
         // A run resumed after its last epoch has nothing left to train but still owes a result.
@@ -218,10 +236,23 @@ public sealed class TrainingEngine
         return new TrainingOutcome(history, lastEvaluation);
     }
 
-    /// <summary>Loss, accuracy and confusion matrix of <paramref name="model"/> on a labelled set, in eval mode without gradients.</summary>
-    public static EvaluationResult Evaluate(Module<Tensor, Tensor> model, MnistTensors data)
+    /// <summary>
+    /// The steps the attempts before this one ran in an epoch resumed part-way through, as its
+    /// mid-epoch checkpoint counted them; a checkpoint from before steps were counted gives its
+    /// position's steps, under attempt 0.
+    /// </summary>
+    private static IReadOnlyList<AttemptSteps> EarlierAttempts(EpochPosition? resumedAt) => resumedAt switch
     {
-        const int classes = 10;
+        null => [],
+        { StepsRun: { } counted } => counted,
+        { StepsDone: > 0 } => [new AttemptSteps(0, resumedAt.StepsDone)],
+        _ => [],
+    };
+
+    /// <summary>Loss, accuracy and confusion matrix of <paramref name="model"/> on a labelled set, in eval mode without gradients.</summary>
+    public static EvaluationResult Evaluate(Module<Tensor, Tensor> model, ImageTensors data)
+    {
+        var classes = data.Geometry.ClassCount;
         model.eval();
         using var noGrad = no_grad();
         var device = data.Images.device;
@@ -236,7 +267,7 @@ public sealed class TrainingEngine
             var labels = data.Labels.narrow(0, start, length);
             var logits = model.call(images);
             lossSum.add_(functional.cross_entropy(logits, labels, reduction: Reduction.Sum).to_type(ScalarType.Float64));
-            // Each (true, predicted) pair becomes one bin of a 100-bin histogram: the confusion matrix, on the device.
+            // Each (true, predicted) pair becomes one bin of a classes²-bin histogram: the confusion matrix, on the device.
             confusion.add_(bincount(labels * classes + logits.argmax(1), minlength: classes * classes));
         }
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TrainingService.Contracts;
+using TrainingService.Contracts.Datasets;
 using TrainingService.ServiceDefaults;
 
 namespace TrainingService.Worker.Hosting;
@@ -23,9 +24,12 @@ public static class TrainingWorkerRegistration
         OpenMpDefaults.Apply();
         services.AddWorkerOptions(configuration);
         services.Configure<MnistOptions>(configuration.GetSection(MnistOptions.SectionName));
-        services.AddHttpClient(nameof(MnistDataCache), http => http.Timeout = TimeSpan.FromMinutes(5));
+        services.AddOptions<DatasetOptions>().Bind(configuration.GetSection(DatasetOptions.SectionName))
+            .Validate(options => options.Validate() is null, "Invalid Datasets settings: see the README's configuration table.")
+            .ValidateOnStart();
+        services.AddHttpClient(nameof(DatasetCache), http => http.Timeout = TimeSpan.FromMinutes(5));
         services.AddSingleton<WorkerState>();
-        services.AddSingleton<MnistDataCache>();
+        services.AddSingleton<DatasetCache>();
         services.AddSingleton<TrainingThreads>();
         services.AddTransient<TrainingJobRunner>();
         // What the queue's jobs name (the API enqueues against the interface); jobs enqueued before

@@ -80,8 +80,8 @@ public sealed class CountingEpochStore(IEpochStore inner) : IEpochStore
     /// <summary>Replaces the composition's epoch store with one wrapped in a counting store.</summary>
     public static void Decorate(IServiceCollection services) => StoreDecorator.Decorate<IEpochStore>(services, inner => new CountingEpochStore(inner));
 
-    public Task<bool> RecordEpochAsync(Guid id, Guid leaseToken, EpochMetrics metrics, DateTimeOffset recordedAt, CancellationToken cancellationToken) =>
-        inner.RecordEpochAsync(id, leaseToken, metrics, recordedAt, cancellationToken);
+    public Task<EpochWrite> RecordEpochAsync(Guid id, Guid leaseToken, EpochMetrics metrics, EpochTraining? training, DateTimeOffset recordedAt, CancellationToken cancellationToken) =>
+        inner.RecordEpochAsync(id, leaseToken, metrics, training, recordedAt, cancellationToken);
 
     public Task<IReadOnlyList<EpochRecord>> GetEpochsAsync(Guid id, int sinceEpoch, CancellationToken cancellationToken)
     {

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Npgsql;
 using TrainingService.EndToEnd.Tests;
+using TrainingService.Tests.Shared;
 
 namespace TrainingService.Faults.Tests.Infrastructure;
 
@@ -114,12 +115,19 @@ internal sealed class FaultRig : IAsyncDisposable
         return folder;
     }
 
-    /// <summary>Starts (or, after a kill, starts again) the API, on a new port, and waits until it is ready.</summary>
+    /// <summary>The API's own settings beside <see cref="Environment"/>, kept for its restarts.</summary>
+    private IReadOnlyDictionary<string, string> apiSettings = new Dictionary<string, string>();
+
+    /// <summary>
+    /// Starts (or, after a kill, starts again) the API, on a new port, and waits until it is ready.
+    /// <paramref name="extra"/> settings are kept for later starts.
+    /// </summary>
     public async Task StartApiAsync(IReadOnlyDictionary<string, string>? extra = null)
     {
         var port = ServiceProcess.FreePort();
         var environment = new Dictionary<string, string>(Environment);
-        foreach (var (key, value) in extra ?? new Dictionary<string, string>()) environment[key] = value;
+        apiSettings = extra ?? apiSettings;
+        foreach (var (key, value) in apiSettings) environment[key] = value;
         var program = embedded ? Repository.Program("Local", "TrainingService.Local") : Repository.Program("Api", "TrainingService.Api");
         api = ServiceProcess.Start(program, environment, "--urls", $"http://127.0.0.1:{port}");
         processes.Add(("api", api));
@@ -146,7 +154,7 @@ internal sealed class FaultRig : IAsyncDisposable
     /// <summary>Submits a CPU training job (the convnet, tiny, unless told otherwise) and returns its id.</summary>
     public async Task<string> SubmitAsync(string name, int epochs, int trainSubset = 2000, double? learningRate = null,
         string device = "cpu", string? optimizer = null, string? lrSchedule = null, int seed = 7,
-        string architecture = "convnet", int batchSize = 100)
+        string architecture = "convnet", int batchSize = 100, string? tag = null)
     {
         var hyperparameters = new JsonObject
         {
@@ -164,10 +172,27 @@ internal sealed class FaultRig : IAsyncDisposable
             ["kind"] = "train",
             ["architecture"] = architecture,
             ["name"] = name,
-            ["tags"] = new JsonArray("faults"),
+            ["tags"] = tag is null ? new JsonArray("faults") : new JsonArray("faults", tag),
             ["hyperparameters"] = hyperparameters,
         };
-        using var response = await Http.PostAsJsonAsync("/jobs", request);
+        return await PostJobAsync(request);
+    }
+
+    /// <summary>Submits an eval job of <paramref name="source"/>'s final checkpoint and returns its id.</summary>
+    public Task<string> SubmitEvalAsync(string source, string name, string? tag = null, string? idempotencyKey = null) => PostJobAsync(new JsonObject
+    {
+        ["kind"] = "eval",
+        ["name"] = name,
+        ["tags"] = tag is null ? new JsonArray("faults") : new JsonArray("faults", tag),
+        ["source"] = new JsonObject { ["jobId"] = source, ["checkpoint"] = "final" },
+    }, idempotencyKey);
+
+    private async Task<string> PostJobAsync(JsonObject request, string? idempotencyKey = null)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, "/jobs") { Content = JsonContent.Create(request) };
+        if (idempotencyKey is not null)
+            message.Headers.Add("Idempotency-Key", idempotencyKey);
+        using var response = await Http.SendAsync(message);
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"POST /jobs answered {(int)response.StatusCode}: {body}");
         return (string)JsonNode.Parse(body)!["id"]!;
@@ -250,6 +275,19 @@ internal sealed class FaultRig : IAsyncDisposable
         return states;
     }
 
+    /// <summary>How many of Hangfire's queue entries are in <paramref name="state"/> (its current state), read from its tables.</summary>
+    public async Task<long> HangfireJobsInStateAsync(string state)
+    {
+        await using var connection = new NpgsqlConnection(Environment["Storage__PostgresConnectionString"]);
+        await connection.OpenAsync();
+        await using var query = new NpgsqlCommand("SELECT COUNT(*) FROM hangfire.job WHERE statename = @state", connection);
+        query.Parameters.AddWithValue("state", state);
+        return (long)(await query.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Every process the rig started, by the name it was given (the API is "api"), killed ones included.</summary>
+    public IReadOnlyList<(string Name, ServiceProcess Process)> Processes => processes;
+
     /// <summary>
     /// The signal tests' job size: 200 steps of 100 images per epoch, about 15 s on the rig's one
     /// thread — long enough for a signal or a kill to land well inside an epoch.
@@ -278,20 +316,27 @@ internal sealed class FaultRig : IAsyncDisposable
     /// Runs the same job again, uninterrupted, and asserts that <paramref name="id"/>'s per-epoch
     /// figures equal its own, bit for bit; returns the reference job.
     /// </summary>
-    public async Task<(string Id, JsonObject Job)> AssertSameMetricsAsAnUninterruptedRunAsync(string id, string referenceName, int epochs, int trainSubset) =>
+    public async Task<(string Id, JsonObject Job, int FiguresEqual)> AssertSameMetricsAsAnUninterruptedRunAsync(string id, string referenceName, int epochs, int trainSubset) =>
         await AssertSameMetricsAsAsync(id, await SubmitAsync(referenceName, epochs, trainSubset));
 
-    /// <summary>As <see cref="AssertSameMetricsAsAnUninterruptedRunAsync"/>, with a reference job already submitted.</summary>
-    public async Task<(string Id, JsonObject Job)> AssertSameMetricsAsAsync(string id, string reference)
+    /// <summary>
+    /// As <see cref="AssertSameMetricsAsAnUninterruptedRunAsync"/>, with a reference job already
+    /// submitted. Returns how many per-epoch figures were compared equal, for the report.
+    /// </summary>
+    public async Task<(string Id, JsonObject Job, int FiguresEqual)> AssertSameMetricsAsAsync(string id, string reference)
     {
         var referenceJob = await WaitForJobAsync(reference, IsTerminal, "finished");
         Assert.Equal("succeeded", (string)referenceJob["status"]!);
         Assert.Equal(1, (int)referenceJob["attempt"]!);
         var expected = await MetricsAsync(reference);
         var actual = await MetricsAsync(id);
+        var equal = 0;
         foreach (var field in new[] { "trainLoss", "trainAccuracy", "testLoss", "testAccuracy", "learningRate" })
+        {
             Assert.Equal(expected.Select(m => (double)m![field]!), actual.Select(m => (double)m![field]!));
-        return (reference, referenceJob);
+            equal += expected.Zip(actual).Count(p => (double)p.First![field]! == (double)p.Second![field]!);
+        }
+        return (reference, referenceJob, equal);
     }
 
     public static bool IsTerminal(JsonObject job) => (string)job["status"]! is "succeeded" or "failed" or "cancelled";
@@ -315,36 +360,33 @@ internal sealed class FaultRig : IAsyncDisposable
     }));
 
     /// <summary>
-    /// Checks that each job has every epoch from 1 to its count exactly once, and prints the
-    /// figures docs/reliability.md quotes (one line per fault, prefixed FAULT-FIGURES).
+    /// Measures the jobs from their records (<see cref="FaultFigures"/>), prints the FAULT-FIGURES line
+    /// docs/reliability.md's table is made from, and asserts that no job was lost and no epoch was
+    /// trained twice or left unrecorded: each of <paramref name="jobs"/>' epochs 1..Epochs recorded once,
+    /// by an attempt of the job, with the epoch's optimizer steps summed over its attempts.
     /// </summary>
-    public async Task ReportAsync(string fault, IReadOnlyList<(string Id, int Epochs)> jobs, IDictionary<string, object>? details = null)
+    /// <param name="jobsEnd">False where the fault leaves a job waiting on purpose (the reaper with no worker left): then only "running" is lost.</param>
+    public async Task ReportAsync(string fault, IReadOnlyList<(string Id, int Epochs)> jobs, IDictionary<string, object>? details = null, bool jobsEnd = true)
     {
-        var duplicated = 0;
-        var missing = 0;
-        var lost = 0;
+        var measured = new List<FaultFigures.JobFigures>();
         foreach (var (id, epochs) in jobs)
-        {
-            var job = await JobAsync(id);
-            if (!IsTerminal(job)) lost++;
-            var recorded = (await MetricsAsync(id)).Select(m => (int)m!["epoch"]!).ToList();
-            duplicated += recorded.Count - recorded.Distinct().Count();
-            missing += Enumerable.Range(1, epochs).Count(e => !recorded.Contains(e));
-        }
-        var figures = new Dictionary<string, object>
-        {
-            ["fault"] = fault,
-            ["survived"] = lost == 0 && duplicated == 0 ? 1 : 0,
-            ["jobs"] = jobs.Count,
-            ["jobsLost"] = lost,
-            ["epochsDuplicated"] = duplicated,
-            ["epochsMissing"] = missing,
-        };
-        foreach (var (key, value) in details ?? new Dictionary<string, object>()) figures[key] = value;
-        output.WriteLine("FAULT-FIGURES " + JsonSerializer.Serialize(figures));
-        Console.WriteLine("FAULT-FIGURES " + JsonSerializer.Serialize(figures));
-        Assert.Equal(0, lost);
-        Assert.Equal(0, duplicated);
+            measured.Add(FaultFigures.Measure(await JobAsync(id), await MetricsAsync(id), epochs, jobsEnd));
+        var line = FaultFigures.Line(fault, measured, details);
+        output.WriteLine(line);
+        Console.WriteLine(line);
+        var violations = jobs.Zip(measured).SelectMany(j => j.Second.Violations.Select(v => $"job {j.First.Id}: {v}")).ToList();
+        Assert.True(violations.Count == 0, "epochs trained twice, unrecorded or miscounted:\n" + string.Join("\n", violations) + "\n" + Diagnostics());
+        Assert.Equal(0, measured.Count(j => j.Lost));
+    }
+
+    /// <summary>Asserts a job's epochs as <see cref="ReportAsync"/> does, before the test looks at them more closely; returns them.</summary>
+    public async Task<IReadOnlyList<EpochLedger>> AssertEachEpochTrainedOnceAsync(string id, int epochs)
+    {
+        var job = await JobAsync(id);
+        var ledger = FaultFigures.Ledger(await MetricsAsync(id));
+        var violations = EpochInvariants.Violations(ledger, epochs, FaultFigures.StepsPerEpoch(job), (int)job["attempt"]!);
+        Assert.True(violations.Count == 0, $"job {id}:\n" + string.Join("\n", violations));
+        return ledger;
     }
 
     public async ValueTask DisposeAsync()

@@ -1,3 +1,4 @@
+using TrainingService.Contracts.Datasets;
 using System.Security.Cryptography;
 using TrainingService.Models.Data;
 
@@ -17,7 +18,7 @@ public sealed class IdxReaderTests : IDisposable
 
         IdxContent read = IdxReader.ReadImages(path);
 
-        Assert.Equal(MnistFileKind.Images, read.Kind);
+        Assert.Equal(IdxFileKind.Images, read.Kind);
         Assert.Equal(3, read.Count);
         Assert.Equal(content.AsSpan(16).ToArray(), read.Data);
         Assert.Equal(content.Length, read.ContentLength);
@@ -130,9 +131,9 @@ public sealed class IdxReaderTests : IDisposable
         Assert.IsType<InvalidDataException>(ex.InnerException);
     }
 
-    private static MnistDataException AssertFails(string path, Func<IdxContent> read, params string[] fragments)
+    private static DatasetFileException AssertFails(string path, Func<IdxContent> read, params string[] fragments)
     {
-        var ex = Assert.Throws<MnistDataException>(() => read());
+        var ex = Assert.Throws<DatasetFileException>(() => read());
         Assert.Equal(path, ex.FilePath);
         Assert.StartsWith(Path.GetFileName(path) + ": ", ex.Message);
         foreach (string fragment in fragments)

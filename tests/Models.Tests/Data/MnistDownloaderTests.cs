@@ -1,3 +1,4 @@
+using TrainingService.Contracts.Datasets;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
@@ -12,7 +13,7 @@ public sealed class MnistDownloaderTests : IAsyncLifetime
     private readonly LocalHttpServer server;
 
     // Gzip archives of each file's content with one byte changed: valid gzip, right size, wrong content.
-    private static readonly ConcurrentDictionary<MnistFile, byte[]> altered = new();
+    private static readonly ConcurrentDictionary<IdxFileInfo, byte[]> altered = new();
 
     public MnistDownloaderTests() => server = new LocalHttpServer(Reply);
 
@@ -32,7 +33,7 @@ public sealed class MnistDownloaderTests : IAsyncLifetime
     private static HttpReply Reply(string path)
     {
         string[] parts = path.Trim('/').Split('/');
-        MnistFile? file = MnistCatalog.All.FirstOrDefault(f => f.GzipName == parts[^1]);
+        IdxFileInfo? file = MnistCatalog.All.FirstOrDefault(f => f.GzipName == parts[^1]);
         if (parts.Length != 2 || file is null)
         {
             return HttpReply.NotFound();
@@ -59,7 +60,7 @@ public sealed class MnistDownloaderTests : IAsyncLifetime
         };
     }
 
-    private static byte[] AlteredGzip(MnistFile file)
+    private static byte[] AlteredGzip(IdxFileInfo file)
     {
         byte[] content = RealMnist.Content(file);
         content[^1] ^= 0x01;
@@ -74,11 +75,11 @@ public sealed class MnistDownloaderTests : IAsyncLifetime
         await MnistDownloader.EnsureAsync(dir, [server.Mirror("good")], http, progress);
 
         AssertHoldsExactlyTheFourArchives();
-        Assert.Equal(60_000, MnistLoader.Load(dir, MnistSplit.Train).Count);
-        Assert.Equal(10_000, MnistLoader.Load(dir, MnistSplit.Test).Count);
+        Assert.Equal(60_000, MnistLoader.Load(dir, DatasetSplit.Train).Count);
+        Assert.Equal(10_000, MnistLoader.Load(dir, DatasetSplit.Test).Count);
         Assert.Equal(4, server.Requests.Count);
 
-        foreach (MnistFile file in MnistCatalog.All)
+        foreach (IdxFileInfo file in MnistCatalog.All)
         {
             var reports = progress.Reports.Where(r => r.FileName == file.GzipName).ToList();
             long size = RealMnist.Gzip(file).Length;
@@ -110,9 +111,9 @@ public sealed class MnistDownloaderTests : IAsyncLifetime
         await MnistDownloader.EnsureAsync(dir, [server.Mirror(badMirror), server.Mirror("good")], http, progress);
 
         AssertHoldsExactlyTheFourArchives();
-        Assert.Equal(10_000, MnistLoader.Load(dir, MnistSplit.Test).Count);
-        Assert.Equal(60_000, MnistLoader.Load(dir, MnistSplit.Train).Count);
-        foreach (MnistFile file in MnistCatalog.All)
+        Assert.Equal(10_000, MnistLoader.Load(dir, DatasetSplit.Test).Count);
+        Assert.Equal(60_000, MnistLoader.Load(dir, DatasetSplit.Train).Count);
+        foreach (IdxFileInfo file in MnistCatalog.All)
         {
             Assert.Contains($"/{badMirror}/{file.GzipName}", server.Requests);
             Assert.Contains($"/good/{file.GzipName}", server.Requests);
@@ -133,7 +134,7 @@ public sealed class MnistDownloaderTests : IAsyncLifetime
     [InlineData("html", "not a gzip file")]
     public async Task ExplainsWhyAMirrorFailedAndLeavesNothingBehind(string badMirror, string reason)
     {
-        var ex = await Assert.ThrowsAsync<MnistDataException>(
+        var ex = await Assert.ThrowsAsync<DatasetFileException>(
             () => MnistDownloader.EnsureAsync(dir, [server.Mirror(badMirror)], http));
 
         Assert.Equal(Path.Combine(dir, "train-images-idx3-ubyte.gz"), ex.FilePath);
@@ -148,7 +149,7 @@ public sealed class MnistDownloaderTests : IAsyncLifetime
         Uri unreachable = UnusedLocalPort();
         Uri[] mirrors = [server.Mirror("missing"), server.Mirror("half-lying"), server.Mirror("altered"), unreachable];
 
-        var ex = await Assert.ThrowsAsync<MnistDataException>(() => MnistDownloader.EnsureAsync(dir, mirrors, http));
+        var ex = await Assert.ThrowsAsync<DatasetFileException>(() => MnistDownloader.EnsureAsync(dir, mirrors, http));
 
         Assert.StartsWith("train-images-idx3-ubyte.gz: could not be downloaded from any mirror", ex.Message);
         foreach (Uri mirror in mirrors)
@@ -165,7 +166,7 @@ public sealed class MnistDownloaderTests : IAsyncLifetime
     [Fact]
     public async Task DoesNotDownloadFilesThatAreAlreadyValid()
     {
-        foreach (MnistFile file in MnistCatalog.All)
+        foreach (IdxFileInfo file in MnistCatalog.All)
         {
             RealMnist.CopyGzip(file, dir);
         }
@@ -188,8 +189,8 @@ public sealed class MnistDownloaderTests : IAsyncLifetime
         await MnistDownloader.EnsureAsync(dir, [server.Mirror("good")], http);
 
         Assert.Equal(["/good/t10k-images-idx3-ubyte.gz", "/good/t10k-labels-idx1-ubyte.gz"], server.Requests.Order());
-        Assert.Equal(10_000, MnistLoader.Load(dir, MnistSplit.Test).Count);
-        Assert.Equal(60_000, MnistLoader.Load(dir, MnistSplit.Train).Count);
+        Assert.Equal(10_000, MnistLoader.Load(dir, DatasetSplit.Test).Count);
+        Assert.Equal(60_000, MnistLoader.Load(dir, DatasetSplit.Train).Count);
     }
 
     [Fact]

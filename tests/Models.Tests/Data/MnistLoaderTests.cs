@@ -1,3 +1,4 @@
+using TrainingService.Contracts.Datasets;
 using System.Buffers.Binary;
 using TrainingService.Models.Data;
 
@@ -12,7 +13,7 @@ public sealed class MnistLoaderTests : IDisposable
     [Fact]
     public void LoadsRealTrainingSplitWithChecksums()
     {
-        MnistRawSplit train = MnistLoader.Load(TestPaths.MnistDirectory, MnistSplit.Train);
+        RawSplit train = MnistLoader.Load(TestPaths.MnistDirectory, DatasetSplit.Train);
 
         Assert.Equal(60_000, train.Count);
         Assert.Equal((28, 28), (train.Rows, train.Columns));
@@ -24,7 +25,7 @@ public sealed class MnistLoaderTests : IDisposable
     [Fact]
     public void LoadsRealTestSplitWithChecksums()
     {
-        MnistRawSplit test = MnistLoader.Load(TestPaths.MnistDirectory, MnistSplit.Test, verifyChecksums: true);
+        RawSplit test = MnistLoader.Load(TestPaths.MnistDirectory, DatasetSplit.Test, verifyChecksums: true);
 
         Assert.Equal(10_000, test.Count);
         Assert.Equal(10_000 * 28 * 28, test.Pixels.Length);
@@ -36,7 +37,7 @@ public sealed class MnistLoaderTests : IDisposable
     [Fact]
     public void ReportsMissingFileWithTheNamesItLookedFor()
     {
-        var ex = Assert.Throws<MnistDataException>(() => MnistLoader.Load(dir, MnistSplit.Test));
+        var ex = Assert.Throws<DatasetFileException>(() => MnistLoader.Load(dir, DatasetSplit.Test));
 
         Assert.Equal(Path.Combine(dir, "t10k-images-idx3-ubyte"), ex.FilePath);
         Assert.StartsWith("t10k-images-idx3-ubyte: not found", ex.Message);
@@ -51,7 +52,7 @@ public sealed class MnistLoaderTests : IDisposable
         IdxFiles.Write(dir, "t10k-images-idx3-ubyte", IdxFiles.Images(3));
         string labels = IdxFiles.Write(dir, "t10k-labels-idx1-ubyte.gz", IdxFiles.Gzip(IdxFiles.Labels(IdxFiles.CyclingLabels(2))));
 
-        var ex = Assert.Throws<MnistDataException>(() => MnistLoader.Load(dir, MnistSplit.Test));
+        var ex = Assert.Throws<DatasetFileException>(() => MnistLoader.Load(dir, DatasetSplit.Test));
 
         Assert.Equal(labels, ex.FilePath);
         Assert.StartsWith("t10k-labels-idx1-ubyte.gz: 2 labels, but t10k-images-idx3-ubyte has 3 images", ex.Message);
@@ -63,7 +64,7 @@ public sealed class MnistLoaderTests : IDisposable
         string images = IdxFiles.Write(dir, "train-images-idx3-ubyte", IdxFiles.Images(3));
         IdxFiles.Write(dir, "train-labels-idx1-ubyte", IdxFiles.Labels(IdxFiles.CyclingLabels(3)));
 
-        var ex = Assert.Throws<MnistDataException>(() => MnistLoader.Load(dir, MnistSplit.Train));
+        var ex = Assert.Throws<DatasetFileException>(() => MnistLoader.Load(dir, DatasetSplit.Train));
 
         Assert.Equal(images, ex.FilePath);
         Assert.StartsWith("train-images-idx3-ubyte: 3 images, but the official training split has 60000", ex.Message);
@@ -75,13 +76,13 @@ public sealed class MnistLoaderTests : IDisposable
         string images = WriteTestImagesWithOnePixelChanged();
         RealMnist.CopyGzip(MnistCatalog.TestLabels, dir);
 
-        var ex = Assert.Throws<MnistDataException>(() => MnistLoader.Load(dir, MnistSplit.Test));
+        var ex = Assert.Throws<DatasetFileException>(() => MnistLoader.Load(dir, DatasetSplit.Test));
 
         Assert.Equal(images, ex.FilePath);
         Assert.StartsWith("t10k-images-idx3-ubyte: checksum mismatch", ex.Message);
-        Assert.Contains(MnistCatalog.TestImages.Md5, ex.Message);
+        Assert.Contains(MnistCatalog.TestImages.Md5!, ex.Message);
 
-        MnistRawSplit unverified = MnistLoader.Load(dir, MnistSplit.Test, verifyChecksums: false);
+        RawSplit unverified = MnistLoader.Load(dir, DatasetSplit.Test, verifyChecksums: false);
         Assert.Equal(10_000, unverified.Count);
     }
 
@@ -93,7 +94,7 @@ public sealed class MnistLoaderTests : IDisposable
         BinaryPrimitives.WriteInt32BigEndian(labels.AsSpan(4), 9_999);
         IdxFiles.Write(dir, "t10k-labels-idx1-ubyte", labels);
 
-        var ex = Assert.Throws<MnistDataException>(() => MnistLoader.Load(dir, MnistSplit.Test));
+        var ex = Assert.Throws<DatasetFileException>(() => MnistLoader.Load(dir, DatasetSplit.Test));
 
         Assert.StartsWith("t10k-labels-idx1-ubyte: 9999 labels, but t10k-images-idx3-ubyte has 10000 images", ex.Message);
     }
@@ -106,7 +107,7 @@ public sealed class MnistLoaderTests : IDisposable
         RealMnist.CopyGzip(MnistCatalog.TestImages, dir);
         RealMnist.CopyGzip(MnistCatalog.TestLabels, dir);
 
-        Assert.Equal(10_000, MnistLoader.Load(dir, MnistSplit.Test).Count);
+        Assert.Equal(10_000, MnistLoader.Load(dir, DatasetSplit.Test).Count);
     }
 
     private string WriteTestImagesWithOnePixelChanged()

@@ -1,3 +1,4 @@
+using TrainingService.Contracts.Datasets;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -36,7 +37,7 @@ public sealed class PyTorchInteropTests
 
     // Kept out of every dispose scope: the first test to touch it may be inside one.
     private static readonly Lazy<Tensor> Images = new(() =>
-        MnistTensors.Load(TestPaths.MnistDirectory, MnistSplit.Test, CPU, take: ImageCount).Images.DetachFromDisposeScope());
+        ImageTensors.Load(TestPaths.MnistDirectory, DatasetSplit.Test, CPU, take: ImageCount).Images.DetachFromDisposeScope());
 
     public static TheoryData<string> Architectures() =>
         [ArchitectureCatalog.ConvNetName, ArchitectureCatalog.ResNet18Name, ArchitectureCatalog.AttentionName];

@@ -15,12 +15,12 @@ public class CheckpointedTrainingTests
 
     private static TrainingOutcome Run(
         CheckpointStore store, ITrainingObserver observer, CancellationToken cancellationToken = default, CancellationToken suspend = default,
-        TimeSpan? midEpochCheckpointInterval = null)
+        TimeSpan? midEpochCheckpointInterval = null, int attempt = 1)
     {
         using var train = RealData.Train(Quick.TrainSubset!.Value);
         using var test = RealData.Test(500);
         // Progress after every step, so a test can stop the run at the step it chooses.
-        return CheckpointedTraining.Run(new TrainingPlan(ArchitectureCatalog.ConvNet, Quick, CPU), train, test, store, observer, cancellationToken,
+        return CheckpointedTraining.Run(new TrainingPlan(ArchitectureCatalog.ConvNet, Quick, CPU) { Attempt = attempt }, train, test, store, observer, cancellationToken,
             new TrainingEngine { ProgressInterval = TimeSpan.Zero, MidEpochCheckpointInterval = midEpochCheckpointInterval }, suspend);
     }
 
@@ -73,7 +73,7 @@ public class CheckpointedTrainingTests
         Assert.Null(store.Resolve("2"));
 
         var secondAttempt = new TrainingEngineTests.Recorder();
-        var resumed = Run(store, secondAttempt);
+        var resumed = Run(store, secondAttempt, attempt: 2);
 
         // Steps 1–4 of epoch 2 were not trained again: the first step reported is the 5th.
         Assert.Equal(1, secondAttempt.ResumedAt!.Value.CompletedEpochs);
@@ -84,6 +84,12 @@ public class CheckpointedTrainingTests
         Assert.Equal(uninterrupted.Epochs.Select(Comparable), resumed.Epochs.Select(Comparable));
         Assert.Equal(Sha256Of(uninterruptedStore, "final"), Sha256Of(store, "final"));
         Assert.False(Directory.Exists(MidEpochFolder(store)), "the mid-epoch checkpoint is deleted once its epoch is checkpointed");
+        // Each epoch's checkpoint says who trained it, with the steps counted as they ran: epoch 2's
+        // 10 are the first attempt's 4 and the second's 6, from step 4.
+        Assert.Equal(
+            [new EpochTraining(1, 0, 10, []), new EpochTraining(2, 4, 6, [new AttemptSteps(1, 4)]), new EpochTraining(2, 0, 10, [])],
+            store.List().Select(m => m.Training));
+        Assert.Equal(store.List().Select(m => m.Training), secondAttempt.Trainings.Prepend(store.List()[0].Training));
     }
 
     [Fact]
@@ -111,11 +117,13 @@ public class CheckpointedTrainingTests
         RunUntilEpoch2Step4(store, stop, suspend: false, midEpochCheckpointInterval: TimeSpan.Zero);
 
         var secondAttempt = new TrainingEngineTests.Recorder();
-        var resumed = Run(store, secondAttempt);
+        var resumed = Run(store, secondAttempt, attempt: 2);
 
         Assert.Equal((2, 4), (secondAttempt.ResumedAt!.Value.MidEpoch!.Epoch, secondAttempt.ResumedAt.Value.MidEpoch.StepsDone));
         Assert.Equal((2, 5), (secondAttempt.Reports[0].Epoch, (int)secondAttempt.Reports[0].Step));
         Assert.Equal(uninterrupted.Epochs.Select(Comparable), resumed.Epochs.Select(Comparable));
+        // The periodic checkpoint counted the dead attempt's steps up to it; the steps it ran after are lost, not counted.
+        Assert.Equal(new EpochTraining(2, 4, 6, [new AttemptSteps(1, 4)]), store.List()[1].Training);
     }
 
     [Fact]

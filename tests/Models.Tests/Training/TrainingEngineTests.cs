@@ -16,7 +16,7 @@ public class TrainingEngineTests
 {
     private static readonly ArchitectureInfo ConvNet = ArchitectureCatalog.ConvNet;
 
-    private static TrainingOutcome Train(Hyperparameters h, MnistTensors train, MnistTensors test, ITrainingObserver? observer = null,
+    private static TrainingOutcome Train(Hyperparameters h, ImageTensors train, ImageTensors test, ITrainingObserver? observer = null,
         ResumeState? resume = null, CancellationToken cancellationToken = default, TrainingEngine? engine = null) =>
         (engine ?? new TrainingEngine()).Train(new TrainingPlan(ConvNet, h, CPU) { Resume = resume }, train, test,
             observer ?? new Recorder(), cancellationToken);
@@ -32,9 +32,12 @@ public class TrainingEngineTests
         using var train = RealData.Train(10_000);
         using var test = RealData.Test();
 
-        var outcome = Train(ConvNet.Defaults with { Epochs = 1, BatchSize = 64 }, train, test);
+        var recorder = new Recorder();
+        var outcome = Train(ConvNet.Defaults with { Epochs = 1, BatchSize = 64 }, train, test, recorder);
 
         var epoch = Assert.Single(outcome.Epochs);
+        // Every optimizer step counted, the last (16 images) too: ceil(10,000 / 64) = 157, by the run's attempt.
+        Assert.Equal(new EpochTraining(1, 0, 157, []), Assert.Single(recorder.Trainings));
         Assert.True(epoch.TestAccuracy >= 0.93, $"test accuracy {epoch.TestAccuracy:P2} is below 93 %");
         Assert.Equal(epoch.TestAccuracy, outcome.FinalEvaluation.Accuracy);
         Assert.Equal(10_000, outcome.FinalEvaluation.ConfusionMatrix.Sum(row => row.Sum()));
@@ -158,7 +161,7 @@ public class TrainingEngineTests
     [Fact]
     public void NonFiniteLossFailsTheRunWithoutRetrying()
     {
-        using var poisoned = MnistTensors.FromTensors(full(256, 1, 28, 28, float.NaN), zeros(256, dtype: ScalarType.Int64));
+        using var poisoned = ImageTensors.FromTensors(full(256, 1, 28, 28, float.NaN), zeros(256, dtype: ScalarType.Int64));
         using var test = RealData.Test(100);
 
         var error = Assert.Throws<TrainingException>(() => Train(ConvNet.Defaults with { Epochs = 2 }, poisoned, test));
@@ -204,6 +207,7 @@ public class TrainingEngineTests
     internal sealed class Recorder : ITrainingObserver
     {
         public List<EpochMetrics> Epochs { get; } = [];
+        public List<EpochTraining> Trainings { get; } = [];
         public List<TrainingProgress> Reports { get; } = [];
         public (int CompletedEpochs, EpochPosition? MidEpoch)? ResumedAt { get; private set; }
         public Action<TrainingProgress>? Progress { get; init; }
@@ -220,6 +224,7 @@ public class TrainingEngineTests
         public void OnEpochCompleted(CompletedEpoch epoch)
         {
             Epochs.Add(epoch.Metrics);
+            Trainings.Add(epoch.Training);
             EpochCompleted?.Invoke(epoch);
         }
     }

@@ -4,11 +4,12 @@ using Swashbuckle.AspNetCore.SwaggerGen;
 namespace TrainingService.Api.Infrastructure.OpenApi;
 
 /// <summary>
-/// Endpoint metadata documenting a JSON body the handler reads itself. <c>Accepts&lt;T&gt;()</c>
+/// Endpoint metadata documenting a body the handler reads itself (JSON, unless <paramref name="MediaType"/>
+/// says otherwise: a multipart form's fields are <paramref name="BodyType"/>'s properties). <c>Accepts&lt;T&gt;()</c>
 /// would document it too, but it also makes routing answer a wrong Content-Type with its own bare
 /// 415 before the handler can say what is accepted.
 /// </summary>
-public sealed record JsonRequestBodyDocumentation(Type BodyType, string Description);
+public sealed record JsonRequestBodyDocumentation(Type BodyType, string Description, string MediaType = "application/json");
 
 /// <summary>Turns <see cref="JsonRequestBodyDocumentation"/> into the operation's request body.</summary>
 public sealed class JsonRequestBodyFilter : IOperationFilter
@@ -24,7 +25,7 @@ public sealed class JsonRequestBodyFilter : IOperationFilter
             Description = body.Description,
             Content = new Dictionary<string, IOpenApiMediaType>
             {
-                ["application/json"] = new OpenApiMediaType { Schema = context.SchemaGenerator.GenerateSchema(body.BodyType, context.SchemaRepository) },
+                [body.MediaType] = new OpenApiMediaType { Schema = context.SchemaGenerator.GenerateSchema(body.BodyType, context.SchemaRepository) },
             },
         };
     }

@@ -20,7 +20,7 @@ public sealed class SchemaDocumentationFilter(IOptions<JsonOptions> jsonOptions)
 {
     private static readonly Dictionary<Type, string> Descriptions = new()
     {
-        [typeof(JobKind)] = "train: train an architecture on MNIST. eval: evaluate a training job's checkpoint on the MNIST test set.",
+        [typeof(JobKind)] = "train: train an architecture on a dataset (MNIST unless the job names another). eval: evaluate a training job's checkpoint on a test set (its source's dataset's unless the job names another).",
         [typeof(JobStatus)] = "Where a job is in its lifecycle. queued → running → succeeded | failed; cancelling → cancelled when "
             + "cancelled while running; interrupted while a lost or stopped worker's job waits to resume from its last checkpoint. "
             + "Terminal: succeeded, failed, cancelled.",

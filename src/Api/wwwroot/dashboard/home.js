@@ -1,5 +1,6 @@
-// The start page: a form to submit a job (the chosen architecture's defaults filled in) and the
-// job list with live status and progress, refreshed every two seconds.
+// The start page: a form to submit a job (the chosen architecture's defaults filled in, and the
+// dataset to train or evaluate on) and the job list with live status and progress, refreshed every
+// two seconds.
 
 import { api, ApiError } from './api.js';
 import { h, percent, time, statusBadge, progressBar, problemMessage } from './dom.js';
@@ -20,10 +21,15 @@ const fields = [
   { name: 'trainSubset', label: 'Train subset (images)', type: 'number', min: 1, max: 60000, step: 1, optional: true },
 ];
 
+// What the picker offers when the datasets cannot be listed (no API key yet): the default alone.
+const defaultDatasets = [{ name: 'mnist', title: 'MNIST', trainCount: 60000, classCount: 10 }];
+
 export async function renderHome(view, signal) {
   const architectures = await api('/architectures');
+  const datasets = await api('/datasets').then(page => page.items).catch(() => defaultDatasets);
+  const titles = new Map(datasets.map(d => [d.name, d.title]));
   const status = h('p', { class: 'form-status', role: 'status' });
-  const form = submitForm(architectures, status);
+  const form = submitForm(architectures, datasets, status);
   const filter = h('select', { id: 'status-filter', 'aria-label': 'Filter by status' },
     ['all', 'queued', 'running', 'interrupted', 'cancelling', 'succeeded', 'failed', 'cancelled'].map(s => h('option', { value: s }, s)));
   const table = h('tbody', { id: 'jobs' });
@@ -35,7 +41,7 @@ export async function renderHome(view, signal) {
       h('div', { class: 'section-head' },
         h('h2', {}, 'Jobs', tag ? [' tagged ', h('span', { class: 'tag' }, tag), ' ', h('a', { href: '/' }, '(all)')] : ''), filter),
       h('table', { class: 'jobs' },
-        h('thead', {}, h('tr', {}, ['Job', 'Kind', 'Architecture', 'Status', 'Progress', 'Best test accuracy', 'Created', ''].map(t => h('th', {}, t)))),
+        h('thead', {}, h('tr', {}, ['Job', 'Kind', 'Architecture', 'Dataset', 'Status', 'Progress', 'Best test accuracy', 'Created', ''].map(t => h('th', {}, t)))),
         table)),
     h('section', { class: 'card' }, h('h2', {}, 'Sweeps'), sweeps));
 
@@ -43,10 +49,10 @@ export async function renderHome(view, signal) {
     const query = (filter.value === 'all' ? '' : `&status=${filter.value}`) + (tag ? `&tag=${encodeURIComponent(tag)}` : '');
     try {
       const page = await api(`/jobs?limit=50${query}`);
-      table.replaceChildren(...page.items.map(job => jobRow(job, refresh)));
-      if (page.items.length === 0) table.append(h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No jobs yet.')));
+      table.replaceChildren(...page.items.map(job => jobRow(job, titles, refresh)));
+      if (page.items.length === 0) table.append(h('tr', {}, h('td', { colspan: 9, class: 'muted' }, 'No jobs yet.')));
     } catch (error) {
-      table.replaceChildren(h('tr', {}, h('td', { colspan: 8, class: 'error' }, problemMessage(error))));
+      table.replaceChildren(h('tr', {}, h('td', { colspan: 9, class: 'error' }, problemMessage(error))));
     }
   };
   filter.addEventListener('change', refresh);
@@ -60,7 +66,7 @@ export async function renderHome(view, signal) {
   signal.addEventListener('abort', () => clearInterval(timer));
 }
 
-function jobRow(job, refresh) {
+function jobRow(job, titles, refresh) {
   const cancel = cancellable.has(job.status)
     ? h('button', {
         class: 'cancel', dataset: { jobId: job.id },
@@ -75,6 +81,7 @@ function jobRow(job, refresh) {
     h('td', {}, h('a', { href: `/jobs/${job.id}` }, job.name ?? job.id.slice(-8)), job.tags.map(t => h('span', { class: 'tag' }, t))),
     h('td', {}, job.kind),
     h('td', {}, job.architecture),
+    h('td', { class: 'dataset', title: job.dataset }, datasetLabel(job.dataset, titles)),
     h('td', {}, statusBadge(job.status)),
     h('td', {}, progressBar(job)),
     h('td', {}, percent(job.result?.bestTestAccuracy ?? job.result?.finalTestAccuracy)),
@@ -82,10 +89,21 @@ function jobRow(job, refresh) {
     h('td', {}, cancel));
 }
 
-function submitForm(architectures, status) {
+/** A built-in's or an upload's title where known, else the dataset's name (an upload's id, shortened). */
+function datasetLabel(name, titles) {
+  return titles.get(name) ?? (name.length > 12 ? `${name.slice(0, 8)}…` : name);
+}
+
+function submitForm(architectures, datasets, status) {
   const kind = h('select', { name: 'kind', id: 'kind' }, h('option', { value: 'train' }, 'train'), h('option', { value: 'eval' }, 'eval'));
   const architecture = h('select', { name: 'architecture', id: 'architecture' },
     architectures.map(a => h('option', { value: a.name }, `${a.name} (${a.parameterCount.toLocaleString()} parameters)`)));
+  // An eval job evaluates on its source's dataset unless another (of the same geometry) is picked.
+  const sourceDataset = h('option', { value: '', class: 'eval-only' }, 'the source job\'s');
+  const dataset = h('select', { name: 'dataset', id: 'dataset' }, sourceDataset,
+    datasets.map(d => h('option', { value: d.name, title: `${d.trainCount.toLocaleString()} training images in ${d.classCount} classes` },
+      `${d.title}${d.builtIn === false ? ' (uploaded)' : ''}`)));
+  dataset.value = 'mnist';
   const name = h('input', { name: 'name', id: 'name', type: 'text', maxlength: 200, placeholder: 'optional' });
   const tags = h('input', { name: 'tags', id: 'tags', type: 'text', placeholder: 'comma-separated, optional' });
   const sourceJob = h('input', { name: 'sourceJobId', id: 'sourceJobId', type: 'text', placeholder: 'id of a finished training job' });
@@ -102,6 +120,9 @@ function submitForm(architectures, status) {
     const isEval = kind.value === 'eval';
     form.querySelectorAll('.train-only').forEach(e => { e.hidden = isEval; });
     form.querySelectorAll('.eval-only').forEach(e => { e.hidden = !isEval; });
+    sourceDataset.hidden = !isEval;
+    if (isEval && dataset.value === 'mnist') dataset.value = '';
+    if (!isEval && dataset.value === '') dataset.value = 'mnist';
   };
   architecture.addEventListener('change', fillDefaults);
   kind.addEventListener('change', showKind);
@@ -110,6 +131,7 @@ function submitForm(architectures, status) {
   const form = h('form', { id: 'submit-job', class: 'submit' },
     labelled('Kind', kind),
     labelled('Architecture', architecture, 'train-only'),
+    labelled('Dataset', dataset),
     labelled('Name', name),
     labelled('Tags', tags),
     labelled('Source job', sourceJob, 'eval-only'),
@@ -123,6 +145,7 @@ function submitForm(architectures, status) {
     if (name.value.trim()) body.name = name.value.trim();
     const tagList = tags.value.split(',').map(t => t.trim()).filter(Boolean);
     if (tagList.length) body.tags = tagList;
+    if (dataset.value) body.dataset = dataset.value;
     if (kind.value === 'train') {
       body.architecture = architecture.value;
       body.hyperparameters = {};

@@ -52,8 +52,10 @@ export async function renderJob(view, jobId, signal) {
   };
   const renderFinished = async () => {
     if (job.kind === 'eval' && job.result?.confusionMatrix) {
+      // Classes by name where the dataset has them (Fashion-MNIST's articles); an upload since deleted has only numbers.
+      const classNames = (await api(`/datasets/${encodeURIComponent(job.dataset)}`).catch(() => null))?.classNames ?? [];
       evaluation.hidden = false;
-      evaluation.replaceChildren(h('h2', {}, 'Confusion matrix'), confusionMatrix(job.result), perClass(job.result));
+      evaluation.replaceChildren(h('h2', {}, 'Confusion matrix'), confusionMatrix(job.result, classNames), perClass(job.result, classNames));
     }
     await renderCheckpoints(checkpoints, job);
   };
@@ -87,6 +89,7 @@ function summaryContent(job, onCancel) {
     ['Status', statusBadge(job.status)],
     ['Kind', job.kind],
     ['Architecture', job.architecture],
+    ['Dataset', h('span', { id: 'job-dataset' }, job.dataset)],
     ['Progress', progressBar(job)],
     ['Step', p ? `${p.step.toLocaleString()} / ${p.stepsPerEpoch.toLocaleString()}` : '—'],
     ['Images/s', p ? Math.round(p.samplesPerSecond).toLocaleString() : '—'],
@@ -164,7 +167,8 @@ function createPlots(lossElement, accuracyElement) {
 }
 
 /** Rows are true classes, columns predictions; a cell's shade is its share of the true class. */
-function confusionMatrix(result) {
+function confusionMatrix(result, classNames) {
+  const label = c => classNames[c] ?? c;
   const matrix = result.confusionMatrix;
   const cell = (count, rowTotal, isDiagonal) => {
     const td = h('td', { title: `${count} of ${rowTotal}` }, count);
@@ -175,17 +179,17 @@ function confusionMatrix(result) {
     return td;
   };
   return h('table', { class: 'confusion', id: 'confusion-matrix' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'true \\ predicted'), matrix.map((_, c) => h('th', {}, c)))),
+    h('thead', {}, h('tr', {}, h('th', {}, 'true \\ predicted'), matrix.map((_, c) => h('th', { title: label(c) }, c)))),
     h('tbody', {}, matrix.map((row, r) => {
       const total = row.reduce((a, b) => a + b, 0);
-      return h('tr', {}, h('th', {}, r), row.map((count, c) => cell(count, total, r === c)));
+      return h('tr', {}, h('th', {}, classNames[r] === undefined || classNames[r] === String(r) ? r : `${r} ${classNames[r]}`), row.map((count, c) => cell(count, total, r === c)));
     })));
 }
 
-function perClass(result) {
+function perClass(result, classNames) {
   if (!result.perClassAccuracy) return '';
   return h('p', { class: 'per-class' }, 'Per-class accuracy: ',
-    result.perClassAccuracy.map((a, digit) => h('span', { class: 'hp' }, `${digit}: ${percent(a, 1)}`)));
+    result.perClassAccuracy.map((a, c) => h('span', { class: 'hp' }, `${classNames[c] ?? c}: ${percent(a, 1)}`)));
 }
 
 async function renderCheckpoints(section, job) {

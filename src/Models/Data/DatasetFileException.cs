@@ -1,12 +1,12 @@
 namespace TrainingService.Models.Data;
 
 /// <summary>
-/// An MNIST file is missing, malformed, or not the official content. The message starts with
-/// the file's name so that it can be shown to a user as is; <see cref="FilePath"/> has the full path.
+/// A dataset's file is missing, malformed, or not the content it should be. The message starts
+/// with the file's name so that it can be shown to a user as is; <see cref="FilePath"/> has the full path.
 /// </summary>
-public sealed class MnistDataException : Exception
+public sealed class DatasetFileException : Exception
 {
-    public MnistDataException(string filePath, string problem, Exception? innerException = null)
+    public DatasetFileException(string filePath, string problem, Exception? innerException = null)
         : base($"{Path.GetFileName(filePath)}: {problem}", innerException)
     {
         FilePath = filePath;
