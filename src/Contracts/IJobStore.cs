@@ -67,6 +67,15 @@ public interface IJobStore
     /// <summary>Asks for cancellation (see <see cref="CancelOutcome"/>), atomically with respect to the job's status.</summary>
     Task<CancelOutcome> RequestCancelAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Asks for cancellation as <see cref="RequestCancelAsync(Guid, DateTimeOffset, CancellationToken)"/> does,
+    /// remembering <paramref name="reason"/> as why: the job's termination reason once it ends
+    /// cancelled, whatever reason the attempt that stops it gives (a worker knows only that it was
+    /// cancelled). <see cref="TerminationReason.StoppedBySearch"/> for a sweep's early stopping. When
+    /// cancellation was asked for already, the first reason stays.
+    /// </summary>
+    Task<CancelOutcome> RequestCancelAsync(Guid id, TerminationReason reason, DateTimeOffset now, CancellationToken cancellationToken);
+
     /// <summary>How many of the owner's jobs have not ended (queued, running, cancelling, interrupted): the API's per-owner cap.</summary>
     Task<int> CountUnfinishedJobsAsync(string owner, CancellationToken cancellationToken);
 

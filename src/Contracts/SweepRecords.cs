@@ -6,9 +6,10 @@ namespace TrainingService.Contracts;
 public sealed record SweepAxis(string Name, IReadOnlyList<JsonElement> Values);
 
 /// <summary>
-/// A sweep as stored: a base training job and a grid whose every point becomes one job, at most
-/// <see cref="MaxConcurrent"/> of them queued or running at a time. Its jobs are linked by point
-/// (<see cref="SweepJob"/>); its state is derived from theirs.
+/// A sweep as stored: a base training job and its points (trials) — a grid's every combination, or
+/// a random sweep's draws — each of which becomes one job, at most <see cref="MaxConcurrent"/> of
+/// them queued or running at a time. Its jobs are linked by point (<see cref="SweepJob"/>); its state
+/// is derived from theirs.
 /// </summary>
 public sealed record SweepRecord
 {
@@ -21,12 +22,23 @@ public sealed record SweepRecord
     /// <summary>The job every point starts from, as the <c>POST /jobs</c> body it was given in.</summary>
     public required JsonElement BaseJob { get; init; }
 
+    /// <summary>A grid sweep's axes; empty for a random sweep (see <see cref="Search"/>).</summary>
     public required IReadOnlyList<SweepAxis> Grid { get; init; }
 
-    /// <summary>The grid's points in order (the last axis varies fastest): axis name → value.</summary>
+    /// <summary>
+    /// The points (trials) in order, axis name → value: a grid's combinations (the last axis varies
+    /// fastest), or a random sweep's draws.
+    /// </summary>
     public required IReadOnlyList<IReadOnlyDictionary<string, JsonElement>> Points { get; init; }
 
     public required int MaxConcurrent { get; init; }
+
+    /// <summary>The method, a random sweep's space and seed, and the early-stopping rule.</summary>
+    public SweepSearch Search { get; init; } = new();
+
+    /// <summary>The names of the axes a point sets, in order: the grid's, or the random space's.</summary>
+    public IReadOnlyList<string> Axes =>
+        Search.Method == SweepMethod.Random ? [.. Search.Space.Select(d => d.Name)] : [.. Grid.Select(a => a.Name)];
 
     public required DateTimeOffset CreatedAt { get; init; }
 

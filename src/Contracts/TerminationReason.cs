@@ -15,6 +15,12 @@ public enum TerminationReason
     [JsonStringEnumMemberName("succeeded")] Succeeded,
     /// <summary>Someone cancelled it (before it started, or at a step boundary while it ran).</summary>
     [JsonStringEnumMemberName("cancelled")] Cancelled,
+    /// <summary>
+    /// A sweep's early-stopping rule (ASHA or the median rule) stopped this trial: its metric lagged the
+    /// other trials'. Ended like a cancel, at a step boundary, keeping its checkpoints and metrics; not a
+    /// failure, and not someone's cancel. <c>GET /sweeps/{id}</c> says at which epoch and why.
+    /// </summary>
+    [JsonStringEnumMemberName("stopped-by-search")] StoppedBySearch,
     /// <summary>The worker stopped (SIGTERM, a scale-down) and handed the job back to the queue after checkpointing: not a failure.</summary>
     [JsonStringEnumMemberName("shutdown-handback")] ShutdownHandback,
     /// <summary>The worker stopped sending heartbeats (killed, crashed, preempted, frozen past its lease); the reaper took the job back.</summary>

@@ -124,7 +124,9 @@ public sealed class SqlJobStore(JobDatabase database) : IJobStore
     /// instead, since no attempt would ever start it again. A terminal status sets FinishedAt, clears the
     /// lease and keeps the worker and device that ran it. Result and error are stored as given, either way.
     /// The attempt's row gets its end, reason and the position the job last reported, in the same transaction;
-    /// the job's termination reason is set when it ends (a job cancelled instead of requeued: cancelled).
+    /// the job's termination reason is set when it ends. A job that ends cancelled (by its attempt, or
+    /// instead of being requeued) takes the reason its cancellation was asked for with: cancelled for a
+    /// person's, stopped-by-search for a sweep's early stopping; the worker cannot tell them apart.
     /// </remarks>
     public Task<bool> FinishAttemptAsync(
         Guid id, Guid leaseToken, JobStatus status, TerminationReason reason, JobResult? result, JobError? error, DateTimeOffset now, CancellationToken cancellationToken)
@@ -142,12 +144,13 @@ public sealed class SqlJobStore(JobDatabase database) : IJobStore
                 finished_at = CASE WHEN @Requeue AND NOT cancel_requested THEN NULL ELSE @Now END,
                 worker = CASE WHEN @Requeue AND NOT cancel_requested THEN NULL ELSE worker END,
                 device = CASE WHEN @Requeue AND NOT cancel_requested THEN NULL ELSE device END,
-                termination_reason = CASE WHEN NOT @Requeue THEN @Reason WHEN cancel_requested THEN 'cancelled' ELSE termination_reason END,
+                termination_reason = CASE WHEN @Status = 'cancelled' OR (@Requeue AND cancel_requested) THEN COALESCE(cancel_reason, 'cancelled')
+                                          WHEN NOT @Requeue THEN @Reason ELSE termination_reason END,
                 lease_token = NULL,
                 result = {database.Json("@Result")},
                 error = {database.Json("@Error")}
             WHERE id = @Id AND lease_token = @LeaseToken
-            RETURNING attempt, progress
+            RETURNING attempt, progress, termination_reason
             """;
         const string record = """
             UPDATE job_attempts
@@ -175,7 +178,8 @@ public sealed class SqlJobStore(JobDatabase database) : IJobStore
                 Id = database.Id(id),
                 ended.Attempt,
                 Now = database.Time(now),
-                Reason = JobRow.Text(reason),
+                // A cancel's reason is the one it was asked for with (stopped-by-search), as the job's is.
+                Reason = status == JobStatus.Cancelled && ended.TerminationReason is { } asked ? asked : JobRow.Text(reason),
                 error?.Message,
                 reached?.Epoch,
                 reached?.Step,
@@ -189,9 +193,17 @@ public sealed class SqlJobStore(JobDatabase database) : IJobStore
     {
         public int Attempt { get; init; }
         public string? Progress { get; init; }
+        public string? TerminationReason { get; init; }
     }
 
-    public async Task<CancelOutcome> RequestCancelAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<CancelOutcome> RequestCancelAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken) =>
+        RequestCancelAsync(id, TerminationReason.Cancelled, now, cancellationToken);
+
+    /// <remarks>
+    /// A person's cancel stores no reason (NULL: the job ends 'cancelled', as before reasons were kept);
+    /// any other reason is kept in <c>cancel_reason</c> until the job ends, and is its termination reason then.
+    /// </remarks>
+    public async Task<CancelOutcome> RequestCancelAsync(Guid id, TerminationReason reason, DateTimeOffset now, CancellationToken cancellationToken)
     {
         // One conditional UPDATE makes every change; when it changes nothing, the status read after it
         // says why. Should the job have moved back into a cancellable state in between (an attempt
@@ -200,12 +212,13 @@ public sealed class SqlJobStore(JobDatabase database) : IJobStore
             UPDATE jobs
             SET status = CASE WHEN status = 'running' THEN 'cancelling' ELSE 'cancelled' END,
                 finished_at = CASE WHEN status = 'running' THEN finished_at ELSE @Now END,
-                termination_reason = CASE WHEN status = 'running' THEN termination_reason ELSE 'cancelled' END,
+                termination_reason = CASE WHEN status = 'running' THEN termination_reason ELSE COALESCE(@Reason, 'cancelled') END,
+                cancel_reason = @Reason,
                 cancel_requested = TRUE
             WHERE id = @Id AND status IN ('queued', 'interrupted', 'running')
             RETURNING status
             """;
-        var parameters = new { Id = database.Id(id), Now = database.Time(now) };
+        var parameters = new { Id = database.Id(id), Now = database.Time(now), Reason = reason == TerminationReason.Cancelled ? null : JobRow.Text(reason) };
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         while (true)
         {

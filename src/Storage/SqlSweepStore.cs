@@ -1,12 +1,16 @@
 using System.Text.Json;
+using Dapper;
 using TrainingService.Contracts;
 
 namespace TrainingService.Storage;
 
-/// <summary><see cref="ISweepStore"/> in SQL, on either engine: tables <c>sweeps</c> and <c>sweep_jobs</c>.</summary>
+/// <summary>
+/// <see cref="ISweepStore"/> in SQL, on either engine: tables <c>sweeps</c>, <c>sweep_jobs</c> (a trial's
+/// job, one per (sweep, point)) and <c>sweep_decisions</c> (early stopping's, one per (sweep, point, epoch)).
+/// </summary>
 public sealed class SqlSweepStore(JobDatabase database) : ISweepStore
 {
-    internal const string Columns = "id, name, tags, base_job, grid, points, point_count, max_concurrent, created_at, cancel_requested, cancelled_at, owner";
+    internal const string Columns = "id, name, tags, base_job, grid, points, point_count, max_concurrent, created_at, cancel_requested, cancelled_at, owner, search";
 
     public Task CreateSweepAsync(SweepRecord sweep, CancellationToken cancellationToken)
     {
@@ -14,7 +18,7 @@ public sealed class SqlSweepStore(JobDatabase database) : ISweepStore
         var sql = $"""
             INSERT INTO sweeps ({Columns})
             VALUES (@Id, @Name, {database.Json("@Tags")}, {database.Json("@BaseJob")}, {database.Json("@Grid")}, {database.Json("@Points")},
-                    @PointCount, @MaxConcurrent, @CreatedAt, @CancelRequested, @CancelledAt, @Owner)
+                    @PointCount, @MaxConcurrent, @CreatedAt, @CancelRequested, @CancelledAt, @Owner, {database.Json("@Search")})
             """;
         return database.ExecuteAsync(sql, new
         {
@@ -30,6 +34,7 @@ public sealed class SqlSweepStore(JobDatabase database) : ISweepStore
             sweep.CancelRequested,
             CancelledAt = database.Time(sweep.CancelledAt),
             sweep.Owner,
+            Search = JobStoreJson.Serialize(sweep.Search),
         }, cancellationToken);
     }
 
@@ -50,7 +55,9 @@ public sealed class SqlSweepStore(JobDatabase database) : ISweepStore
         QuerySweepsAsync($"""
             SELECT {Columns} FROM sweeps s
             WHERE cancel_requested = FALSE
-              AND (SELECT COUNT(*) FROM sweep_jobs j WHERE j.sweep_id = s.id) < s.point_count
+              AND ((SELECT COUNT(*) FROM sweep_jobs j WHERE j.sweep_id = s.id) < s.point_count
+                   OR EXISTS (SELECT 1 FROM sweep_jobs sj JOIN jobs j ON j.id = sj.job_id
+                              WHERE sj.sweep_id = s.id AND j.status NOT IN ('succeeded', 'failed', 'cancelled')))
             ORDER BY created_at, id
             """, null, cancellationToken);
 
@@ -58,6 +65,70 @@ public sealed class SqlSweepStore(JobDatabase database) : ISweepStore
         await database.ExecuteAsync(
             "INSERT INTO sweep_jobs (sweep_id, point, job_id) VALUES (@SweepId, @Point, @JobId) ON CONFLICT (sweep_id, point) DO NOTHING",
             new { SweepId = database.Id(sweepId), Point = point, JobId = database.Id(jobId) }, cancellationToken) > 0;
+
+    /// <remarks>
+    /// The job first (the link references it), then the link; a link that finds its key taken rolls the
+    /// job back with it. On PostgreSQL a second transaction inserting the same (sweep, point), or the same
+    /// per-trial idempotency key, waits for the first to commit and then inserts nothing; on SQLite the
+    /// write transactions take turns.
+    /// </remarks>
+    public async Task<(JobRecord Job, bool Created)> AllocateTrialAsync(Guid sweepId, int point, JobRecord job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using (var transaction = await database.BeginWriteTransactionAsync(connection, cancellationToken))
+        {
+            var stored = await database.JobRowInsert.InsertAsync(connection, transaction, [job], cancellationToken);
+            if (stored.Count == 1)
+            {
+                var linked = await connection.ExecuteAsync(JobDatabase.Command(
+                    "INSERT INTO sweep_jobs (sweep_id, point, job_id) VALUES (@SweepId, @Point, @JobId) ON CONFLICT (sweep_id, point) DO NOTHING",
+                    new { SweepId = database.Id(sweepId), Point = point, JobId = database.Id(job.Id) }, transaction, cancellationToken));
+                if (linked == 1)
+                {
+                    await transaction.CommitAsync(cancellationToken);
+                    return (stored[0], true);
+                }
+            }
+            // The trial's job exists: committed by whoever allocated it, with its link.
+            await transaction.RollbackAsync(cancellationToken);
+        }
+        var existing = (await GetSweepJobsAsync(sweepId, cancellationToken)).SingleOrDefault(j => j.Point == point)
+            ?? throw new InvalidOperationException($"Trial {point} of sweep {sweepId} was not allocated, and no job is linked to it.");
+        return (existing.Job, false);
+    }
+
+    public async Task<bool> TryRecordDecisionAsync(Guid sweepId, SweepDecision decision, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        const string sql = """
+            INSERT INTO sweep_decisions (sweep_id, point, epoch, job_id, value, cutoff, compared, stop, decided_at)
+            VALUES (@SweepId, @Point, @Epoch, @JobId, @Value, @Cutoff, @Compared, @Stop, @DecidedAt)
+            ON CONFLICT (sweep_id, point, epoch) DO NOTHING
+            """;
+        return await database.ExecuteAsync(sql, new
+        {
+            SweepId = database.Id(sweepId),
+            decision.Point,
+            decision.Epoch,
+            JobId = database.Id(decision.JobId),
+            decision.Value,
+            decision.Cutoff,
+            decision.Compared,
+            decision.Stop,
+            DecidedAt = database.Time(decision.DecidedAt),
+        }, cancellationToken) > 0;
+    }
+
+    public async Task<IReadOnlyList<SweepDecision>> GetDecisionsAsync(Guid sweepId, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            SELECT point, epoch, job_id, value, cutoff, compared, stop, decided_at
+            FROM sweep_decisions WHERE sweep_id = @SweepId ORDER BY point, epoch
+            """;
+        var rows = await database.QueryAsync<DecisionRow>(sql, new { SweepId = database.Id(sweepId) }, cancellationToken);
+        return [.. rows.Select(r => new SweepDecision(r.Point, r.JobId, r.Epoch, r.Value, r.Cutoff, r.Compared, r.Stop, r.DecidedAt))];
+    }
 
     public async Task<IReadOnlyList<SweepJob>> GetSweepJobsAsync(Guid sweepId, CancellationToken cancellationToken)
     {
@@ -95,6 +166,7 @@ internal sealed class SweepRow
     public bool CancelRequested { get; init; }
     public DateTimeOffset? CancelledAt { get; init; }
     public string? Owner { get; init; }
+    public string? Search { get; init; }
 
     public SweepRecord ToRecord() => new()
     {
@@ -109,5 +181,20 @@ internal sealed class SweepRow
         CancelRequested = CancelRequested,
         CancelledAt = CancelledAt,
         Owner = Owner,
+        // Sweeps stored before search existed are grids without early stopping.
+        Search = Search is null ? new SweepSearch() : JobStoreJson.Deserialize<SweepSearch>(Search),
     };
+}
+
+/// <summary>A row of <c>sweep_decisions</c>.</summary>
+internal sealed class DecisionRow
+{
+    public int Point { get; init; }
+    public int Epoch { get; init; }
+    public Guid JobId { get; init; }
+    public double Value { get; init; }
+    public double? Cutoff { get; init; }
+    public int Compared { get; init; }
+    public bool Stop { get; init; }
+    public DateTimeOffset DecidedAt { get; init; }
 }

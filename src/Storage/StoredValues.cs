@@ -26,7 +26,7 @@ internal static class StoredValues
     [
         typeof(JobRow), typeof(SweepJobRow), typeof(EpochRow), typeof(EpochConflictRow), typeof(CheckpointRow), typeof(LogRow),
         typeof(WorkerRow), typeof(SweepRow), typeof(ApiKeyRow), typeof(AttemptRow), typeof(DatasetRow), typeof(SqlJobStore.EndedAttempt),
-        typeof(WebhookSubscriptionRow), typeof(WebhookDeliveryRow), typeof(WebhookAttemptRow),
+        typeof(WebhookSubscriptionRow), typeof(WebhookDeliveryRow), typeof(WebhookAttemptRow), typeof(DecisionRow),
     ];
 
     private static int registered;

@@ -4,7 +4,7 @@
 // stream read with the key), cancel another job (on Fashion-MNIST, picked in the form's dataset
 // picker) from its page and a third from the list, see them
 // in the list, evaluate the first and see the confusion matrix. Saves a screenshot at each stage.
-// Last, a small sweep and its comparison page. With PHASE=open (a service with authentication
+// Last, a small sweep with early stopping: its curves, the stop mark and its comparison page. With PHASE=open (a service with authentication
 // off, as start.sh runs it) only the start page: its form and job list, no key needed.
 // Run by scripts/dashboard-test.sh, which starts the services.
 //
@@ -180,23 +180,33 @@ try {
       'the eval of the final checkpoint reproduces the training job\'s test accuracy');
     await shot(page, '06-eval-confusion-matrix');
 
-    // A sweep's page: its points run, then the comparison chart has a bar per row.
+    // A sweep's page: a grid with ASHA over two learning rates, one of them hopeless. The first trial
+    // runs to its end; the second, below the first at the rung (epoch 1), is stopped by the search
+    // with three epochs to go. The page draws both curves with a stop mark, and the comparison chart
+    // a bar for the row that succeeded.
     const created = await fetch(baseUrl + '/sweeps', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...authorization },
       body: JSON.stringify({
         name: 'dashboard sweep', maxConcurrent: 1,
-        base: { architecture: 'convnet', hyperparameters: { epochs: 1, trainSubset: 1000 } },
-        grid: { batchSize: [64, 128] },
+        base: { architecture: 'convnet', hyperparameters: { epochs: 4, trainSubset: 1000 } },
+        grid: { learningRate: [0.003, 0.000001] },
+        earlyStopping: { rule: 'asha', gracePeriod: 1, reductionFactor: 2 },
       }),
     });
     check(created.status === 202, 'POST /sweeps accepts the sweep');
     const sweepId = (await created.json()).id;
     await page.goto(`${baseUrl}/sweeps/${sweepId}`);
     await page.waitForSelector('#sweep-summary .status-succeeded', { timeout: trainingTimeout });
-    await page.waitForSelector('#sweep-chart .bars[data-rows="2"]', { timeout: uiTimeout });
+    await page.waitForSelector('#sweep-chart .bars[data-rows="1"]', { timeout: uiTimeout });
+    await page.waitForSelector('#sweep-curves[data-trials="2"][data-stops="1"] canvas', { timeout: uiTimeout });
     check(await page.locator('#comparison tbody tr').count() === 2, 'the sweep page compares its two rows');
-    check(await page.locator('#points tbody tr[data-status="succeeded"]').count() === 2, 'the sweep page lists both points as succeeded');
+    check(await page.locator('#points tbody tr[data-status="succeeded"]').count() === 1, 'the sweep page lists the first trial as succeeded');
+    check(await page.locator('#points tbody tr[data-point="1"][data-stopped-at="1"]').count() === 1,
+      'the sweep page shows the second trial stopped by the search at its rung, epoch 1');
+    check((await page.locator('#comparison tbody tr').nth(1).locator('td').nth(3).textContent()) === '1',
+      'the comparison counts the stopped trial in its row');
+    check((await page.locator('#best-trial').textContent()).includes('learningRate: 0.003'), 'the sweep page shows the best trial\'s settings');
     await shot(page, '07-sweep');
   }
 

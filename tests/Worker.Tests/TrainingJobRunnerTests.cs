@@ -84,6 +84,27 @@ public sealed class TrainingJobRunnerTests(WorkerFixture fixture)
     }
 
     [Fact]
+    public async Task AJobStoppedByTheSearchEndsStoppedBySearchKeepingItsEpochsAndCheckpoints()
+    {
+        // Small epochs, so the job has one recorded before it is stopped, as a sweep's rule stops a trial after a rung.
+        var job = await fixture.SubmitAsync(WorkerFixture.Quick with { Epochs = 20, TrainSubset = 2_000 });
+        var run = fixture.Runner().RunAsync(job.Id, CancellationToken.None);
+        await WaitUntilAsync(async () => (await fixture.Epochs.GetEpochsAsync(job.Id, 0, CancellationToken.None)).Count >= 1);
+
+        Assert.Equal(CancelOutcome.CancellationRequested,
+            await fixture.Store.RequestCancelAsync(job.Id, TerminationReason.StoppedBySearch, DateTimeOffset.UtcNow, CancellationToken.None));
+        await run.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The worker ends its attempt as for any cancel; the job keeps the reason it was stopped for.
+        var after = await GetAsync(job.Id);
+        Assert.Equal((JobStatus.Cancelled, TerminationReason.StoppedBySearch), (after.Status, after.TerminationReason));
+        Assert.Null(after.Error);
+        var epochs = await fixture.Epochs.GetEpochsAsync(job.Id, 0, CancellationToken.None);
+        Assert.InRange(epochs.Count, 1, 19);
+        Assert.NotEmpty(await fixture.CheckpointIndex.GetCheckpointsAsync(job.Id, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task AUserErrorFailsTheJobAtOnceWithoutARetry()
     {
         if (TorchSharp.torch.cuda.is_available()) return; // the failure under test needs a CPU-only machine

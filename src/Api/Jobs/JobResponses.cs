@@ -66,7 +66,8 @@ public sealed record JobResponse : IOpenApiExample<JobResponse>
     public required string? Owner { get; init; }
 
     /// <summary>
-    /// Why it ended, once it has: succeeded, cancelled, shutdown-handback, worker-lost, infrastructure-error, user-error,
+    /// Why it ended, once it has: succeeded, cancelled, stopped-by-search (a sweep's early-stopping rule stopped it: status
+    /// cancelled, but neither someone's cancel nor a failure), shutdown-handback, worker-lost, infrastructure-error, user-error,
     /// nan-loss, out-of-memory, device-unavailable, timeout or no-worker (its final attempt's reason, or why it never started).
     /// </summary>
     public required TerminationReason? TerminationReason { get; init; }

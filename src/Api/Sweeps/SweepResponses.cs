@@ -28,12 +28,34 @@ public sealed record SweepResponse : IOpenApiExample<SweepResponse>
     /// <summary>The base job, as given.</summary>
     public required JsonElement Base { get; init; }
 
+    /// <summary><c>grid</c> or <c>random</c>.</summary>
+    public required SweepMethod Method { get; init; }
+
+    /// <summary>A random sweep's space (empty for a grid).</summary>
+    public required IReadOnlyList<SearchDimensionResponse> Space { get; init; }
+
+    /// <summary>The seed a random sweep's trials were drawn with (null for a grid): the same space, trials and seed draw the same trials.</summary>
+    public required int? Seed { get; init; }
+
+    /// <summary>The early-stopping rule; null when every trial runs to its end.</summary>
+    public required EarlyStoppingResponse? EarlyStopping { get; init; }
+
+    /// <summary>
+    /// Epochs trained by all the sweep's trials so far: each trial's completed epochs plus the part of
+    /// the epoch it is in (or was stopped in). The search's cost, comparable across machines.
+    /// </summary>
+    public required double EpochsSpent { get; init; }
+
+    /// <summary>The trial with the highest test accuracy at any epoch so far, with all its settings; null before any epoch ends.</summary>
+    public required SweepBestResponse? Best { get; init; }
+
     /// <summary>The name of the API key that created it (its jobs carry it too); null when it was created with authentication off.</summary>
     public required string? Owner { get; init; }
 
+    /// <summary>A grid sweep's axes (empty for a random sweep).</summary>
     public required IReadOnlyList<SweepAxisResponse> Grid { get; init; }
 
-    /// <summary>Every point in grid order (the last axis varies fastest), with its job once created.</summary>
+    /// <summary>Every point (trial) in order — a grid's, the last axis varying fastest, or a random sweep's draws — with its job once created.</summary>
     public required IReadOnlyList<SweepPointResponse> Points { get; init; }
 
     /// <summary>One row per combination of the axes other than <c>seed</c>: runs over seeds summarised as mean ± standard deviation.</summary>
@@ -50,6 +72,12 @@ public sealed record SweepResponse : IOpenApiExample<SweepResponse>
         JobsTag = "sweep-0197a1f2-7d4e-7a1b-8c2d-3e4f5a6b7c8d",
         Base = JsonSerializer.SerializeToElement(new { kind = "train", architecture = "convnet", hyperparameters = new { epochs = 3 } }),
         Owner = "alice",
+        Method = SweepMethod.Grid,
+        Space = [],
+        Seed = null,
+        EarlyStopping = null,
+        EpochsSpent = 4.5,
+        Best = SweepBestResponse.Example,
         Grid = [SweepAxisResponse.Example],
         Points = [SweepPointResponse.Example],
         Comparison = [SweepComparisonRow.Example],
@@ -94,6 +122,24 @@ public sealed record SweepPointResponse : IOpenApiExample<SweepPointResponse>
     /// <summary>From the job's start to its end (or to now while it runs); null before it starts.</summary>
     public required double? WallSeconds { get; init; }
 
+    /// <summary>Why its job ended (<c>stopped-by-search</c> for a trial the early-stopping rule stopped); null while it runs.</summary>
+    public required TerminationReason? TerminationReason { get; init; }
+
+    /// <summary>Epochs trained: completed epochs plus the part of the one it is in, or was stopped in.</summary>
+    public required double? EpochsSpent { get; init; }
+
+    /// <summary>Test accuracy and loss at each epoch it completed.</summary>
+    public required IReadOnlyList<SweepCurvePoint> Curve { get; init; }
+
+    /// <summary>Each judgement of the early-stopping rule on this trial, by epoch (empty without a rule).</summary>
+    public required IReadOnlyList<SweepRungResponse> Rungs { get; init; }
+
+    /// <summary>The epoch at which the early-stopping rule stopped it; null unless it was stopped by the search.</summary>
+    public required int? StoppedAtEpoch { get; init; }
+
+    /// <summary>Why the search stopped it, in words; null unless it was stopped by the search.</summary>
+    public required string? StopReason { get; init; }
+
     public static SweepPointResponse Example { get; } = new()
     {
         Point = 0,
@@ -104,6 +150,12 @@ public sealed record SweepPointResponse : IOpenApiExample<SweepPointResponse>
         BestTestAccuracy = 0.9915,
         EpochsTo99 = 2,
         WallSeconds = 94.2,
+        TerminationReason = Contracts.TerminationReason.Succeeded,
+        EpochsSpent = 2,
+        Curve = [SweepCurvePoint.Example],
+        Rungs = [],
+        StoppedAtEpoch = null,
+        StopReason = null,
     };
 }
 
@@ -119,6 +171,9 @@ public sealed record SweepComparisonRow : IOpenApiExample<SweepComparisonRow>
     /// <summary>Of those, the jobs that succeeded: the statistics are over these.</summary>
     public required int Succeeded { get; init; }
 
+    /// <summary>Of those, the trials the early-stopping rule stopped.</summary>
+    public required int Stopped { get; init; }
+
     public required SweepStatistic? FinalTestAccuracy { get; init; }
 
     public required SweepStatistic? BestTestAccuracy { get; init; }
@@ -133,6 +188,7 @@ public sealed record SweepComparisonRow : IOpenApiExample<SweepComparisonRow>
         Values = new Dictionary<string, JsonElement> { ["batchSize"] = JsonSerializer.SerializeToElement(32) },
         Runs = 3,
         Succeeded = 3,
+        Stopped = 0,
         FinalTestAccuracy = new SweepStatistic { Mean = 0.9908, Std = 0.0006, Count = 3 },
         BestTestAccuracy = new SweepStatistic { Mean = 0.9912, Std = 0.0004, Count = 3 },
         EpochsTo99 = new SweepStatistic { Mean = 2.3, Std = 0.58, Count = 3 },
@@ -182,6 +238,9 @@ public sealed record SweepSummaryResponse : IOpenApiExample<SweepSummaryResponse
 
     public required IReadOnlyList<string> Axes { get; init; }
 
+    /// <summary><c>grid</c> or <c>random</c>.</summary>
+    public required SweepMethod Method { get; init; }
+
     public required DateTimeOffset CreatedAt { get; init; }
 
     /// <summary>The name of the API key that created it; null when it was created with authentication off.</summary>
@@ -194,6 +253,7 @@ public sealed record SweepSummaryResponse : IOpenApiExample<SweepSummaryResponse
         CancelRequested = false,
         PointCount = 4,
         Axes = ["batchSize", "seed"],
+        Method = SweepMethod.Grid,
         CreatedAt = new DateTimeOffset(2026, 11, 26, 9, 0, 0, TimeSpan.Zero),
         Owner = "alice",
     };

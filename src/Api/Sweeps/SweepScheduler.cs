@@ -1,20 +1,18 @@
 using Microsoft.Extensions.Options;
-using TrainingService.Api.Datasets;
 using TrainingService.Api.Jobs;
 using TrainingService.Api.Security;
 using TrainingService.Contracts;
-using TrainingService.Contracts.Datasets;
 using TrainingService.Contracts.Access;
-using TrainingService.Storage;
 
 namespace TrainingService.Api.Sweeps;
 
 /// <summary>
-/// Feeds sweeps their jobs: whenever a sweep has fewer than <c>maxConcurrent</c> jobs queued or
-/// running, the next points in grid order become jobs, through the same path as a submission
-/// (stored, then handed to the queue by the <see cref="JobOutbox"/>). Runs every
-/// <c>JobsApi:SweepSchedulerInterval</c> and right after a sweep is created. Safe to run in every
-/// API process at once: a point's job has an idempotency key, and a point takes one job.
+/// Runs sweeps: in each pass over a sweep, its early-stopping rule judges the trials' new epochs
+/// (<see cref="EarlyStopper"/>), then, while it has fewer than <c>maxConcurrent</c> jobs queued or
+/// running, its next points in order become jobs (<see cref="TrialAllocator"/>: stored with their
+/// trial's link in one transaction, then handed to the queue by the <see cref="JobOutbox"/>). Runs
+/// every <c>JobsApi:SweepSchedulerInterval</c> and right after a sweep is created. Safe to run in every
+/// API process at once: a trial takes one job, whoever races for it, and a decision is made once.
 /// </summary>
 /// <remarks>
 /// A sweep's jobs carry the sweep's owner, so with authentication on they count toward the owner's
@@ -26,9 +24,8 @@ namespace TrainingService.Api.Sweeps;
 public sealed class SweepScheduler(
     ISweepStore sweeps,
     IJobStore store,
-    ICheckpointIndex checkpointIndex,
-    IDatasetStore datasets,
-    JobOutbox outbox,
+    TrialAllocator allocator,
+    EarlyStopper stopper,
     IOptions<JobsApiOptions> options,
     IOptions<AuthOptions> auth,
     IOptions<LimitsOptions> limits,
@@ -39,7 +36,7 @@ public sealed class SweepScheduler(
     // One pass at a time in this process, so a pass and a cancellation don't interleave.
     private readonly SemaphoreSlim gate = new(1, 1);
 
-    /// <summary>Creates jobs for the sweep's next points, up to its concurrency limit; returns how many.</summary>
+    /// <summary>Judges the sweep's trials, then creates jobs for its next points, up to its concurrency limit; returns how many it created.</summary>
     public async Task<int> AdvanceAsync(Guid sweepId, CancellationToken cancellationToken)
     {
         await gate.WaitAsync(cancellationToken);
@@ -49,6 +46,8 @@ public sealed class SweepScheduler(
             if (sweep is null || sweep.CancelRequested)
                 return 0;
             var jobs = await sweeps.GetSweepJobsAsync(sweep.Id, cancellationToken);
+            if (await stopper.JudgeAsync(sweep, jobs, cancellationToken) > 0)
+                jobs = await sweeps.GetSweepJobsAsync(sweep.Id, cancellationToken);
             var taken = jobs.Select(j => j.Point).ToHashSet();
             if (taken.Count == sweep.Points.Count)
                 return 0;
@@ -58,24 +57,8 @@ public sealed class SweepScheduler(
             var created = 0;
             foreach (var point in Enumerable.Range(0, sweep.Points.Count).Where(p => !taken.Contains(p)).Take(Math.Max(0, free)))
             {
-                var now = StoredTime.Truncate(time.GetUtcNow()); // what the stores keep
-                // Its datasets were checked against its owner's when it was created.
-                var outcome = await SweepPlanner.BuildPointJobAsync(sweep, point, store, checkpointIndex, now, cancellationToken,
-                    new DatasetLookup(datasets, _ => true));
-                if (outcome.Job is null)
-                {
-                    // Every value was checked when the sweep was created; this would take a change of rules since.
-                    logger.LogError("Sweep {SweepId} point {Point} no longer makes a valid job: {Errors}",
-                        sweep.Id, point, string.Join("; ", outcome.Errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")));
-                    continue;
-                }
-                var (job, isNew) = await store.CreateAsync(outcome.Job with { Owner = sweep.Owner }, cancellationToken);
-                await sweeps.AddSweepJobAsync(sweep.Id, point, job.Id, cancellationToken);
-                if (isNew)
-                    await outbox.HandOverAsync(job, CancellationToken.None);
-                created++;
-                logger.LogInformation("Sweep {SweepId} point {Point} ({Values}) is job {JobId}",
-                    sweep.Id, point, SweepPlanner.Label(SweepPlanner.PointValues(sweep, point)), job.Id);
+                if (await allocator.AllocateAsync(sweep, point, cancellationToken))
+                    created++;
             }
             return created;
         }

@@ -14,7 +14,7 @@ using TrainingService.Storage;
 
 namespace TrainingService.Api.Sweeps;
 
-/// <summary><c>/sweeps</c>: run a grid of training jobs and compare them.</summary>
+/// <summary><c>/sweeps</c>: run a grid or a random search of training jobs, stop the lagging ones early, and compare them.</summary>
 public static class SweepsEndpoints
 {
     private const long MaxRequestBodyBytes = 64 * 1024;
@@ -22,6 +22,8 @@ public static class SweepsEndpoints
     /// <summary>The scheduler that turns sweep points into jobs, as a hosted service (needs <see cref="JobOutboxRegistration.AddJobOutbox"/>).</summary>
     public static IServiceCollection AddSweeps(this IServiceCollection services)
     {
+        services.AddSingleton<TrialAllocator>();
+        services.AddSingleton<EarlyStopper>();
         services.AddSingleton<SweepScheduler>();
         services.AddHostedService(provider => provider.GetRequiredService<SweepScheduler>());
         return services;
@@ -33,14 +35,26 @@ public static class SweepsEndpoints
 
         group.MapPost("/", CreateAsync)
             .WithName("CreateSweep")
-            .WithSummary("Start a sweep: one training job per point of a grid")
+            .WithSummary("Start a sweep: one training job per point of a grid, or per trial of a random search")
             .WithDescription("""
-                `base` is a training job as `POST /jobs` takes it; `grid` maps axes (hyperparameters, or `architecture`)
-                to lists of values, and every combination becomes one job, named after the sweep and the point and tagged
-                `sweep-{id}`. Each value is validated as `POST /jobs` would validate it; an error names the axis and index
-                (`grid.batchSize[1]`), and nothing is stored. At most `maxConcurrent` of the sweep's jobs (default 2) are
-                queued or running at a time; the others are created, in grid order, as earlier ones finish. Answers 202
-                with the sweep and its `Location`.
+                `base` is a training job as `POST /jobs` takes it. With `method: grid` (the default), `grid` maps axes
+                (hyperparameters, or `architecture`) to lists of values, and every combination becomes one job. With
+                `method: random`, `space` maps axes to distributions (`choice`, `uniform`, `logUniform`, `intRange`) and
+                `trials` points are drawn from it with `seed` (the service picks and shows one if omitted), once, when the
+                sweep is created: the same space, trials and seed draw the same trials. Each job is named after the sweep
+                and the point and tagged `sweep-{id}`. Each value is validated as `POST /jobs` would validate it (both ends
+                of a range); an error names the axis and index (`grid.batchSize[1]`, `space.learningRate.logUniform[0]`),
+                and nothing is stored. At most `maxConcurrent` of the sweep's jobs (default 2) are queued or running at a
+                time; the others are created, in order, as earlier ones finish. Answers 202 with the sweep and its `Location`.
+
+                `earlyStopping` stops trials whose metric lags: `asha` (rungs at epochs r, rη, rη², … with r =
+                `gracePeriod`, default 1, and η = `reductionFactor`, default 3; a trial continues past a rung only if its
+                metric is at least the (1 − 1/η) quantile of the values the trials before it recorded there) or `median`
+                (from epoch `gracePeriod` on, a trial worse than the median of the other trials at that epoch stops, once
+                `minTrials`, default 3, others have reached it); `metric` is `testAccuracy` by default. A stopped trial's
+                job ends `cancelled` with termination reason `stopped-by-search`, keeping its checkpoints and metrics; the
+                sweep counts it as neither failed nor cancelled. A trial is allocated its job once, however many API
+                processes run: its job and its (sweep, trial) link are stored in one transaction, and the link is unique.
 
                 With authentication on, any key may start a sweep: the sweep and its jobs belong to the key's name, like a
                 job submitted with it. Its jobs count toward the owner's cap on unfinished jobs
@@ -66,15 +80,21 @@ public static class SweepsEndpoints
 
         group.MapGet("/{id}", GetAsync)
             .WithName("GetSweep")
-            .WithSummary("Get a sweep: its points, their jobs, and the comparison table; or wait for it to end")
+            .WithSummary("Get a sweep: its points, their jobs, the early-stopping decisions and the comparison table; or wait for it to end")
             .WithDescription("""
                 With `wait=SECONDS` (0 to `JobsApi:MaxWait`) the answer is held until the sweep ends (succeeded,
-                failed or cancelled), or is the sweep as it is when the wait runs out.
+                failed or cancelled), or is the sweep as it is when the wait runs out. A sweep succeeds when each of its
+                jobs succeeded or was stopped by its early-stopping rule.
 
-                Each point with its job's status, final and best test accuracy, the first epoch that reached 99 % test
-                accuracy, and wall time. The comparison has a row per combination of the axes other than `seed`, with the
-                mean and sample standard deviation of those figures over the row's succeeded runs. With authentication on,
-                another owner's sweep answers 404, as one that does not exist would (admins see every sweep).
+                Each point (trial) with its job's status and termination reason, final and best test accuracy, the first
+                epoch that reached 99 % test accuracy, wall time, epochs trained, its learning curve (test accuracy and
+                loss per epoch), and each judgement of the early-stopping rule (`rungs`: epoch, value, cutoff, how many
+                trials it was compared with, continue or stop), with `stoppedAtEpoch` and `stopReason` for a trial the
+                search stopped. `epochsSpent` totals the epochs every trial trained; `best` is the trial with the highest
+                test accuracy at any epoch, with all its settings. The comparison has a row per combination of the axes
+                other than `seed`, with the mean and sample standard deviation of those figures over the row's succeeded
+                runs. With authentication on, another owner's sweep answers 404, as one that does not exist would (admins
+                see every sweep).
                 """)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -154,7 +174,8 @@ public static class SweepsEndpoints
                 Name = s.Name,
                 CancelRequested = s.CancelRequested,
                 PointCount = s.Points.Count,
-                Axes = s.Grid.Select(a => a.Name).ToList(),
+                Axes = s.Axes,
+                Method = s.Search.Method,
                 CreatedAt = s.CreatedAt,
                 Owner = s.Owner,
             }).ToList(),

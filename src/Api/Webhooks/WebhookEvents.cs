@@ -90,10 +90,11 @@ public static class WebhookEvents
                 Points = sweep.Points.Count,
                 Succeeded = jobs.Count(j => j.Job.Status == JobStatus.Succeeded),
                 Failed = jobs.Count(j => j.Job.Status == JobStatus.Failed),
-                Cancelled = jobs.Count(j => j.Job.Status == JobStatus.Cancelled),
-                Best = best is null ? null : new WebhookSweepBest(best.Point, best.Job.Id, SweepPlanner.PointValues(sweep, best.Point), best.Job.Result!.FinalTestAccuracy),
+                Cancelled = jobs.Count(j => j.Job.Status == JobStatus.Cancelled && !TrialReport.IsStoppedBySearch(j.Job)),
+                Stopped = jobs.Count(j => TrialReport.IsStoppedBySearch(j.Job)),
+                Best = best is null ? null : new WebhookSweepBest(best.Point, best.Job.Id, TrialJobs.PointValues(sweep, best.Point), best.Job.Result!.FinalTestAccuracy),
             },
-            Links = Links(baseUrl, ("sweep", path), ("jobs", $"/jobs?tag={SweepPlanner.Tag(sweep.Id)}"), ("webhooks", path + "/webhooks")),
+            Links = Links(baseUrl, ("sweep", path), ("jobs", $"/jobs?tag={TrialJobs.Tag(sweep.Id)}"), ("webhooks", path + "/webhooks")),
         }, Json);
     }
 
@@ -173,7 +174,10 @@ public sealed record WebhookSweep
     public required int Points { get; init; }
     public required int Succeeded { get; init; }
     public required int Failed { get; init; }
+    /// <summary>Jobs cancelled by someone (a person, or the sweep's cancel).</summary>
     public required int Cancelled { get; init; }
+    /// <summary>Trials the sweep's early-stopping rule stopped (cancelled with reason <c>stopped-by-search</c>): not failures.</summary>
+    public required int Stopped { get; init; }
     public required WebhookSweepBest? Best { get; init; }
 }
 

@@ -60,6 +60,9 @@ public sealed class CountingJobStore(IJobStore inner) : IJobStore
     public Task<CancelOutcome> RequestCancelAsync(Guid id, DateTimeOffset now, CancellationToken cancellationToken) =>
         inner.RequestCancelAsync(id, now, cancellationToken);
 
+    public Task<CancelOutcome> RequestCancelAsync(Guid id, TerminationReason reason, DateTimeOffset now, CancellationToken cancellationToken) =>
+        inner.RequestCancelAsync(id, reason, now, cancellationToken);
+
     public Task<int> CountUnfinishedJobsAsync(string owner, CancellationToken cancellationToken) =>
         inner.CountUnfinishedJobsAsync(owner, cancellationToken);
 
