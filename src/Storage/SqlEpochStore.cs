@@ -48,6 +48,16 @@ public sealed class SqlEpochStore(JobDatabase database) : IEpochStore
             new { Id = database.Id(id), Since = sinceEpoch }, cancellationToken);
         return [.. rows.Select(row => row.ToRecord())];
     }
+
+    public async Task<IReadOnlyList<EpochRecord>> GetEpochPageAsync(Guid id, int sinceEpoch, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        // The primary key (job_id, epoch) serves this as a range scan that stops after the limit.
+        var rows = await database.QueryAsync<EpochRow>(
+            $"SELECT {Columns} FROM job_epochs WHERE job_id = @Id AND epoch > @Since ORDER BY epoch LIMIT @Limit",
+            new { Id = database.Id(id), Since = sinceEpoch, Limit = limit }, cancellationToken);
+        return [.. rows.Select(row => row.ToRecord())];
+    }
 }
 
 /// <summary>A row of <c>job_epochs</c>. A metric reads back null where SQLite kept a NaN (see <see cref="JobDatabase.Metric"/>).</summary>

@@ -412,6 +412,7 @@ public abstract class BadInputSweepTests(ApiFactory factory, ITestOutputHelper o
         {
             yield return Get($"/jobs?limit={n}");
             yield return Get($"/jobs/{job}/metrics?sinceEpoch={n}");
+            yield return Get($"/jobs/{job}/metrics?limit={n}");
             yield return Get($"/jobs/{job}/logs?after={n}");
             yield return Get($"/jobs/{job}/logs?limit={n}");
             yield return Get($"/jobs/{job}/metrics", ("Last-Event-ID", n), ("Accept", "text/event-stream"));

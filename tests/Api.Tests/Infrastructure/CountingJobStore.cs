@@ -85,6 +85,12 @@ public sealed class CountingEpochStore(IEpochStore inner) : IEpochStore
         Interlocked.Increment(ref getEpochsCalls);
         return inner.GetEpochsAsync(id, sinceEpoch, cancellationToken);
     }
+
+    public Task<IReadOnlyList<EpochRecord>> GetEpochPageAsync(Guid id, int sinceEpoch, int limit, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref getEpochsCalls);
+        return inner.GetEpochPageAsync(id, sinceEpoch, limit, cancellationToken);
+    }
 }
 
 /// <summary>Swaps a store's registration for a decorator around what it registered.</summary>
