@@ -26,6 +26,8 @@ internal sealed record BenchOptions
     public string DataDirectory { get; init; } = Path.Combine("..", "shared", "mnist");
     /// <summary>Rounds of the overhead scenario (engine, embedded, PostgreSQL); the medians over rounds are compared.</summary>
     public int Repeat { get; init; } = 1;
+    /// <summary>Overhead: settings (KEY=VALUE) for a second pair of service runs in every round, interleaved with the defaults: before and after in one run.</summary>
+    public IReadOnlyDictionary<string, string> OverheadVariant { get; init; } = new Dictionary<string, string>();
 
     public int PostRequests => Quick ? 50 : 200;
     /// <summary>Untimed bursts before the warm ones: enough for the JIT to optimise the submission path.</summary>
@@ -52,7 +54,7 @@ internal sealed record BenchOptions
     public int StoreRequests => Quick ? 100 : 1_000;
 
     public const string Usage =
-        "Options: --scenarios post-latency,metrics-latency,sse-fanout,overhead,scale,scale-store (default the first four) --jobs N (scale: jobs per layout, default 24) --quick --data DIR (default ../shared/mnist) --repeat N (overhead: rounds of the three modes, default 1)";
+        "Options: --scenarios post-latency,metrics-latency,sse-fanout,overhead,scale,scale-store (default the first four) --jobs N (scale: jobs per layout, default 24) --variant KEY=VALUE[,…] (overhead: a second pair of service runs per round with these settings) --quick --data DIR (default ../shared/mnist) --repeat N (overhead: rounds of the three modes, default 1)";
 
     public static BenchOptions Parse(string[] args)
     {
@@ -67,6 +69,7 @@ internal sealed record BenchOptions
                 "--scenarios" => options with { Scenarios = ParseScenarios(Value()) },
                 "--repeat" => options with { Repeat = ParseRepeat(Value()) },
                 "--jobs" => options with { ScaleJobsGiven = ParseJobs(Value()) },
+                "--variant" => options with { OverheadVariant = ParseVariant(Value()) },
                 "--help" or "-h" => throw new ArgumentException(Usage),
                 _ => throw new ArgumentException($"Unknown option '{args[i]}'. {Usage}"),
             };
@@ -87,6 +90,19 @@ internal sealed record BenchOptions
         // Always in the documented order, whatever order they were named in: the overhead
         // scenario must run last, after the latency scenarios' service has been stopped.
         return [.. AllScenarios.Where(names.Contains)];
+    }
+
+    private static Dictionary<string, string> ParseVariant(string value)
+    {
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var equals = pair.IndexOf('=');
+            if (equals <= 0)
+                throw new ArgumentException($"--variant takes KEY=VALUE[,KEY=VALUE]; got '{pair}'.");
+            settings[pair[..equals]] = pair[(equals + 1)..];
+        }
+        return settings;
     }
 
     private static int ParseJobs(string value) =>

@@ -48,14 +48,36 @@ internal static class OverheadScenario
         for (var round = 1; round <= options.Repeat; round++)
         {
             var engineRun = await RunEngineProcessAsync(options, cancellationToken);
-            Console.WriteLine($"   round {round}: (a) engine alone:        {engineRun.Seconds:F2} s, training {engineRun.TrainImagesPerSecond:F0} img/s");
-            var embedded = await RunEmbeddedAsync(options, hyperparameters, cancellationToken);
+            Console.WriteLine($"   round {round} (load {MachineLoad.Describe()}): (a) engine alone:        {engineRun.Seconds:F2} s, training {engineRun.TrainImagesPerSecond:F0} img/s\n" +
+                $"                step p50 {engineRun.StepP50Ms:F1} ms, p99 {engineRun.StepP99Ms:F1} ms ({engineRun.Steps} steps); {engineRun.Activity}");
+            // With a variant, the two settings alternate which goes first, so a drift favours neither.
+            var variantFirst = options.OverheadVariant.Count > 0 && round % 2 == 0;
+            ServiceRun? embeddedVariant = null, postgresVariant = null;
+            if (variantFirst)
+                (embeddedVariant, postgresVariant) = await RunVariantAsync();
+            var embedded = await RunEmbeddedAsync(options, hyperparameters, NoSettings, cancellationToken);
             Print("(b) embedded (SQLite):  ", embedded, engineRun.Seconds);
-            var postgres = await RunPostgresAsync(server, options, hyperparameters, cancellationToken);
+            var postgres = await RunPostgresAsync(server, options, hyperparameters, NoSettings, cancellationToken);
             Print("(c) PostgreSQL + worker:", postgres, engineRun.Seconds);
-            rounds.Add(new Round(engineRun, embedded, postgres));
+            if (options.OverheadVariant.Count > 0 && !variantFirst)
+                (embeddedVariant, postgresVariant) = await RunVariantAsync();
+            rounds.Add(new Round(engineRun, embedded, postgres, embeddedVariant, postgresVariant));
+
+            async Task<(ServiceRun, ServiceRun)> RunVariantAsync()
+            {
+                var e = await RunEmbeddedAsync(options, hyperparameters, options.OverheadVariant, cancellationToken);
+                Print("(d) embedded, variant:  ", e, engineRun.Seconds);
+                var p = await RunPostgresAsync(server, options, hyperparameters, options.OverheadVariant, cancellationToken);
+                Print("(e) PostgreSQL, variant:", p, engineRun.Seconds);
+                return (e, p);
+            }
         }
 
+        if (options.OverheadVariant.Count > 0)
+        {
+            Console.WriteLine($"   variant {string.Join(",", options.OverheadVariant.Select(kv => $"{kv.Key}={kv.Value}"))}: median over rounds, createdAt→finishedAt against the round's engine run: " +
+                $"embedded {ToJson(rounds, r => r.EmbeddedVariant!)["createdToFinishedOverheadPercent"]:+0.0;-0.0} %, PostgreSQL {ToJson(rounds, r => r.PostgresVariant!)["createdToFinishedOverheadPercent"]:+0.0;-0.0} %");
+        }
         var engineAccuracy = rounds[0].Engine.TestAccuracy;
         var sameResult = rounds.All(r => r.Engine.TestAccuracy == engineAccuracy
             && new[] { r.Embedded, r.Postgres }.All(s => s.TestAccuracy is { } accuracy && Math.Abs(accuracy - engineAccuracy) < 1e-9));
@@ -81,9 +103,17 @@ internal static class OverheadScenario
             ["engineSeconds"] = Math.Round(Median(rounds.Select(r => r.Engine.Seconds)), 3),
             ["engineRunsSeconds"] = rounds.Select(r => Math.Round(r.Engine.Seconds, 3)).ToArray(),
             ["engineTrainImagesPerSecond"] = rounds.Select(r => Math.Round(r.Engine.TrainImagesPerSecond)).ToArray(),
+            ["engineStepP50Ms"] = rounds.Select(r => Math.Round(r.Engine.StepP50Ms, 2)).ToArray(),
+            ["engineStepP99Ms"] = rounds.Select(r => Math.Round(r.Engine.StepP99Ms, 2)).ToArray(),
             ["engineTestAccuracy"] = Math.Round(engineAccuracy, 4),
             ["embedded"] = embeddedJson,
             ["postgresql"] = postgresJson,
+            ["variant"] = options.OverheadVariant.Count == 0 ? null : new Dictionary<string, object?>
+            {
+                ["settings"] = options.OverheadVariant,
+                ["embedded"] = ToJson(rounds, r => r.EmbeddedVariant!),
+                ["postgresql"] = ToJson(rounds, r => r.PostgresVariant!),
+            },
             ["targetOverheadPercent"] = TargetOverheadPercent,
             // The job's own wall time, from its submission to its end: what a client polling it more
             // often, or reading its event stream, sees up to the poll interval.
@@ -96,7 +126,9 @@ internal static class OverheadScenario
         };
     }
 
-    private sealed record Round(EngineRun Engine, ServiceRun Embedded, ServiceRun Postgres);
+    private sealed record Round(EngineRun Engine, ServiceRun Embedded, ServiceRun Postgres, ServiceRun? EmbeddedVariant, ServiceRun? PostgresVariant);
+
+    private static readonly IReadOnlyDictionary<string, string> NoSettings = new Dictionary<string, string>();
 
     /// <summary>The argument that makes this program one engine run (<see cref="RunEngineInThisProcess"/>) and nothing else.</summary>
     public const string EngineRunArgument = "--overhead-engine-run";
@@ -121,7 +153,10 @@ internal static class OverheadScenario
         try
         {
             await using var process = ServiceProcess.Start("engine alone", Path.Combine(AppContext.BaseDirectory, "TrainingService.ServiceBench.dll"),
-                folder, new Dictionary<string, string>(), EngineRunArgument, options.DataDirectory,
+                // libgomp's short spin, as the workers set it (Worker/Hosting/OpenMpDefaults): the service's
+                // cost is what is compared, not libgomp's two spin policies. With the default long spin on a
+                // loaded machine the engine alone ran 10 times slower than the same steps in a worker.
+                folder, new Dictionary<string, string> { ["GOMP_SPINCOUNT"] = "100" }, EngineRunArgument, options.DataDirectory,
                 options.OverheadTrainSubset?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "all");
             if (await process.WaitForExitAsync(cancellationToken) != 0)
                 throw new InvalidOperationException($"the engine run failed:\n{process.Tail}");
@@ -136,9 +171,10 @@ internal static class OverheadScenario
 
     /// <summary>One timed job through the service: wall time as the client sees it, and the job's own times.</summary>
     private sealed record ServiceRun(
-        Guid Id, double WallSeconds, double CreatedToFinishedSeconds, double QueueSeconds, double RunSeconds, double? TestAccuracy, double TrainImagesPerSecond);
+        Guid Id, double WallSeconds, double CreatedToFinishedSeconds, double QueueSeconds, double RunSeconds, double? TestAccuracy, double TrainImagesPerSecond,
+        double StepP50Ms, double StepP99Ms, int Steps, string Activity);
 
-    internal sealed record EngineRun(double Seconds, double TestAccuracy, double TrainImagesPerSecond);
+    internal sealed record EngineRun(double Seconds, double TestAccuracy, double TrainImagesPerSecond, double StepP50Ms, double StepP99Ms, int Steps, string Activity);
 
     /// <summary>
     /// The engine in this process, as a worker runs it: libtorch's thread count set once, both
@@ -169,9 +205,17 @@ internal static class OverheadScenario
                 var count = Math.Min(h.TrainSubset ?? train.Count, train.Count);
                 using var view = MnistTensors.FromTensors(train.Images.narrow(0, 0, count), train.Labels.narrow(0, 0, count));
                 var plan = new TrainingPlan(ArchitectureCatalog.ConvNet, h, device);
+                var steps = new StepTimes();
+                // Progress after every step, as the worker does when it times its steps (Worker__StepTimesFile).
+                var engine = new TrainingEngine { ProgressInterval = TimeSpan.Zero };
+                var before = ThreadActivity.Snapshot(Environment.ProcessId);
                 var clock = Stopwatch.StartNew();
-                var outcome = CheckpointedTraining.Run(plan, view, test, new CheckpointStore(folder), new SilentObserver(), cancellationToken);
-                return new EngineRun(clock.Elapsed.TotalSeconds, outcome.FinalEvaluation.Accuracy, outcome.Epochs[^1].SamplesPerSecond);
+                var outcome = CheckpointedTraining.Run(plan, view, test, new CheckpointStore(folder), steps, cancellationToken, engine);
+                var seconds = clock.Elapsed.TotalSeconds;
+                var activity = ThreadActivity.Between(before, ThreadActivity.Snapshot(Environment.ProcessId), seconds, torch.get_num_threads());
+                var stepLatency = LatencySummary.Of(steps.Milliseconds);
+                return new EngineRun(seconds, outcome.FinalEvaluation.Accuracy, outcome.Epochs[^1].SamplesPerSecond,
+                    stepLatency.P50, stepLatency.P99, steps.Milliseconds.Count, activity.ToString());
             }
             finally
             {
@@ -186,21 +230,23 @@ internal static class OverheadScenario
         }
     }
 
-    private static async Task<ServiceRun> RunEmbeddedAsync(BenchOptions options, Hyperparameters hyperparameters, CancellationToken cancellationToken)
+    private static async Task<ServiceRun> RunEmbeddedAsync(
+        BenchOptions options, Hyperparameters hyperparameters, IReadOnlyDictionary<string, string> extra, CancellationToken cancellationToken)
     {
         var folder = Directory.CreateTempSubdirectory("servicebench-embedded-").FullName;
         try
         {
             var port = ServiceProcess.FreeLoopbackPort();
-            await using var api = ServiceProcess.Start("local host (embedded SQLite, in-process worker)", RepositoryPaths.LocalDll, folder, new Dictionary<string, string>
+            await using var api = ServiceProcess.Start("local host (embedded SQLite, in-process worker)", RepositoryPaths.LocalDll, folder, new Dictionary<string, string>(extra)
             {
                 ["Storage__SqlitePath"] = Path.Combine(folder, "trainingservice.db"),
                 ["Worker__Name"] = "servicebench-embedded",
+                ["Worker__StepTimesFile"] = Path.Combine(folder, StepTimesFileName),
                 ["Mnist__DataDirectory"] = options.DataDirectory,
                 ["Mnist__Download"] = "false",
                 ["Checkpoints__Root"] = Path.Combine(folder, "checkpoints"),
             }, "--urls", $"http://127.0.0.1:{port}");
-            return await RunThroughServiceAsync(new Uri($"http://127.0.0.1:{port}"), [api], hyperparameters, cancellationToken);
+            return await RunThroughServiceAsync(new Uri($"http://127.0.0.1:{port}"), [api], api, Path.Combine(folder, StepTimesFileName), hyperparameters, cancellationToken);
         }
         finally
         {
@@ -208,7 +254,8 @@ internal static class OverheadScenario
         }
     }
 
-    private static async Task<ServiceRun> RunPostgresAsync(PostgresServer server, BenchOptions options, Hyperparameters hyperparameters, CancellationToken cancellationToken)
+    private static async Task<ServiceRun> RunPostgresAsync(
+        PostgresServer server, BenchOptions options, Hyperparameters hyperparameters, IReadOnlyDictionary<string, string> extra, CancellationToken cancellationToken)
     {
         // A database of its own: the latency scenarios' one holds hundreds of queued jobs that a worker would start on.
         await using var database = await server.CreateDatabaseAsync("overhead", cancellationToken);
@@ -224,15 +271,16 @@ internal static class OverheadScenario
                 ["Auth__Enabled"] = "false",
                 ["Checkpoints__Root"] = checkpoints,
             }, "--urls", $"http://127.0.0.1:{port}");
-            await using var worker = ServiceProcess.Start("worker (PostgreSQL)", RepositoryPaths.WorkerDll, folder, new Dictionary<string, string>
+            await using var worker = ServiceProcess.Start("worker (PostgreSQL)", RepositoryPaths.WorkerDll, folder, new Dictionary<string, string>(extra)
             {
                 ["Storage__PostgresConnectionString"] = database.ConnectionString,
                 ["Worker__Name"] = "servicebench-worker",
+                ["Worker__StepTimesFile"] = Path.Combine(folder, StepTimesFileName),
                 ["Mnist__DataDirectory"] = options.DataDirectory,
                 ["Mnist__Download"] = "false",
                 ["Checkpoints__Root"] = checkpoints,
             });
-            return await RunThroughServiceAsync(new Uri($"http://127.0.0.1:{port}"), [api, worker], hyperparameters, cancellationToken);
+            return await RunThroughServiceAsync(new Uri($"http://127.0.0.1:{port}"), [api, worker], worker, Path.Combine(folder, StepTimesFileName), hyperparameters, cancellationToken);
         }
         finally
         {
@@ -240,10 +288,14 @@ internal static class OverheadScenario
         }
     }
 
-    /// <summary>The warm-up job, then the timed jobs, each from just before its POST to the poll that first sees it ended.</summary>
-    /// <summary>The warm-up job, then the timed job, from just before its POST to the poll that first sees it ended.</summary>
+    private const string StepTimesFileName = "step-times.txt";
+
+    /// <summary>
+    /// The warm-up job, then the timed job, from just before its POST to the poll that first sees it ended; with the
+    /// training process's step times (from its step-times file) and what its threads did meanwhile.
+    /// </summary>
     private static async Task<ServiceRun> RunThroughServiceAsync(
-        Uri baseAddress, ServiceProcess[] processes, Hyperparameters h, CancellationToken cancellationToken)
+        Uri baseAddress, ServiceProcess[] processes, ServiceProcess trainer, string stepTimesFile, Hyperparameters h, CancellationToken cancellationToken)
     {
         using var http = ServiceClient.Create(baseAddress, 4);
         await ServiceClient.WaitUntilReadyAsync(http, processes[0], TimeSpan.FromSeconds(120), cancellationToken);
@@ -255,20 +307,30 @@ internal static class OverheadScenario
         if (warmedUp.Status != "succeeded")
             throw new InvalidOperationException($"the warm-up job {warmUpId} ended {warmedUp.Status}: {warmedUp.Error}");
 
+        File.Delete(stepTimesFile);
+
         var body = ServiceClient.TrainJobBody("servicebench overhead", ["servicebench"],
             new { epochs = h.Epochs, batchSize = h.BatchSize, seed = h.Seed, device = h.Device, trainSubset = h.TrainSubset });
+        var threadsBefore = ThreadActivity.Snapshot(trainer.Pid);
         var start = Stopwatch.GetTimestamp();
         var id = await ServiceClient.SubmitAsync(http, body, cancellationToken);
         var (job, observedAt) = await ServiceClient.WaitForTerminalAsync(http, id, processes, PollInterval, JobTimeout, cancellationToken);
+        var activity = ThreadActivity.Between(threadsBefore, ThreadActivity.Snapshot(trainer.Pid), Stopwatch.GetElapsedTime(start, observedAt).TotalSeconds,
+            Environment.ProcessorCount);
         if (job.Status != "succeeded")
             throw new InvalidOperationException($"job {id} ended {job.Status}: {job.Error}");
+        var steps = File.Exists(stepTimesFile)
+            ? File.ReadAllLines(stepTimesFile).Select(l => double.Parse(l, System.Globalization.CultureInfo.InvariantCulture)).ToList()
+            : [];
+        var stepLatency = LatencySummary.Of(steps);
         return new ServiceRun(id,
             Stopwatch.GetElapsedTime(start, observedAt).TotalSeconds,
             (job.FinishedAt!.Value - job.CreatedAt).TotalSeconds,
             (job.StartedAt!.Value - job.CreatedAt).TotalSeconds,
             (job.FinishedAt!.Value - job.StartedAt!.Value).TotalSeconds,
             job.FinalTestAccuracy,
-            await LastEpochImagesPerSecondAsync(http, id, cancellationToken));
+            await LastEpochImagesPerSecondAsync(http, id, cancellationToken),
+            stepLatency.P50, stepLatency.P99, steps.Count, activity.ToString());
     }
 
     /// <summary>The training throughput the job recorded for its last epoch (the engine's own figure, as the worker measured it).</summary>
@@ -281,7 +343,8 @@ internal static class OverheadScenario
     private static void Print(string label, ServiceRun r, double engineSeconds) =>
         Console.WriteLine($"            {label} POST→seen ended {r.WallSeconds:F2} s ({Overhead(r.WallSeconds, engineSeconds):+0.0;-0.0} %), " +
             $"createdAt→finishedAt {r.CreatedToFinishedSeconds:F2} s ({Overhead(r.CreatedToFinishedSeconds, engineSeconds):+0.0;-0.0} %): " +
-            $"queued {r.QueueSeconds:F2} s + running {r.RunSeconds:F2} s; training {r.TrainImagesPerSecond:F0} img/s; test accuracy {r.TestAccuracy:P2}");
+            $"queued {r.QueueSeconds:F2} s + running {r.RunSeconds:F2} s; training {r.TrainImagesPerSecond:F0} img/s; test accuracy {r.TestAccuracy:P2}\n" +
+            $"                step p50 {r.StepP50Ms:F1} ms, p99 {r.StepP99Ms:F1} ms ({r.Steps} steps); {r.Activity}");
 
     /// <summary>One mode's figures: medians over the rounds, each overhead against its own round's engine run.</summary>
     private static Dictionary<string, object?> ToJson(List<Round> rounds, Func<Round, ServiceRun> mode) => new()
@@ -301,6 +364,8 @@ internal static class OverheadScenario
             ["queueSeconds"] = Math.Round(r.QueueSeconds, 3),
             ["runSeconds"] = Math.Round(r.RunSeconds, 3),
             ["trainImagesPerSecond"] = Math.Round(r.TrainImagesPerSecond),
+            ["stepP50Ms"] = Math.Round(r.StepP50Ms, 2),
+            ["stepP99Ms"] = Math.Round(r.StepP99Ms, 2),
         }).ToArray(),
     };
 
@@ -312,5 +377,23 @@ internal static class OverheadScenario
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    private sealed class SilentObserver : ITrainingObserver;
+    /// <summary>Each step's wall time: the time between consecutive steps' progress reports within an epoch (as the worker's StepTimeRecorder).</summary>
+    private sealed class StepTimes : ITrainingObserver
+    {
+        private long last;
+        private int lastEpoch = -1;
+        private long lastStep;
+
+        public List<double> Milliseconds { get; } = new(4096);
+
+        public void OnProgress(TrainingProgress progress)
+        {
+            var now = Stopwatch.GetTimestamp();
+            if (progress.Epoch == lastEpoch && progress.Step == lastStep + 1)
+                Milliseconds.Add(Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
+            (last, lastEpoch, lastStep) = (now, progress.Epoch, progress.Step);
+        }
+
+        public void OnEpochCompleted(CompletedEpoch epoch) => lastEpoch = -1;
+    }
 }
