@@ -15,7 +15,7 @@ namespace TrainingService.Worker.Hosting;
 /// which would leave the step waiting for it at libtorch's next barrier. Raising a nice value needs
 /// no privilege. Linux only; elsewhere, or at 0, it does nothing.
 /// </summary>
-internal sealed class ServiceThreadPriority(
+public sealed class ServiceThreadPriority(
     TrainingThreads trainingThreads, IOptions<WorkerOptions> options, ILogger<ServiceThreadPriority> logger) : IHostedService
 {
     private const int PriorityProcess = 0; // PRIO_PROCESS: with a thread id, that one thread
@@ -26,20 +26,26 @@ internal sealed class ServiceThreadPriority(
         if (nice == 0 || !OperatingSystem.IsLinux())
             return Task.CompletedTask;
         // Resolving the training threads above started them, at the process's priority, before this runs.
-        var training = trainingThreads.ThreadIds();
-        var changed = 0;
-        foreach (var directory in Directory.EnumerateDirectories("/proc/self/task"))
-        {
-            if (!int.TryParse(Path.GetFileName(directory), out var tid) || training.Contains(tid))
-                continue;
-            if (SetPriority(PriorityProcess, tid, nice) == 0)
-                changed++;
-        }
+        var threads = Directory.EnumerateDirectories("/proc/self/task")
+            .Select(d => int.TryParse(Path.GetFileName(d), out var tid) ? tid : 0).Where(tid => tid > 0);
+        var changed = Renice(threads, trainingThreads.ThreadIds(), nice);
         logger.LogInformation("Worker threads other than training's run at nice {Nice} ({Threads} threads now, and those they start)", nice, changed);
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Gives each of <paramref name="threadIds"/> but those in <paramref name="keep"/> the nice value <paramref name="nice"/>; returns how many it changed.</summary>
+    public static int Renice(IEnumerable<int> threadIds, IReadOnlySet<int> keep, int nice)
+    {
+        var changed = 0;
+        foreach (var tid in threadIds)
+        {
+            if (!keep.Contains(tid) && SetPriority(PriorityProcess, tid, nice) == 0)
+                changed++;
+        }
+        return changed;
+    }
 
     [DllImport("libc", EntryPoint = "setpriority", SetLastError = true)]
     private static extern int SetPriority(int which, int who, int priority);
