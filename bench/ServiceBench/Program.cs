@@ -19,8 +19,8 @@ using TrainingService.ServiceBench.Scenarios;
 // another; both are dropped at the end.
 
 // The overhead scenario's baseline runs in a process of its own, as the services do.
-if (args is [OverheadScenario.EngineRunArgument, var engineData, var engineSubset])
-    return OverheadScenario.RunEngineInThisProcess(engineData, engineSubset);
+if (args is [OverheadEngineRun.Argument, var engineData, var engineSubset])
+    return OverheadEngineRun.RunInThisProcess(engineData, engineSubset);
 
 BenchOptions options;
 try

@@ -15,7 +15,7 @@ namespace TrainingService.ServiceBench.Scenarios;
 /// <summary>
 /// What running a job through the service costs over running the engine directly: the same
 /// 1-epoch convnet job (defaults, seed 42, CPU) (a) by the engine alone, in a process of its own
-/// (this program, started with <see cref="EngineRunArgument"/>), straight into a checkpoint folder; (b) through the embedded service (the API on SQLite with its in-process worker); (c)
+/// (this program, started with <see cref="OverheadEngineRun.Argument"/>), straight into a checkpoint folder; (b) through the embedded service (the API on SQLite with its in-process worker); (c)
 /// through the production layout (the API and a worker process on PostgreSQL). Each service is
 /// warmed up first with a tiny job, so that its worker has loaded MNIST and libtorch has chosen
 /// its kernels; the engine gets the same warm-up, so all three are timed equally warm.
@@ -23,7 +23,7 @@ namespace TrainingService.ServiceBench.Scenarios;
 internal static class OverheadScenario
 {
     private const double TargetOverheadPercent = 3;
-    private const int WarmUpSubset = 256;
+    internal const int WarmUpSubset = 256;
     // Polling is itself load: at 100 ms the status requests (API, database, logging) cost the
     // job about 10 % on a 2-core machine. Once a second keeps that small; the job's own
     // createdAt→finishedAt, which no poll affects, is the measure; the observed wall time is reported beside it.
@@ -33,7 +33,7 @@ internal static class OverheadScenario
     public static async Task<Dictionary<string, object?>> RunAsync(PostgresServer server, BenchOptions options, CancellationToken cancellationToken)
     {
         var subset = options.OverheadTrainSubset;
-        var hyperparameters = TimedJob(subset);
+        var hyperparameters = OverheadEngineRun.TimedJob(subset);
         Console.WriteLine($"== {BenchOptions.Overhead}: 1 convnet epoch on {subset?.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) ?? "all 60,000"} images " +
             $"(batch {hyperparameters.BatchSize}, seed {hyperparameters.Seed}, cpu, {Environment.ProcessorCount} threads), {options.Repeat} round(s) of the three modes");
         if (!File.Exists(Path.Combine(options.DataDirectory, "train-images-idx3-ubyte.gz")) && !File.Exists(Path.Combine(options.DataDirectory, "train-images-idx3-ubyte")))
@@ -47,7 +47,7 @@ internal static class OverheadScenario
         var rounds = new List<Round>();
         for (var round = 1; round <= options.Repeat; round++)
         {
-            var engineRun = await RunEngineProcessAsync(options, cancellationToken);
+            var engineRun = await OverheadEngineRun.RunProcessAsync(options, cancellationToken);
             Console.WriteLine($"   round {round} (load {MachineLoad.Describe()}): (a) engine alone:        {engineRun.Seconds:F2} s, training {engineRun.TrainImagesPerSecond:F0} img/s\n" +
                 $"                step p50 {engineRun.StepP50Ms:F1} ms, p99 {engineRun.StepP99Ms:F1} ms ({engineRun.Steps} steps); {engineRun.Activity}");
             // With a variant, the two settings alternate which goes first, so a drift favours neither.
@@ -126,109 +126,14 @@ internal static class OverheadScenario
         };
     }
 
-    private sealed record Round(EngineRun Engine, ServiceRun Embedded, ServiceRun Postgres, ServiceRun? EmbeddedVariant, ServiceRun? PostgresVariant);
+    private sealed record Round(OverheadEngineRun.EngineRun Engine, ServiceRun Embedded, ServiceRun Postgres, ServiceRun? EmbeddedVariant, ServiceRun? PostgresVariant);
 
     private static readonly IReadOnlyDictionary<string, string> NoSettings = new Dictionary<string, string>();
-
-    /// <summary>The argument that makes this program one engine run (<see cref="RunEngineInThisProcess"/>) and nothing else.</summary>
-    public const string EngineRunArgument = "--overhead-engine-run";
-
-    /// <summary>The timed job: one convnet epoch with the defaults, seed 42, on the CPU, on the first <paramref name="subset"/> images (all when null).</summary>
-    private static Hyperparameters TimedJob(int? subset) =>
-        ArchitectureCatalog.ConvNet.Defaults with { Epochs = 1, Device = "cpu", Seed = 42, BatchSize = 128, TrainSubset = subset };
-
-    /// <summary>The baseline in this (fresh) process: the warmed-up engine runs the timed job once and prints its figures as one JSON line.</summary>
-    public static int RunEngineInThisProcess(string dataDirectory, string subset)
-    {
-        var images = subset == "all" ? (int?)null : int.Parse(subset, System.Globalization.CultureInfo.InvariantCulture);
-        using var engine = new EngineBaseline(dataDirectory, CancellationToken.None);
-        var run = engine.Run(TimedJob(images));
-        Console.WriteLine(JsonSerializer.Serialize(run));
-        return 0;
-    }
-
-    private static async Task<EngineRun> RunEngineProcessAsync(BenchOptions options, CancellationToken cancellationToken)
-    {
-        var folder = Directory.CreateTempSubdirectory("servicebench-engine-").FullName;
-        try
-        {
-            await using var process = ServiceProcess.Start("engine alone", Path.Combine(AppContext.BaseDirectory, "TrainingService.ServiceBench.dll"),
-                // libgomp's short spin, as the workers set it (Worker/Hosting/OpenMpDefaults): the service's
-                // cost is what is compared, not libgomp's two spin policies. With the default long spin on a
-                // loaded machine the engine alone ran 10 times slower than the same steps in a worker.
-                folder, new Dictionary<string, string> { ["GOMP_SPINCOUNT"] = "100" }, EngineRunArgument, options.DataDirectory,
-                options.OverheadTrainSubset?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "all");
-            if (await process.WaitForExitAsync(cancellationToken) != 0)
-                throw new InvalidOperationException($"the engine run failed:\n{process.Tail}");
-            return JsonSerializer.Deserialize<EngineRun>(process.Tail.Split('\n')[^1])
-                ?? throw new InvalidOperationException($"the engine run printed no figures:\n{process.Tail}");
-        }
-        finally
-        {
-            QueueOnlyService.TryDelete(folder);
-        }
-    }
 
     /// <summary>One timed job through the service: wall time as the client sees it, and the job's own times.</summary>
     private sealed record ServiceRun(
         Guid Id, double WallSeconds, double CreatedToFinishedSeconds, double QueueSeconds, double RunSeconds, double? TestAccuracy, double TrainImagesPerSecond,
         double StepP50Ms, double StepP99Ms, int Steps, string Activity);
-
-    internal sealed record EngineRun(double Seconds, double TestAccuracy, double TrainImagesPerSecond, double StepP50Ms, double StepP99Ms, int Steps, string Activity);
-
-    /// <summary>
-    /// The engine in this process, as a worker runs it: libtorch's thread count set once, both
-    /// splits loaded once as tensors (not timed: a warm worker has them cached), warmed up with a
-    /// small job, and each run training on a view of the first N images into a checkpoint folder.
-    /// </summary>
-    private sealed class EngineBaseline : IDisposable
-    {
-        private readonly torch.Device device = Devices.Resolve("cpu");
-        private readonly MnistTensors train;
-        private readonly MnistTensors test;
-        private readonly CancellationToken cancellationToken;
-
-        public EngineBaseline(string dataDirectory, CancellationToken cancellationToken)
-        {
-            this.cancellationToken = cancellationToken;
-            torch.set_num_threads(Environment.ProcessorCount);
-            train = MnistTensors.Load(dataDirectory, MnistSplit.Train, device);
-            test = MnistTensors.Load(dataDirectory, MnistSplit.Test, device);
-            Run(ArchitectureCatalog.ConvNet.Defaults with { Epochs = 1, Device = "cpu", TrainSubset = WarmUpSubset });
-        }
-
-        public EngineRun Run(Hyperparameters h)
-        {
-            var folder = Directory.CreateTempSubdirectory("servicebench-engine-").FullName;
-            try
-            {
-                var count = Math.Min(h.TrainSubset ?? train.Count, train.Count);
-                using var view = MnistTensors.FromTensors(train.Images.narrow(0, 0, count), train.Labels.narrow(0, 0, count));
-                var plan = new TrainingPlan(ArchitectureCatalog.ConvNet, h, device);
-                var steps = new StepTimes();
-                // Progress after every step, as the worker does when it times its steps (Worker__StepTimesFile).
-                var engine = new TrainingEngine { ProgressInterval = TimeSpan.Zero };
-                var before = ThreadActivity.Snapshot(Environment.ProcessId);
-                var clock = Stopwatch.StartNew();
-                var outcome = CheckpointedTraining.Run(plan, view, test, new CheckpointStore(folder), steps, cancellationToken, engine);
-                var seconds = clock.Elapsed.TotalSeconds;
-                var activity = ThreadActivity.Between(before, ThreadActivity.Snapshot(Environment.ProcessId), seconds, torch.get_num_threads());
-                var stepLatency = LatencySummary.Of(steps.Milliseconds);
-                return new EngineRun(seconds, outcome.FinalEvaluation.Accuracy, outcome.Epochs[^1].SamplesPerSecond,
-                    stepLatency.P50, stepLatency.P99, steps.Milliseconds.Count, activity.ToString());
-            }
-            finally
-            {
-                QueueOnlyService.TryDelete(folder);
-            }
-        }
-
-        public void Dispose()
-        {
-            train.Dispose();
-            test.Dispose();
-        }
-    }
 
     private static async Task<ServiceRun> RunEmbeddedAsync(
         BenchOptions options, Hyperparameters hyperparameters, IReadOnlyDictionary<string, string> extra, CancellationToken cancellationToken)
@@ -375,25 +280,5 @@ internal static class OverheadScenario
     {
         var sorted = values.Order().ToArray();
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
-
-    /// <summary>Each step's wall time: the time between consecutive steps' progress reports within an epoch (as the worker's StepTimeRecorder).</summary>
-    private sealed class StepTimes : ITrainingObserver
-    {
-        private long last;
-        private int lastEpoch = -1;
-        private long lastStep;
-
-        public List<double> Milliseconds { get; } = new(4096);
-
-        public void OnProgress(TrainingProgress progress)
-        {
-            var now = Stopwatch.GetTimestamp();
-            if (progress.Epoch == lastEpoch && progress.Step == lastStep + 1)
-                Milliseconds.Add(Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
-            (last, lastEpoch, lastStep) = (now, progress.Epoch, progress.Step);
-        }
-
-        public void OnEpochCompleted(CompletedEpoch epoch) => lastEpoch = -1;
     }
 }
