@@ -12,15 +12,15 @@ using TrainingService.ServiceBench.Scenarios;
 // the engine alone. Prints what it does, then one JSON object per scenario as the last lines.
 //
 //   dotnet run -c Release --project bench/ServiceBench -- [--quick] [--data DIR]
-//       [--scenarios post-latency,metrics-latency,sse-fanout,overhead] [--repeat N]
+//       [--scenarios post-latency,metrics-latency,sse-fanout,overhead,scale,scale-store] [--repeat N] [--jobs N]
 //
 // PostgreSQL: the server TRAININGSERVICE_TEST_POSTGRES names, else one started by scripts/postgres.sh
 // for the run. The latency scenarios share one fresh database and the overhead scenario has
 // another; both are dropped at the end.
 
 // The overhead scenario's baseline runs in a process of its own, as the services do.
-if (args is [OverheadScenario.EngineRunArgument, var engineData, var engineSubset])
-    return OverheadScenario.RunEngineInThisProcess(engineData, engineSubset);
+if (args is [OverheadEngineRun.Argument, var engineData, var engineSubset])
+    return OverheadEngineRun.RunInThisProcess(engineData, engineSubset);
 
 BenchOptions options;
 try
@@ -58,7 +58,8 @@ try
     await using var server = await PostgresServer.StartOrUseAsync(cancellationToken);
     Console.WriteLine($"PostgreSQL {server.Describe()}");
 
-    var latencyScenarios = options.Scenarios.Where(s => s != BenchOptions.Overhead).ToList();
+    // The scenarios that share the queue-only API (the store scenario last: it fills that store).
+    var latencyScenarios = options.Scenarios.Where(s => s is not (BenchOptions.Overhead or BenchOptions.Scale)).ToList();
     if (latencyScenarios.Count > 0)
     {
         QueueOnlyService? service = null;
@@ -74,6 +75,7 @@ try
                     BenchOptions.PostLatency => PostLatencyScenario.RunAsync(service, options, cancellationToken),
                     BenchOptions.MetricsLatency => MetricsLatencyScenario.RunAsync(service, options, cancellationToken),
                     BenchOptions.SseFanout => SseFanoutScenario.RunAsync(service, options, cancellationToken),
+                    BenchOptions.ScaleStore => ScaleStoreScenario.RunAsync(service, options, cancellationToken),
                     _ => throw new UnreachableException(scenario),
                 }, service.Api));
             }
@@ -89,6 +91,12 @@ try
             if (service is not null)
                 await service.DisposeAsync();
         }
+    }
+
+    if (options.Scenarios.Contains(BenchOptions.Scale))
+    {
+        Console.WriteLine();
+        results.Add(await RunScenarioAsync(BenchOptions.Scale, () => ScaleScenario.RunAsync(server, options, cancellationToken), null));
     }
 
     if (options.Scenarios.Contains(BenchOptions.Overhead))

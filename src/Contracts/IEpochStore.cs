@@ -31,4 +31,10 @@ public interface IEpochStore
 
     /// <summary>The epochs recorded after <paramref name="sinceEpoch"/> (0 for all), by epoch, each with its conflicts.</summary>
     Task<IReadOnlyList<EpochRecord>> GetEpochsAsync(Guid id, int sinceEpoch, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// At most <paramref name="limit"/> of the epochs recorded after <paramref name="sinceEpoch"/>, by epoch: a page of
+    /// a history too long to read (or answer) in one piece. The next page starts after the last epoch returned.
+    /// </summary>
+    Task<IReadOnlyList<EpochRecord>> GetEpochPageAsync(Guid id, int sinceEpoch, int limit, CancellationToken cancellationToken);
 }

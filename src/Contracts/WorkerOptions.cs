@@ -29,6 +29,20 @@ public sealed class WorkerOptions
     /// <summary>How often the worker checks whether cancellation of its running job was asked for (each check is a database read).</summary>
     public TimeSpan CancellationPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The nice value (0–19) of every worker thread other than the training threads and their OpenMP
+    /// teams: the service's heartbeats, polls, queue and (embedded) API then yield the cores to
+    /// training instead of preempting it mid-step. 0 leaves every thread at the process's priority.
+    /// </summary>
+    public int ServiceThreadsNice { get; set; }
+
+    /// <summary>
+    /// Diagnostics, off by default: a file to which each training step's wall time (ms) is appended,
+    /// one a line, when a job ends; the engine then reports progress after every step instead of
+    /// once a second. What the overhead benchmark compares with the engine alone's step times.
+    /// </summary>
+    public string? StepTimesFile { get; set; }
+
     /// <summary>Attempts a job gets for infrastructure failures before it is failed; user errors are never retried.</summary>
     public int MaxAttempts { get; set; } = 3;
 
@@ -103,6 +117,7 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
             errors.Add($"Worker:StaleAfter ({o.StaleAfter}) must be at least twice Worker:HeartbeatInterval ({o.HeartbeatInterval}).");
         if (o.MaxRunTime > TimeSpan.FromDays(30)) errors.Add($"Worker:MaxRunTime must be at most 30 days (it is {o.MaxRunTime}).");
         if (o.MaxAttempts < 1) errors.Add($"Worker:MaxAttempts must be at least 1 (it is {o.MaxAttempts}).");
+        if (o.ServiceThreadsNice is < 0 or > 19) errors.Add($"Worker:ServiceThreadsNice must be from 0 to 19 (it is {o.ServiceThreadsNice}).");
         if (o.MidEpochCheckpointInterval < TimeSpan.Zero)
             errors.Add($"Worker:MidEpochCheckpointInterval must be zero (off) or more (it is {o.MidEpochCheckpointInterval}).");
         if (o.Concurrency < 1) errors.Add($"Worker:Concurrency must be at least 1 (it is {o.Concurrency}).");

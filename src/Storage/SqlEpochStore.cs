@@ -99,16 +99,29 @@ public sealed class SqlEpochStore(JobDatabase database) : IEpochStore
         return EpochWrite.Conflict;
     }
 
-    public async Task<IReadOnlyList<EpochRecord>> GetEpochsAsync(Guid id, int sinceEpoch, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<EpochRecord>> GetEpochsAsync(Guid id, int sinceEpoch, CancellationToken cancellationToken) =>
+        ReadEpochsAsync(id, sinceEpoch, limit: null, cancellationToken);
+
+    public Task<IReadOnlyList<EpochRecord>> GetEpochPageAsync(Guid id, int sinceEpoch, int limit, CancellationToken cancellationToken)
     {
-        var parameters = new { Id = database.Id(id), Since = sinceEpoch };
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return ReadEpochsAsync(id, sinceEpoch, limit, cancellationToken);
+    }
+
+    /// <summary>The epochs after <paramref name="sinceEpoch"/>, at most <paramref name="limit"/> of them, each with its conflicts.</summary>
+    private async Task<IReadOnlyList<EpochRecord>> ReadEpochsAsync(Guid id, int sinceEpoch, int? limit, CancellationToken cancellationToken)
+    {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<EpochRow>(JobDatabase.Command(
-            $"SELECT job_id, {MetricColumns}, recorded_at, {TrainingColumns} FROM job_epochs WHERE job_id = @Id AND epoch > @Since ORDER BY epoch",
-            parameters, null, cancellationToken));
+        // The primary key (job_id, epoch) serves this as a range scan that stops after the limit.
+        var rows = (await connection.QueryAsync<EpochRow>(JobDatabase.Command(
+            $"SELECT job_id, {MetricColumns}, recorded_at, {TrainingColumns} FROM job_epochs WHERE job_id = @Id AND epoch > @Since ORDER BY epoch"
+                + (limit is null ? "" : " LIMIT @Limit"),
+            new { Id = database.Id(id), Since = sinceEpoch, Limit = limit }, null, cancellationToken))).ToList();
+        if (rows.Count == 0)
+            return [];
         var conflicts = (await connection.QueryAsync<EpochConflictRow>(JobDatabase.Command(
-                $"SELECT epoch, {TrainingColumns}, recorded_at FROM job_epoch_conflicts WHERE job_id = @Id AND epoch > @Since ORDER BY epoch, recorded_at, attempt",
-                parameters, null, cancellationToken)))
+                $"SELECT epoch, {TrainingColumns}, recorded_at FROM job_epoch_conflicts WHERE job_id = @Id AND epoch > @Since AND epoch <= @Last ORDER BY epoch, recorded_at, attempt",
+                new { Id = database.Id(id), Since = sinceEpoch, Last = rows[^1].Epoch }, null, cancellationToken)))
             .ToLookup(c => c.Epoch, c => c.ToConflict());
         return [.. rows.Select(row => row.ToRecord() with { Conflicts = [.. conflicts[row.Epoch]] })];
     }

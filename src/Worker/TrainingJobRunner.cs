@@ -235,15 +235,28 @@ public sealed class TrainingJobRunner(
         }
 
         using var train = fullTrain.View(job.Hyperparameters.TrainSubset);
-        var observer = new RecordingObserver(this, writer, job, checkpoints, tensorBoard, time, logger, shutdown, attemptSpan);
+        ITrainingObserver observer = new RecordingObserver(this, writer, job, checkpoints, tensorBoard, time, logger, shutdown, attemptSpan);
         // Where this attempt begins: the start, unless the engine reports a resume (OnResumed), which comes later in the same queue.
         RecordStartPoint(writer, epoch: 1, step: 0);
         var interval = workerOptions.Value.MidEpochCheckpointInterval;
-        var engine = new TrainingEngine { MidEpochCheckpointInterval = interval > TimeSpan.Zero ? interval : null };
-        var outcome = CheckpointedTraining.Run(
-            new TrainingPlan(ArchitectureCatalog.Get(job.Architecture), job.Hyperparameters, device) { Attempt = job.Attempt },
-            train, test, checkpoints, observer, cancellationToken,
-            engine, suspend: shutdown);
+        var stepTimes = workerOptions.Value.StepTimesFile is { Length: > 0 } stepTimesFile ? new StepTimeRecorder(observer, stepTimesFile) : null;
+        var engine = new TrainingEngine
+        {
+            MidEpochCheckpointInterval = interval > TimeSpan.Zero ? interval : null,
+            // Step timing needs a report after every step; otherwise once a second is plenty.
+            ProgressInterval = stepTimes is null ? TimeSpan.FromSeconds(1) : TimeSpan.Zero,
+        };
+        TrainingOutcome outcome;
+        try
+        {
+            outcome = CheckpointedTraining.Run(
+                new TrainingPlan(ArchitectureCatalog.Get(job.Architecture), job.Hyperparameters, device) { Attempt = job.Attempt }, train, test, checkpoints, stepTimes ?? observer,
+                cancellationToken, engine, suspend: shutdown);
+        }
+        finally
+        {
+            stepTimes?.Flush();
+        }
         var best = outcome.Best;
         var final = outcome.FinalEvaluation;
         return new JobResult(final.Accuracy, final.Loss, best.TestAccuracy, best.TestLoss, best.Epoch, final.ConfusionMatrix, final.PerClassAccuracy);

@@ -15,15 +15,27 @@ public sealed class TrainingThreads : IDisposable
 {
     private readonly BlockingCollection<Action> work = new();
     private readonly Thread[] threads;
+    private readonly int[] threadIds;
+    private readonly CountdownEvent started;
 
     public TrainingThreads(IOptions<WorkerOptions> options, WorkerState state)
     {
-        threads = [.. Enumerable.Range(0, Math.Max(1, options.Value.Concurrency)).Select(i => new Thread(() => Serve(state.Threads))
+        var count = Math.Max(1, options.Value.Concurrency);
+        threadIds = new int[count];
+        started = new CountdownEvent(count);
+        threads = [.. Enumerable.Range(0, count).Select(i => new Thread(() => Serve(i, state.Threads))
         {
             IsBackground = true,
             Name = $"training-{i}",
         })];
         foreach (var thread in threads) thread.Start();
+    }
+
+    /// <summary>The operating system's ids of the training threads (Linux: what <c>gettid</c> returns), once they have all started.</summary>
+    public IReadOnlySet<int> ThreadIds()
+    {
+        started.Wait();
+        return threadIds.ToHashSet();
     }
 
     /// <summary>Runs <paramref name="body"/> on a training thread and completes with its result or exception.</summary>
@@ -38,8 +50,10 @@ public sealed class TrainingThreads : IDisposable
         return completion.Task;
     }
 
-    private void Serve(int libtorchThreads)
+    private void Serve(int index, int libtorchThreads)
     {
+        threadIds[index] = OperatingSystem.IsLinux() ? GetThreadId() : 0;
+        started.Signal();
         // OpenMP keeps its thread count per calling thread: set it on this one, once.
         TorchSharp.torch.set_num_threads(libtorchThreads);
         foreach (var item in work.GetConsumingEnumerable())
@@ -51,5 +65,9 @@ public sealed class TrainingThreads : IDisposable
         work.CompleteAdding();
         foreach (var thread in threads) thread.Join(TimeSpan.FromSeconds(5));
         work.Dispose();
+        started.Dispose();
     }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "gettid")]
+    private static extern int GetThreadId();
 }

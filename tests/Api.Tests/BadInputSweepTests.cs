@@ -667,6 +667,7 @@ public abstract class BadInputSweepTests(ApiFactory factory, ITestOutputHelper o
         {
             yield return Get($"/jobs?limit={n}", Expect.Invalid("limit"));
             yield return Get($"/jobs/{job}/metrics?sinceEpoch={n}", Expect.Invalid("sinceEpoch"));
+            yield return Get($"/jobs/{job}/metrics?limit={n}", Expect.Invalid("limit"));
             yield return Get($"/jobs/{job}/logs?after={n}", Expect.Invalid("after"));
             yield return Get($"/jobs/{job}/logs?limit={n}", Expect.Invalid("limit"));
             yield return Get($"/jobs/{job}/metrics", Expect.Invalid("Last-Event-ID"), ("Last-Event-ID", n), ("Accept", "text/event-stream"));

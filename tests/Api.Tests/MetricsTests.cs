@@ -126,11 +126,65 @@ public abstract partial class ApiContractTests
     }
 
     [Fact]
-    public async Task Metrics_reject_a_bad_since_epoch_and_an_unknown_job()
+    public async Task A_long_metrics_history_comes_in_pages_linked_by_next_until_the_last()
+    {
+        // Longer than the default page (a job's most epochs), as a history written before that
+        // limit, or generated, can be: the default answer stops at the page and links the rest.
+        const int epochs = Api.Metrics.MetricsEndpoints.DefaultPage + 205;
+        var (id, _) = await RunningJobWithEpochsAsync(epochs);
+
+        var first = await Client.GetAsync($"/jobs/{id}/metrics");
+        var firstPage = (await first.ReadJsonAsync()).AsArray();
+        Assert.Equal(Api.Metrics.MetricsEndpoints.DefaultPage, firstPage.Count);
+        AssertEpoch(firstPage[^1]!, Api.Metrics.MetricsEndpoints.DefaultPage);
+        var next = NextLink(first);
+        Assert.Equal($"/jobs/{id}/metrics?sinceEpoch={Api.Metrics.MetricsEndpoints.DefaultPage}&limit={Api.Metrics.MetricsEndpoints.DefaultPage}", next);
+        var last = await Client.GetAsync(next);
+        var lastPage = (await last.ReadJsonAsync()).AsArray();
+        Assert.Equal(205, lastPage.Count);
+        AssertEpoch(lastPage[^1]!, epochs);
+        Assert.Null(NextLink(last));
+
+        // Following the links with a small limit reads every epoch once, in order, as JSON and as CSV.
+        var seen = new List<int>();
+        for (string? url = $"/jobs/{id}/metrics?limit=500&sinceEpoch=100"; url is not null;)
+        {
+            var page = await Client.GetAsync(url);
+            seen.AddRange((await page.ReadJsonAsync()).AsArray().Select(e => e!["epoch"]!.GetValue<int>()));
+            url = NextLink(page);
+        }
+        Assert.Equal(Enumerable.Range(101, epochs - 100), seen);
+        var csvLines = 0;
+        for (string? url = $"/jobs/{id}/metrics?limit=600"; url is not null;)
+        {
+            var page = await Client.SendAsync(Http.Get(url, "text/csv"));
+            csvLines += (await page.Content.ReadAsStringAsync()).TrimEnd('\n').Split('\n').Length - 1;
+            url = NextLink(page);
+        }
+        Assert.Equal(epochs, csvLines);
+
+        // A page that ends exactly at the last epoch has no next link.
+        Assert.Null(NextLink(await Client.GetAsync($"/jobs/{id}/metrics?sinceEpoch={epochs - 10}&limit=10")));
+    }
+
+    private static string? NextLink(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        if (!response.Headers.TryGetValues("Link", out var values))
+            return null;
+        var match = System.Text.RegularExpressions.Regex.Match(string.Join(',', values), "^<([^>]+)>; rel=\"next\"$");
+        Assert.True(match.Success, string.Join(',', values));
+        return match.Groups[1].Value;
+    }
+
+    [Fact]
+    public async Task Metrics_reject_a_bad_since_epoch_or_limit_and_an_unknown_job()
     {
         var (id, _) = await RunningJobWithEpochsAsync(1);
         Assert.Equal(["sinceEpoch"], (await (await Client.GetAsync($"/jobs/{id}/metrics?sinceEpoch=-1")).AssertValidationProblemAsync()).Keys);
         Assert.Equal(["sinceEpoch"], (await (await Client.GetAsync($"/jobs/{id}/metrics?sinceEpoch=x")).AssertValidationProblemAsync()).Keys);
+        Assert.Equal(["limit"], (await (await Client.GetAsync($"/jobs/{id}/metrics?limit=0")).AssertValidationProblemAsync()).Keys);
+        Assert.Equal(["limit"], (await (await Client.GetAsync($"/jobs/{id}/metrics?limit=10001")).AssertValidationProblemAsync()).Keys);
         await (await Client.GetAsync($"/jobs/{Guid.NewGuid()}/metrics")).AssertProblemAsync(HttpStatusCode.NotFound);
     }
 
@@ -225,7 +279,7 @@ public abstract partial class ApiContractTests
         try
         {
             await Task.WhenAll(streams.Select(async s => Assert.Equal("1", (await NextOfAsync(s, "epoch")).Id)));
-            var readsBefore = epochStore.GetEpochsCalls;
+            var readsBefore = epochStore.ReadsOf(id);
             var clock = Stopwatch.StartNew();
 
             Assert.Equal(EpochWrite.Recorded, await epochStore.RecordEpochAsync(id, lease, JobDriver.Metrics(2), JobDriver.Trained, DateTimeOffset.UtcNow, CancellationToken.None));
@@ -235,7 +289,7 @@ public abstract partial class ApiContractTests
 
             // One poller reads about once per 250 ms interval; a poller per stream would read 100 times as often.
             var polls = Math.Ceiling(clock.Elapsed / TimeSpan.FromMilliseconds(250)) + 2;
-            var reads = epochStore.GetEpochsCalls - readsBefore;
+            var reads = epochStore.ReadsOf(id) - readsBefore;
             Assert.True(reads <= polls, $"{reads} epoch reads in {clock.Elapsed.TotalMilliseconds:F0} ms for 100 streams; one poller makes at most {polls}.");
         }
         finally
@@ -246,8 +300,8 @@ public abstract partial class ApiContractTests
 
         // With every stream gone, the poller stops: no one is left to read for.
         await Task.Delay(TimeSpan.FromSeconds(1));
-        var afterClose = epochStore.GetEpochsCalls;
+        var afterClose = epochStore.ReadsOf(id);
         await Task.Delay(TimeSpan.FromSeconds(1));
-        Assert.Equal(afterClose, epochStore.GetEpochsCalls);
+        Assert.Equal(afterClose, epochStore.ReadsOf(id));
     }
 }

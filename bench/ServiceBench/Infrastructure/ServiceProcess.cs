@@ -36,6 +36,8 @@ internal sealed class ServiceProcess : IAsyncDisposable
 
     public bool HasExited => process.HasExited;
 
+    public int Pid => process.Id;
+
     /// <summary>The last lines the process printed, for a failure message.</summary>
     public string Tail
     {

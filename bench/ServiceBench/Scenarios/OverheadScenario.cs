@@ -16,7 +16,7 @@ namespace TrainingService.ServiceBench.Scenarios;
 /// <summary>
 /// What running a job through the service costs over running the engine directly: the same
 /// 1-epoch convnet job (defaults, seed 42, CPU) (a) by the engine alone, in a process of its own
-/// (this program, started with <see cref="EngineRunArgument"/>), straight into a checkpoint folder; (b) through the embedded service (the API on SQLite with its in-process worker); (c)
+/// (this program, started with <see cref="OverheadEngineRun.Argument"/>), straight into a checkpoint folder; (b) through the embedded service (the API on SQLite with its in-process worker); (c)
 /// through the production layout (the API and a worker process on PostgreSQL). Each service is
 /// warmed up first with a tiny job, so that its worker has loaded MNIST and libtorch has chosen
 /// its kernels; the engine gets the same warm-up, so all three are timed equally warm.
@@ -24,7 +24,7 @@ namespace TrainingService.ServiceBench.Scenarios;
 internal static class OverheadScenario
 {
     private const double TargetOverheadPercent = 3;
-    private const int WarmUpSubset = 256;
+    internal const int WarmUpSubset = 256;
     // Polling is itself load: at 100 ms the status requests (API, database, logging) cost the
     // job about 10 % on a 2-core machine. Once a second keeps that small; the job's own
     // createdAt→finishedAt, which no poll affects, is the measure; the observed wall time is reported beside it.
@@ -34,7 +34,7 @@ internal static class OverheadScenario
     public static async Task<Dictionary<string, object?>> RunAsync(PostgresServer server, BenchOptions options, CancellationToken cancellationToken)
     {
         var subset = options.OverheadTrainSubset;
-        var hyperparameters = TimedJob(subset);
+        var hyperparameters = OverheadEngineRun.TimedJob(subset);
         Console.WriteLine($"== {BenchOptions.Overhead}: 1 convnet epoch on {subset?.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) ?? "all 60,000"} images " +
             $"(batch {hyperparameters.BatchSize}, seed {hyperparameters.Seed}, cpu, {Environment.ProcessorCount} threads), {options.Repeat} round(s) of the three modes");
         if (!File.Exists(Path.Combine(options.DataDirectory, "train-images-idx3-ubyte.gz")) && !File.Exists(Path.Combine(options.DataDirectory, "train-images-idx3-ubyte")))
@@ -48,15 +48,37 @@ internal static class OverheadScenario
         var rounds = new List<Round>();
         for (var round = 1; round <= options.Repeat; round++)
         {
-            var engineRun = await RunEngineProcessAsync(options, cancellationToken);
-            Console.WriteLine($"   round {round}: (a) engine alone:        {engineRun.Seconds:F2} s, training {engineRun.TrainImagesPerSecond:F0} img/s");
-            var embedded = await RunEmbeddedAsync(options, hyperparameters, cancellationToken);
+            var engineRun = await OverheadEngineRun.RunProcessAsync(options, cancellationToken);
+            Console.WriteLine($"   round {round} (load {MachineLoad.Describe()}): (a) engine alone:        {engineRun.Seconds:F2} s, training {engineRun.TrainImagesPerSecond:F0} img/s\n" +
+                $"                step p50 {engineRun.StepP50Ms:F1} ms, p99 {engineRun.StepP99Ms:F1} ms ({engineRun.Steps} steps); {engineRun.Activity}");
+            // With a variant, the two settings alternate which goes first, so a drift favours neither.
+            var variantFirst = options.OverheadVariant.Count > 0 && round % 2 == 0;
+            ServiceRun? embeddedVariant = null, postgresVariant = null;
+            if (variantFirst)
+                (embeddedVariant, postgresVariant) = await RunVariantAsync();
+            var embedded = await RunEmbeddedAsync(options, hyperparameters, NoSettings, cancellationToken);
             Print("(b) embedded (SQLite):  ", embedded, engineRun.Seconds);
-            var postgres = await RunPostgresAsync(server, options, hyperparameters, cancellationToken);
+            var postgres = await RunPostgresAsync(server, options, hyperparameters, NoSettings, cancellationToken);
             Print("(c) PostgreSQL + worker:", postgres, engineRun.Seconds);
-            rounds.Add(new Round(engineRun, embedded, postgres));
+            if (options.OverheadVariant.Count > 0 && !variantFirst)
+                (embeddedVariant, postgresVariant) = await RunVariantAsync();
+            rounds.Add(new Round(engineRun, embedded, postgres, embeddedVariant, postgresVariant));
+
+            async Task<(ServiceRun, ServiceRun)> RunVariantAsync()
+            {
+                var e = await RunEmbeddedAsync(options, hyperparameters, options.OverheadVariant, cancellationToken);
+                Print("(d) embedded, variant:  ", e, engineRun.Seconds);
+                var p = await RunPostgresAsync(server, options, hyperparameters, options.OverheadVariant, cancellationToken);
+                Print("(e) PostgreSQL, variant:", p, engineRun.Seconds);
+                return (e, p);
+            }
         }
 
+        if (options.OverheadVariant.Count > 0)
+        {
+            Console.WriteLine($"   variant {string.Join(",", options.OverheadVariant.Select(kv => $"{kv.Key}={kv.Value}"))}: median over rounds, createdAt→finishedAt against the round's engine run: " +
+                $"embedded {ToJson(rounds, r => r.EmbeddedVariant!)["createdToFinishedOverheadPercent"]:+0.0;-0.0} %, PostgreSQL {ToJson(rounds, r => r.PostgresVariant!)["createdToFinishedOverheadPercent"]:+0.0;-0.0} %");
+        }
         var engineAccuracy = rounds[0].Engine.TestAccuracy;
         var sameResult = rounds.All(r => r.Engine.TestAccuracy == engineAccuracy
             && new[] { r.Embedded, r.Postgres }.All(s => s.TestAccuracy is { } accuracy && Math.Abs(accuracy - engineAccuracy) < 1e-9));
@@ -82,9 +104,17 @@ internal static class OverheadScenario
             ["engineSeconds"] = Math.Round(Median(rounds.Select(r => r.Engine.Seconds)), 3),
             ["engineRunsSeconds"] = rounds.Select(r => Math.Round(r.Engine.Seconds, 3)).ToArray(),
             ["engineTrainImagesPerSecond"] = rounds.Select(r => Math.Round(r.Engine.TrainImagesPerSecond)).ToArray(),
+            ["engineStepP50Ms"] = rounds.Select(r => Math.Round(r.Engine.StepP50Ms, 2)).ToArray(),
+            ["engineStepP99Ms"] = rounds.Select(r => Math.Round(r.Engine.StepP99Ms, 2)).ToArray(),
             ["engineTestAccuracy"] = Math.Round(engineAccuracy, 4),
             ["embedded"] = embeddedJson,
             ["postgresql"] = postgresJson,
+            ["variant"] = options.OverheadVariant.Count == 0 ? null : new Dictionary<string, object?>
+            {
+                ["settings"] = options.OverheadVariant,
+                ["embedded"] = ToJson(rounds, r => r.EmbeddedVariant!),
+                ["postgresql"] = ToJson(rounds, r => r.PostgresVariant!),
+            },
             ["targetOverheadPercent"] = TargetOverheadPercent,
             // The job's own wall time, from its submission to its end: what a client polling it more
             // often, or reading its event stream, sees up to the poll interval.
@@ -97,111 +127,32 @@ internal static class OverheadScenario
         };
     }
 
-    private sealed record Round(EngineRun Engine, ServiceRun Embedded, ServiceRun Postgres);
+    private sealed record Round(OverheadEngineRun.EngineRun Engine, ServiceRun Embedded, ServiceRun Postgres, ServiceRun? EmbeddedVariant, ServiceRun? PostgresVariant);
 
-    /// <summary>The argument that makes this program one engine run (<see cref="RunEngineInThisProcess"/>) and nothing else.</summary>
-    public const string EngineRunArgument = "--overhead-engine-run";
-
-    /// <summary>The timed job: one convnet epoch with the defaults, seed 42, on the CPU, on the first <paramref name="subset"/> images (all when null).</summary>
-    private static Hyperparameters TimedJob(int? subset) =>
-        ArchitectureCatalog.ConvNet.Defaults with { Epochs = 1, Device = "cpu", Seed = 42, BatchSize = 128, TrainSubset = subset };
-
-    /// <summary>The baseline in this (fresh) process: the warmed-up engine runs the timed job once and prints its figures as one JSON line.</summary>
-    public static int RunEngineInThisProcess(string dataDirectory, string subset)
-    {
-        var images = subset == "all" ? (int?)null : int.Parse(subset, System.Globalization.CultureInfo.InvariantCulture);
-        using var engine = new EngineBaseline(dataDirectory, CancellationToken.None);
-        var run = engine.Run(TimedJob(images));
-        Console.WriteLine(JsonSerializer.Serialize(run));
-        return 0;
-    }
-
-    private static async Task<EngineRun> RunEngineProcessAsync(BenchOptions options, CancellationToken cancellationToken)
-    {
-        var folder = Directory.CreateTempSubdirectory("servicebench-engine-").FullName;
-        try
-        {
-            await using var process = ServiceProcess.Start("engine alone", Path.Combine(AppContext.BaseDirectory, "TrainingService.ServiceBench.dll"),
-                folder, new Dictionary<string, string>(), EngineRunArgument, options.DataDirectory,
-                options.OverheadTrainSubset?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "all");
-            if (await process.WaitForExitAsync(cancellationToken) != 0)
-                throw new InvalidOperationException($"the engine run failed:\n{process.Tail}");
-            return JsonSerializer.Deserialize<EngineRun>(process.Tail.Split('\n')[^1])
-                ?? throw new InvalidOperationException($"the engine run printed no figures:\n{process.Tail}");
-        }
-        finally
-        {
-            QueueOnlyService.TryDelete(folder);
-        }
-    }
+    private static readonly IReadOnlyDictionary<string, string> NoSettings = new Dictionary<string, string>();
 
     /// <summary>One timed job through the service: wall time as the client sees it, and the job's own times.</summary>
     private sealed record ServiceRun(
-        Guid Id, double WallSeconds, double CreatedToFinishedSeconds, double QueueSeconds, double RunSeconds, double? TestAccuracy, double TrainImagesPerSecond);
+        Guid Id, double WallSeconds, double CreatedToFinishedSeconds, double QueueSeconds, double RunSeconds, double? TestAccuracy, double TrainImagesPerSecond,
+        double StepP50Ms, double StepP99Ms, int Steps, string Activity);
 
-    internal sealed record EngineRun(double Seconds, double TestAccuracy, double TrainImagesPerSecond);
-
-    /// <summary>
-    /// The engine in this process, as a worker runs it: libtorch's thread count set once, both
-    /// splits loaded once as tensors (not timed: a warm worker has them cached), warmed up with a
-    /// small job, and each run training on a view of the first N images into a checkpoint folder.
-    /// </summary>
-    private sealed class EngineBaseline : IDisposable
-    {
-        private readonly torch.Device device = Devices.Resolve("cpu");
-        private readonly ImageTensors train;
-        private readonly ImageTensors test;
-        private readonly CancellationToken cancellationToken;
-
-        public EngineBaseline(string dataDirectory, CancellationToken cancellationToken)
-        {
-            this.cancellationToken = cancellationToken;
-            torch.set_num_threads(Environment.ProcessorCount);
-            train = ImageTensors.Load(dataDirectory, DatasetSplit.Train, device);
-            test = ImageTensors.Load(dataDirectory, DatasetSplit.Test, device);
-            Run(ArchitectureCatalog.ConvNet.Defaults with { Epochs = 1, Device = "cpu", TrainSubset = WarmUpSubset });
-        }
-
-        public EngineRun Run(Hyperparameters h)
-        {
-            var folder = Directory.CreateTempSubdirectory("servicebench-engine-").FullName;
-            try
-            {
-                var count = Math.Min(h.TrainSubset ?? train.Count, train.Count);
-                using var view = ImageTensors.FromTensors(train.Images.narrow(0, 0, count), train.Labels.narrow(0, 0, count));
-                var plan = new TrainingPlan(ArchitectureCatalog.ConvNet, h, device);
-                var clock = Stopwatch.StartNew();
-                var outcome = CheckpointedTraining.Run(plan, view, test, new CheckpointStore(folder), new SilentObserver(), cancellationToken);
-                return new EngineRun(clock.Elapsed.TotalSeconds, outcome.FinalEvaluation.Accuracy, outcome.Epochs[^1].SamplesPerSecond);
-            }
-            finally
-            {
-                QueueOnlyService.TryDelete(folder);
-            }
-        }
-
-        public void Dispose()
-        {
-            train.Dispose();
-            test.Dispose();
-        }
-    }
-
-    private static async Task<ServiceRun> RunEmbeddedAsync(BenchOptions options, Hyperparameters hyperparameters, CancellationToken cancellationToken)
+    private static async Task<ServiceRun> RunEmbeddedAsync(
+        BenchOptions options, Hyperparameters hyperparameters, IReadOnlyDictionary<string, string> extra, CancellationToken cancellationToken)
     {
         var folder = Directory.CreateTempSubdirectory("servicebench-embedded-").FullName;
         try
         {
             var port = ServiceProcess.FreeLoopbackPort();
-            await using var api = ServiceProcess.Start("local host (embedded SQLite, in-process worker)", RepositoryPaths.LocalDll, folder, new Dictionary<string, string>
+            await using var api = ServiceProcess.Start("local host (embedded SQLite, in-process worker)", RepositoryPaths.LocalDll, folder, new Dictionary<string, string>(extra)
             {
                 ["Storage__SqlitePath"] = Path.Combine(folder, "trainingservice.db"),
                 ["Worker__Name"] = "servicebench-embedded",
+                ["Worker__StepTimesFile"] = Path.Combine(folder, StepTimesFileName),
                 ["Mnist__DataDirectory"] = options.DataDirectory,
                 ["Mnist__Download"] = "false",
                 ["Checkpoints__Root"] = Path.Combine(folder, "checkpoints"),
             }, "--urls", $"http://127.0.0.1:{port}");
-            return await RunThroughServiceAsync(new Uri($"http://127.0.0.1:{port}"), [api], hyperparameters, cancellationToken);
+            return await RunThroughServiceAsync(new Uri($"http://127.0.0.1:{port}"), [api], api, Path.Combine(folder, StepTimesFileName), hyperparameters, cancellationToken);
         }
         finally
         {
@@ -209,7 +160,8 @@ internal static class OverheadScenario
         }
     }
 
-    private static async Task<ServiceRun> RunPostgresAsync(PostgresServer server, BenchOptions options, Hyperparameters hyperparameters, CancellationToken cancellationToken)
+    private static async Task<ServiceRun> RunPostgresAsync(
+        PostgresServer server, BenchOptions options, Hyperparameters hyperparameters, IReadOnlyDictionary<string, string> extra, CancellationToken cancellationToken)
     {
         // A database of its own: the latency scenarios' one holds hundreds of queued jobs that a worker would start on.
         await using var database = await server.CreateDatabaseAsync("overhead", cancellationToken);
@@ -225,15 +177,16 @@ internal static class OverheadScenario
                 ["Auth__Enabled"] = "false",
                 ["Checkpoints__Root"] = checkpoints,
             }, "--urls", $"http://127.0.0.1:{port}");
-            await using var worker = ServiceProcess.Start("worker (PostgreSQL)", RepositoryPaths.WorkerDll, folder, new Dictionary<string, string>
+            await using var worker = ServiceProcess.Start("worker (PostgreSQL)", RepositoryPaths.WorkerDll, folder, new Dictionary<string, string>(extra)
             {
                 ["Storage__PostgresConnectionString"] = database.ConnectionString,
                 ["Worker__Name"] = "servicebench-worker",
+                ["Worker__StepTimesFile"] = Path.Combine(folder, StepTimesFileName),
                 ["Mnist__DataDirectory"] = options.DataDirectory,
                 ["Mnist__Download"] = "false",
                 ["Checkpoints__Root"] = checkpoints,
             });
-            return await RunThroughServiceAsync(new Uri($"http://127.0.0.1:{port}"), [api, worker], hyperparameters, cancellationToken);
+            return await RunThroughServiceAsync(new Uri($"http://127.0.0.1:{port}"), [api, worker], worker, Path.Combine(folder, StepTimesFileName), hyperparameters, cancellationToken);
         }
         finally
         {
@@ -241,10 +194,14 @@ internal static class OverheadScenario
         }
     }
 
-    /// <summary>The warm-up job, then the timed jobs, each from just before its POST to the poll that first sees it ended.</summary>
-    /// <summary>The warm-up job, then the timed job, from just before its POST to the poll that first sees it ended.</summary>
+    private const string StepTimesFileName = "step-times.txt";
+
+    /// <summary>
+    /// The warm-up job, then the timed job, from just before its POST to the poll that first sees it ended; with the
+    /// training process's step times (from its step-times file) and what its threads did meanwhile.
+    /// </summary>
     private static async Task<ServiceRun> RunThroughServiceAsync(
-        Uri baseAddress, ServiceProcess[] processes, Hyperparameters h, CancellationToken cancellationToken)
+        Uri baseAddress, ServiceProcess[] processes, ServiceProcess trainer, string stepTimesFile, Hyperparameters h, CancellationToken cancellationToken)
     {
         using var http = ServiceClient.Create(baseAddress, 4);
         await ServiceClient.WaitUntilReadyAsync(http, processes[0], TimeSpan.FromSeconds(120), cancellationToken);
@@ -256,20 +213,30 @@ internal static class OverheadScenario
         if (warmedUp.Status != "succeeded")
             throw new InvalidOperationException($"the warm-up job {warmUpId} ended {warmedUp.Status}: {warmedUp.Error}");
 
+        File.Delete(stepTimesFile);
+
         var body = ServiceClient.TrainJobBody("servicebench overhead", ["servicebench"],
             new { epochs = h.Epochs, batchSize = h.BatchSize, seed = h.Seed, device = h.Device, trainSubset = h.TrainSubset });
+        var threadsBefore = ThreadActivity.Snapshot(trainer.Pid);
         var start = Stopwatch.GetTimestamp();
         var id = await ServiceClient.SubmitAsync(http, body, cancellationToken);
         var (job, observedAt) = await ServiceClient.WaitForTerminalAsync(http, id, processes, PollInterval, JobTimeout, cancellationToken);
+        var activity = ThreadActivity.Between(threadsBefore, ThreadActivity.Snapshot(trainer.Pid), Stopwatch.GetElapsedTime(start, observedAt).TotalSeconds,
+            Environment.ProcessorCount);
         if (job.Status != "succeeded")
             throw new InvalidOperationException($"job {id} ended {job.Status}: {job.Error}");
+        var steps = File.Exists(stepTimesFile)
+            ? File.ReadAllLines(stepTimesFile).Select(l => double.Parse(l, System.Globalization.CultureInfo.InvariantCulture)).ToList()
+            : [];
+        var stepLatency = LatencySummary.Of(steps);
         return new ServiceRun(id,
             Stopwatch.GetElapsedTime(start, observedAt).TotalSeconds,
             (job.FinishedAt!.Value - job.CreatedAt).TotalSeconds,
             (job.StartedAt!.Value - job.CreatedAt).TotalSeconds,
             (job.FinishedAt!.Value - job.StartedAt!.Value).TotalSeconds,
             job.FinalTestAccuracy,
-            await LastEpochImagesPerSecondAsync(http, id, cancellationToken));
+            await LastEpochImagesPerSecondAsync(http, id, cancellationToken),
+            stepLatency.P50, stepLatency.P99, steps.Count, activity.ToString());
     }
 
     /// <summary>The training throughput the job recorded for its last epoch (the engine's own figure, as the worker measured it).</summary>
@@ -282,7 +249,8 @@ internal static class OverheadScenario
     private static void Print(string label, ServiceRun r, double engineSeconds) =>
         Console.WriteLine($"            {label} POST→seen ended {r.WallSeconds:F2} s ({Overhead(r.WallSeconds, engineSeconds):+0.0;-0.0} %), " +
             $"createdAt→finishedAt {r.CreatedToFinishedSeconds:F2} s ({Overhead(r.CreatedToFinishedSeconds, engineSeconds):+0.0;-0.0} %): " +
-            $"queued {r.QueueSeconds:F2} s + running {r.RunSeconds:F2} s; training {r.TrainImagesPerSecond:F0} img/s; test accuracy {r.TestAccuracy:P2}");
+            $"queued {r.QueueSeconds:F2} s + running {r.RunSeconds:F2} s; training {r.TrainImagesPerSecond:F0} img/s; test accuracy {r.TestAccuracy:P2}\n" +
+            $"                step p50 {r.StepP50Ms:F1} ms, p99 {r.StepP99Ms:F1} ms ({r.Steps} steps); {r.Activity}");
 
     /// <summary>One mode's figures: medians over the rounds, each overhead against its own round's engine run.</summary>
     private static Dictionary<string, object?> ToJson(List<Round> rounds, Func<Round, ServiceRun> mode) => new()
@@ -302,6 +270,8 @@ internal static class OverheadScenario
             ["queueSeconds"] = Math.Round(r.QueueSeconds, 3),
             ["runSeconds"] = Math.Round(r.RunSeconds, 3),
             ["trainImagesPerSecond"] = Math.Round(r.TrainImagesPerSecond),
+            ["stepP50Ms"] = Math.Round(r.StepP50Ms, 2),
+            ["stepP99Ms"] = Math.Round(r.StepP99Ms, 2),
         }).ToArray(),
     };
 
@@ -312,6 +282,4 @@ internal static class OverheadScenario
         var sorted = values.Order().ToArray();
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
-
-    private sealed class SilentObserver : ITrainingObserver;
 }

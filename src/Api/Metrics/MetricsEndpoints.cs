@@ -12,6 +12,12 @@ namespace TrainingService.Api.Metrics;
 /// <summary><c>GET /jobs/{id}/metrics</c>: a job's per-epoch records as JSON, CSV, or a live event stream.</summary>
 public static class MetricsEndpoints
 {
+    /// <summary>A page's epochs when <c>limit</c> is not given: a job's most epochs, so one page holds any whole run.</summary>
+    public const int DefaultPage = Contracts.Training.Hyperparameters.MaxEpochs;
+
+    /// <summary>The most epochs one answer carries, however long the history: what bounds a request's memory and time.</summary>
+    public const int MaxPage = 10_000;
+
     private enum Format
     {
         Json,
@@ -26,9 +32,12 @@ public static class MetricsEndpoints
             .WithName("GetJobMetrics")
             .WithSummary("Get a job's per-epoch metrics (JSON, CSV or live stream)")
             .WithDescription("""
-                Every recorded epoch, in order, never downsampled; `sinceEpoch=N` returns only epochs after N, for
-                incremental reads. JSON answers carry an `ETag`: send it back in `If-None-Match` to get 304 when nothing
-                changed. The same URL with `Accept: text/csv` gives CSV with a header row.
+                The recorded epochs in order, never downsampled; `sinceEpoch=N` returns only epochs after N, for
+                incremental reads. Paged: at most `limit` epochs per answer (1–10000, default 1000, a job's most
+                epochs); when more follow, the answer has a `Link: <…?sinceEpoch=N&limit=L>; rel="next"` header
+                (N the page's last epoch): follow it until there is none. JSON answers carry an `ETag`: send it back
+                in `If-None-Match` to get 304 when nothing changed. The same URL with `Accept: text/csv` gives CSV with
+                a header row, paged the same way.
 
                 With `Accept: text/event-stream` it streams Server-Sent Events: first the epochs already recorded
                 (`event: epoch`, `id: <epoch>`, data = the record), then each new epoch within about a second of being
@@ -49,6 +58,7 @@ public static class MetricsEndpoints
             HttpContext context,
             [ParameterSchema(Description = "The job's id.", Example = "0197a1f2-6c3e-7d4a-9b1e-2f3a4b5c6d7e")] string id,
             [ParameterSchema(Type = "integer", Minimum = 0, Default = "0", Description = "Only epochs after this one.")] string? sinceEpoch,
+            [ParameterSchema(Type = "integer", Minimum = 1, Maximum = MaxPage, Default = "1000", Description = "Page size: the most epochs in the answer (JSON and CSV; a stream sends them all).")] string? limit,
             [FromHeader(Name = "Last-Event-ID")]
             [ParameterSchema(Type = "integer", Minimum = 0, Description = "Event streams: the id of the last event received; the stream resumes after that epoch.")]
             string? lastEventId,
@@ -58,6 +68,7 @@ public static class MetricsEndpoints
         {
             var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
             var since = Query.ParseInt("sinceEpoch", sinceEpoch, 0, int.MaxValue, 0, errors);
+            var pageSize = Query.ParseInt("limit", limit, 1, MaxPage, DefaultPage, errors);
             var lastEvent = Query.ParseLong("Last-Event-ID", lastEventId?.Trim(), 0, 0, errors);
             if (!JobIds.TryParse(id, out var jobId) || await store.GetAsync(jobId, cancellationToken) is null)
                 return Problems.JobNotFound(id);
@@ -68,13 +79,17 @@ public static class MetricsEndpoints
             if (format == Format.EventStream)
                 return new MetricsStreamResult(jobId, Math.Max(since, lastEvent), hub, options.StreamKeepAliveInterval);
 
-            var epochs = await epochStore.GetEpochsAsync(jobId, since, cancellationToken);
+            // One more than the page, to know whether a next page exists without counting the rest.
+            var read = await epochStore.GetEpochPageAsync(jobId, since, pageSize + 1, cancellationToken);
+            var epochs = read.Count > pageSize ? read.Take(pageSize).ToList() : read;
             // The tag fingerprints which records the answer holds (a record never changes, but
             // conflicts may be added to it), so it changes exactly when the content would, without
             // serialising it first.
             var tag = EntityTags.FromFingerprint(string.Create(CultureInfo.InvariantCulture,
-                $"metrics|{format}|{jobId:N}|{since}|{string.Join(',', epochs.Select(e => $"{e.Metrics.Epoch}:{e.RecordedAt.UtcTicks}:{e.Conflicts.Count}"))}"));
+                $"metrics|{format}|{jobId:N}|{since}|{pageSize}|{read.Count > pageSize}|{string.Join(',', epochs.Select(e => $"{e.Metrics.Epoch}:{e.RecordedAt.UtcTicks}:{e.Conflicts.Count}"))}"));
             var headers = context.Response.Headers;
+            if (read.Count > pageSize)
+                headers.Link = NextLink(context.Request, jobId, epochs[^1].Metrics.Epoch, pageSize);
             headers.ETag = tag.ToString();
             headers.Vary = HeaderNames.Accept;
             // Always revalidate: a running job's metrics grow, and a stale cached copy would hide that.
@@ -87,6 +102,14 @@ public static class MetricsEndpoints
                 : TypedResults.Ok<IReadOnlyList<EpochMetricsResponse>>([.. epochs.Select(EpochMetricsResponse.From)]);
         }
     }
+
+    /// <summary>
+    /// RFC 8288's <c>Link</c> to the next page, relative to this request's path (so it stays right behind a
+    /// proxy that mounts the API under a prefix): the same limit, after this page's last epoch.
+    /// </summary>
+    private static string NextLink(HttpRequest request, Guid jobId, int lastEpoch, int pageSize) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"<{request.PathBase}/jobs/{jobId}/metrics?sinceEpoch={lastEpoch}&limit={pageSize}>; rel=\"next\"");
 
     /// <summary>The representation the client prefers among those offered; JSON when it states no usable preference.</summary>
     private static Format Negotiate(HttpRequest request)

@@ -35,6 +35,8 @@ public static class TrainingWorkerRegistration
         // What the queue's jobs name (the API enqueues against the interface); jobs enqueued before
         // the interface existed name TrainingJobRunner itself, and still resolve.
         services.AddTransient<ITrainingJob>(sp => sp.GetRequiredService<TrainingJobRunner>());
+        // First of the worker's hosted services: the later ones start their threads at its priority.
+        services.AddHostedService<ServiceThreadPriority>();
         services.AddHostedService<WorkerLifetimeService>();
         // The host must outwait Hangfire's own shutdown timeout, or it would stop the process while
         // the running job is still recording its last step: the worker process and the embedded API alike.

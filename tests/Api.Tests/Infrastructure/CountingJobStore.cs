@@ -73,9 +73,10 @@ public sealed class CountingJobStore(IJobStore inner) : IJobStore
 /// <summary>Wraps the real epoch store to count the epoch reads the API makes (one poller per job, not per stream).</summary>
 public sealed class CountingEpochStore(IEpochStore inner) : IEpochStore
 {
-    private int getEpochsCalls;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, int> reads = new();
 
-    public int GetEpochsCalls => Volatile.Read(ref getEpochsCalls);
+    /// <summary>Reads of this job's epochs: counted per job, since other parts of the API (the sweep scheduler) read other jobs' epochs.</summary>
+    public int ReadsOf(Guid id) => reads.GetValueOrDefault(id);
 
     /// <summary>Replaces the composition's epoch store with one wrapped in a counting store.</summary>
     public static void Decorate(IServiceCollection services) => StoreDecorator.Decorate<IEpochStore>(services, inner => new CountingEpochStore(inner));
@@ -85,8 +86,14 @@ public sealed class CountingEpochStore(IEpochStore inner) : IEpochStore
 
     public Task<IReadOnlyList<EpochRecord>> GetEpochsAsync(Guid id, int sinceEpoch, CancellationToken cancellationToken)
     {
-        Interlocked.Increment(ref getEpochsCalls);
+        reads.AddOrUpdate(id, 1, (_, n) => n + 1);
         return inner.GetEpochsAsync(id, sinceEpoch, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<EpochRecord>> GetEpochPageAsync(Guid id, int sinceEpoch, int limit, CancellationToken cancellationToken)
+    {
+        reads.AddOrUpdate(id, 1, (_, n) => n + 1);
+        return inner.GetEpochPageAsync(id, sinceEpoch, limit, cancellationToken);
     }
 }
 
