@@ -7,19 +7,20 @@ not libraries). The models are the notebook's classes from docs/pytorch/models.p
 same MNIST IDX files, normalised as the engine does ((x/255 - 0.5)/0.5).
 
 Requests ("op" and its fields):
-  info                                   versions, threads, the libblas.so.3 actually loaded
-  matmul      n, repeat                  GFLOP/s of an n x n fp32 product (is BLAS a real one?)
-  setup       architecture, batch, lr, seed   builds the models and optimizers, loads the data
-  notebook_train  steps, warmup          the notebook's loop: per-sample Dataset + DataLoader
-                                         (shuffle), loss.item() every step
-  resident_train  steps, warmup          whole split as one tensor, randperm + index_select per
-                                         step, loss and accuracy summed on the tensor (one .item()
-                                         at the end), as the engine does
-  notebook_eval   batch, count                  the notebook's evaluation: DataLoader over the test set,
-                                         eval(), no_grad, .item() per batch
-  forward         batch, mode, count           bare forward over the 10,000 resident test images
-                                         (mode "no_grad" or "inference_mode"), argmax summed on
-                                         the tensor
+  info                            versions, threads, the libblas.so.3 actually loaded
+  matmul          n, repeat       GFLOP/s of an n x n fp32 product (is the BLAS a real one?)
+  setup           architecture, batch, lr, seed
+                                  builds the models and optimizers (Adam, as the engine's defaults)
+  notebook_train  steps, warmup   the notebook's loop: per-sample Dataset + shuffling DataLoader,
+                                  loss.item() every step
+  resident_train  steps, warmup   the whole split as one tensor, randperm + index_select per step,
+                                  loss and accuracy summed on the tensor (read once at the end),
+                                  as the engine does
+  notebook_eval   batch, count    the notebook's evaluation: DataLoader over the first count test
+                                  images, eval(), no_grad, .item() per batch
+  forward         batch, mode, count
+                                  bare forward over the first count resident test images (mode
+                                  "no_grad" or "inference_mode"), argmax summed on the tensor
 Every reply carries "seconds" and, for the loops, "images_per_second".
 """
 import gzip
@@ -30,7 +31,6 @@ import time
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
