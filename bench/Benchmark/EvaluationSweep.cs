@@ -27,9 +27,11 @@ internal sealed class EvaluationSweep(PyTorchProcess? torch, int rounds, int[] b
             foreach (var b in round % 2 == 0 ? batchSizes : batchSizes.Reverse())
             {
                 var f = figures[b];
+                PyTorchComparison.Settle();
                 f.Evaluate.Add(EngineLoops.Evaluate(model, test, b));
                 f.NoGrad.Add(EngineLoops.Forward(model, test, b, inferenceMode: false));
                 f.Inference.Add(EngineLoops.Forward(model, test, b, inferenceMode: true));
+                PyTorchComparison.Settle();
                 if (torch is not null) f.Torch.Add(torch.Rate(new { op = "forward", batch = b, count = test.Count }));
             }
         }

@@ -126,9 +126,8 @@ foreach (var name in options.Architectures)
     var naiveRate = chunks.Average(c => c.Naive);
     Console.WriteLine($"   bare model step: {modelStepRate:F0} img/s, naive loop: {naiveRate:F0} img/s ({chunks.Count} chunks of {chunkSteps} steps)");
 
-    // Warm, as after every epoch but the first: timed cold (a fresh model's first call at the
-    // evaluation's batch shape, its kernels chosen and its buffers first touched), the convnet's
-    // evaluation came out at 1.1–1.3 × its training throughput, against 2 × and more warm.
+    // After one untimed batch, as the side-by-side and sweep phases time it: a fresh model's first
+    // call pays for creating its weights' kernel layouts and buffers, which a run pays once.
     double evalRate;
     using (var model = info.Create()) { model.to(device); evalRate = EngineLoops.Evaluate(model, test, TrainingEngine.EvaluationBatchSize); }
     var evalSeconds = test.Count / evalRate;

@@ -50,7 +50,10 @@ internal sealed class PyTorchComparison(PyTorchProcess torch, int rounds, int st
                 () => { peak.Add(EngineLoops.MatmulGflops()); torchPeak.Add(torch.Send(new { op = "matmul", n = 2048, repeat = 10 })["gflops"]!.GetValue<double>()); },
             ];
             foreach (var piece in round % 2 == 0 ? training.Concat(evaluation) : training.Reverse().Concat(evaluation.Reverse()))
+            {
+                Settle();
                 piece();
+            }
             Console.WriteLine($"     round {round + 1}: train engine {engine[^1],6:F0}, PyTorch resident {resident[^1],6:F0}, notebook {notebook[^1],6:F0} img/s; "
                 + $"eval engine {engineEval[^1],6:F0}, PyTorch forward {forward[^1],6:F0}, notebook eval {notebookEval[^1],6:F0} img/s; "
                 + $"matmul libtorch {peak[^1]:F0}, PyTorch {torchPeak[^1]:F0} GFLOP/s (load {Load()})");
@@ -88,6 +91,13 @@ internal sealed class PyTorchComparison(PyTorchProcess torch, int rounds, int st
             + $"engine trains at {result["engineTrainGflops"]} GFLOP/s = {result["trainFractionOfPeak"]:P0} of the {result["matmulPeakGflops"]} GFLOP/s a 2048² matmul reaches through libtorch on the same threads");
         return result;
     }
+
+    /// <summary>
+    /// A pause between timed pieces: the side that just finished still has threads spinning
+    /// (OpenBLAS's wait up to 2^28 cycles, about 0.1 s here, before they sleep; OpenMP's a few ms),
+    /// and they would take cores from whatever is timed next.
+    /// </summary>
+    public static void Settle() => Thread.Sleep(300);
 
     public static double Median(IEnumerable<double> values)
     {
