@@ -6,25 +6,33 @@
 # README's examples, and chromium and node (with npm) for the dashboard's browser test
 # (scripts/dashboard-test.sh), and dataset-fashion-mnist, Debian's Fashion-MNIST (the four IDX files
 # in /usr/share/datasets/fashion-mnist, 30 MB), the built-in dataset fashion-mnist. With --tests, also Debian's python3-torch, which the PyTorch interop
-# test runs (tests/Models.Tests/Interop): 180 MB, so only for the tests. With --containers, also
+# test runs (tests/Models.Tests/Interop): 180 MB, so only for the tests. With --benchmark, that
+# python3-torch and libopenblas0-pthread for bench/Benchmark's side-by-side run: Debian's PyTorch
+# does its matrix products through whatever libblas.so.3 the alternatives system points to, and
+# with only the reference BLAS (about 2.5 GFLOP/s on a 2048² product, against ~100 with
+# OpenBLAS) the comparison would say nothing. With --containers, also
 # what scripts/container-check.sh needs: podman with runc, netavark and aardvark-dns (bridge
 # networks with service-name DNS), debootstrap (the local base images) and Debian's docker-compose
 # (run against podman's Docker-compatible socket); without recommended packages, which would bring
 # Docker's own engine. Safe to run repeatedly.
 set -euo pipefail
 
-tests=false containers=false
+tests=false containers=false benchmark=false
 for argument in "$@"; do
     case "$argument" in
         --tests) tests=true ;;
+        --benchmark) benchmark=true ;;
         --containers) containers=true ;;
-        *) echo "usage: $0 [--tests] [--containers]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--tests] [--benchmark] [--containers]" >&2; exit 2 ;;
     esac
 done
 
 missing=()
-if [ "$tests" = true ] && ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
+if { [ "$tests" = true ] || [ "$benchmark" = true ]; } && ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
     missing+=(python3-torch)
+fi
+if [ "$benchmark" = true ] && ! dpkg-query -W -f='${Status}' libopenblas0-pthread 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=(libopenblas0-pthread) # becomes libblas.so.3 by its higher alternatives priority
 fi
 container_missing=()
 if [ "$containers" = true ]; then

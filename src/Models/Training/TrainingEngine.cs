@@ -250,7 +250,7 @@ public sealed class TrainingEngine
     };
 
     /// <summary>Loss, accuracy and confusion matrix of <paramref name="model"/> on a labelled set, in eval mode without gradients.</summary>
-    public static EvaluationResult Evaluate(Module<Tensor, Tensor> model, ImageTensors data)
+    public static EvaluationResult Evaluate(Module<Tensor, Tensor> model, ImageTensors data, int batchSize = EvaluationBatchSize)
     {
         var classes = data.Geometry.ClassCount;
         model.eval();
@@ -259,10 +259,10 @@ public sealed class TrainingEngine
         using var lossSum = zeros(1, dtype: ScalarType.Float64, device: device);
         using var confusion = zeros(classes * classes, dtype: ScalarType.Int64, device: device);
 
-        for (var start = 0; start < data.Count; start += EvaluationBatchSize)
+        for (var start = 0; start < data.Count; start += batchSize)
         {
             using var scope = NewDisposeScope();
-            var length = Math.Min(EvaluationBatchSize, data.Count - start);
+            var length = Math.Min(batchSize, data.Count - start);
             var images = data.Images.narrow(0, start, length);
             var labels = data.Labels.narrow(0, start, length);
             var logits = model.call(images);

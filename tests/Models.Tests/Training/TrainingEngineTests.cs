@@ -204,6 +204,56 @@ public class TrainingEngineTests
         Assert.False(model.training, "evaluation leaves the model in eval mode");
     }
 
+    [Theory]
+    [InlineData(ArchitectureCatalog.ConvNetName)]
+    [InlineData(ArchitectureCatalog.ResNet18Name)] // BatchNorm: eval mode must use the running statistics, not the batch's
+    [InlineData(ArchitectureCatalog.AttentionName)]
+    public void EvaluationGivesTheSameResultWhateverItsBatchSize(string name)
+    {
+        // The batch size is a speed choice only: a model trained a few steps (its predictions spread
+        // over the classes, with small margins, where a different summation order would show) scores the same at the engine's batch size as it does in batches of 128, 333 (a last batch shorter than the rest) or the whole set at once.
+        using var train = RealData.Train(512);
+        using var test = RealData.Test(1_000);
+        var architecture = ArchitectureCatalog.Get(name);
+        var h = architecture.Defaults with { Epochs = 1, TrainSubset = null, Seed = 5 };
+        torch.manual_seed(h.Seed);
+        using var model = architecture.Create(h);
+        using (var optimizer = TrainingEngine.CreateOptimizer(h, model.parameters()))
+        {
+            model.train();
+            for (var start = 0; start < train.Count; start += h.BatchSize)
+            {
+                using var scope = NewDisposeScope();
+                optimizer.zero_grad();
+                nn.functional.cross_entropy(model.call(train.Images.narrow(0, start, h.BatchSize)), train.Labels.narrow(0, start, h.BatchSize)).backward();
+                optimizer.step();
+            }
+        }
+        // Four steps leave BatchNorm's running statistics mostly at their initial values (momentum
+        // 0.1), and ResNet18 in eval mode then predicts one or two classes: settle them as a
+        // longer run would, with forward passes in training mode.
+        using (no_grad())
+            for (var pass = 0; pass < 20; pass++)
+            {
+                using var scope = NewDisposeScope();
+                model.call(train.Images.narrow(0, pass % 4 * h.BatchSize, h.BatchSize));
+            }
+
+        var reference = TrainingEngine.Evaluate(model, test);
+        foreach (var batchSize in new[] { 128, 333, 1_000 })
+        {
+            var result = TrainingEngine.Evaluate(model, test, batchSize);
+            Assert.Equal(reference.Samples, result.Samples);
+            Assert.Equal(reference.ConfusionMatrix, result.ConfusionMatrix);
+            Assert.Equal(reference.Accuracy, result.Accuracy);
+            // Float32 sums of a batch's losses round differently in other groupings: ~1e-7 relative.
+            Assert.Equal(reference.Loss, result.Loss, reference.Loss * 1e-5);
+        }
+        // Not a degenerate model that predicts one class whatever the input (equal matrices would then prove little).
+        var predictedClasses = Enumerable.Range(0, 10).Count(c => reference.ConfusionMatrix.Sum(row => row[c]) > 0);
+        Assert.True(predictedClasses >= 5, $"{name} predicts only {predictedClasses} classes");
+    }
+
     internal sealed class Recorder : ITrainingObserver
     {
         public List<EpochMetrics> Epochs { get; } = [];
