@@ -91,12 +91,13 @@ public sealed class SqlJobStore(JobDatabase database) : IJobStore
             if (row is null)
                 return null;
             var job = row.ToRecord();
-            await connection.ExecuteAsync(JobDatabase.Command(endLost, new
-            {
-                Id = database.Id(id), row.Attempt, Now = database.Time(now),
-                Message = $"Taken over by {worker}: the attempt's heartbeats had stopped.",
-                job.Progress?.Epoch, job.Progress?.Step,
-            }, transaction, cancellationToken));
+            if (row.Attempt > 1)
+                await connection.ExecuteAsync(JobDatabase.Command(endLost, new
+                {
+                    Id = database.Id(id), row.Attempt, Now = database.Time(now),
+                    Message = $"Taken over by {worker}: the attempt's heartbeats had stopped.",
+                    job.Progress?.Epoch, job.Progress?.Step,
+                }, transaction, cancellationToken));
             await connection.ExecuteAsync(JobDatabase.Command(record, new
             {
                 Id = database.Id(id), row.Attempt, Worker = worker, Device = device, Now = database.Time(now),
